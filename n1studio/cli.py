@@ -1,0 +1,84 @@
+"""The `n1studio` command line (SPEC.md's stable contract).
+
+Each command group lives in `n1studio/commands/<group>.py` and exposes
+`register(subparsers)`; a handler returns the exit code. User mistakes (N1Error) print
+one line on stderr and exit 2; `--json` prints exactly one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+
+from n1studio import __version__
+from n1studio.errors import N1Error
+
+# Command groups in help order. A group module registers its subcommands.
+GROUPS = ("core", "check", "ask", "sweep", "curate", "app")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="n1studio",
+        description="N-1 Studio: does a language model solve a power-grid OPF, or recall one?",
+    )
+    parser.add_argument("--version", action="version", version=f"n1studio {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in GROUPS:
+        try:
+            mod = importlib.import_module(f"n1studio.commands.{group}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"n1studio.commands.{group}":
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def emit_json(doc) -> None:
+    """Print exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=_default) + "\n")
+    sys.stdout.flush()
+
+
+def _default(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version", "-v",
+                                                                 "--verbose")):
+        argv = ["gui", *argv]
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        if args.command is None:
+            args = parser.parse_args(["gui"])
+        else:
+            parser.print_help()
+            return 2
+    try:
+        return int(args.func(args) or 0)
+    except N1Error as exc:
+        print(f"n1studio: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("n1studio: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Open grids: pandapower's built-in cases, PGLib-OPF files bundled in resources/, pandapower
+JSON files and MATPOWER `.m` files. Every loader returns a `pandapowerNet` with OPF limits.
+
+MATPOWER files keep their branch angle-difference limits in the extra columns
+`angmin_deg` / `angmax_deg` of `net.line`, `net.trafo` and `net.impedance` (pandapower has no
+native place for them); the rest of the data maps onto pandapower's own tables exactly
+(the ppc -> net -> ppc round trip reproduces r, x, b and rate_a to machine precision).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandapower as pp
+import pandapower.networks as pn
+
+from n1studio.errors import CaseError
+from n1studio.grid.matpower import read_matpower
+from n1studio.resources import resource
+
+log = logging.getLogger(__name__)
+
+# pandapower's built-in transmission cases with OPF data (name -> constructor name).
+PANDAPOWER_CASES = [
+    "case4gs", "case5", "case6ww", "case9", "case14", "case24_ieee_rts", "case30",
+    "case_ieee30", "case33bw", "case39", "case57", "case89pegase", "case118", "case145",
+    "case_illinois200", "case300", "case1354pegase", "case1888rte", "case2848rte",
+    "case2869pegase", "case3120sp", "case6470rte", "case6495rte", "case6515rte",
+    "case9241pegase",
+]
+
+
+def pglib_cases() -> dict[str, Path]:
+    """PGLib-OPF files shipped in resources/pglib, by file stem."""
+    folder = resource("pglib")
+    return {p.stem: p for p in sorted(folder.glob("*.m"))} if folder.is_dir() else {}
+
+
+def builtin_cases() -> list[dict]:
+    """Every case `load_case` accepts by name, with where it comes from."""
+    out = [{"name": n, "source": "pandapower"} for n in PANDAPOWER_CASES]
+    out += [{"name": n, "source": "pglib", "path": str(p)} for n, p in pglib_cases().items()]
+    return out
+
+
+def _quiet(fn, *args, **kwargs):
+    # pandapower's converters are chatty (pandas FutureWarnings, info logs); users see our errors.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        level = logging.getLogger("pandapower").level
+        logging.getLogger("pandapower").setLevel(logging.ERROR)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            logging.getLogger("pandapower").setLevel(level)
+
+
+def net_from_ppc(ppc: dict, name: str) -> pp.pandapowerNet:
+    """A pandapower net from a PYPOWER case dict, angle limits kept in angmin_deg/angmax_deg."""
+    from pandapower.converter.pypower.from_ppc import from_ppc
+
+    try:
+        net = _quiet(from_ppc, ppc, f_hz=60, validate_conversion=False)
+    except Exception as exc:  # pandapower raises many kinds on malformed data
+        raise CaseError(f"{name}: the case could not be converted: {exc}") from exc
+    branch = ppc["branch"]
+    lookup = net._from_ppc_lookups["branch"]
+    for table in ("line", "trafo", "impedance"):
+        if len(net[table]) == 0:
+            continue
+        net[table]["angmin_deg"] = -360.0
+        net[table]["angmax_deg"] = 360.0
+        rows = np.flatnonzero(lookup.element_type.values == table)
+        elements = lookup.element.values[rows].astype(int)
+        if branch.shape[1] > 12:
+            net[table].loc[elements, "angmin_deg"] = branch[rows, 11]
+            net[table].loc[elements, "angmax_deg"] = branch[rows, 12]
+    net.name = name
+    return net
+
+
+def load_matpower(path: str | Path) -> pp.pandapowerNet:
+    path = Path(path)
+    return net_from_ppc(read_matpower(path), path.stem)
+
+
+def load_json(path: str | Path) -> pp.pandapowerNet:
+    path = Path(path)
+    try:
+        net = _quiet(pp.from_json, str(path))
+    except FileNotFoundError as exc:
+        raise CaseError(f"no such file: {path}") from exc
+    except Exception as exc:
+        raise CaseError(f"{path.name}: not a readable pandapower JSON file ({exc.__class__.__name__}: {exc})") from exc
+    if not isinstance(net, pp.pandapowerNet) or "bus" not in net:
+        raise CaseError(f"{path.name}: JSON does not describe a pandapower network")
+    if len(net.bus) == 0:
+        raise CaseError(f"{path.name}: the network has no buses")
+    if not net.name:
+        net.name = path.stem
+    return net
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_builtin(name: str) -> pp.pandapowerNet:
+    if name in PANDAPOWER_CASES:
+        net = _quiet(getattr(pn, name))
+        net.name = name
+        return net
+    return load_matpower(pglib_cases()[name])
+
+
+def load_case(spec: str | Path) -> pp.pandapowerNet:
+    """Open a case by built-in name or path (.json, .m). Returns a fresh copy the caller owns."""
+    text = str(spec)
+    if text in PANDAPOWER_CASES or text in pglib_cases():
+        return copy.deepcopy(_cached_builtin(text))
+    path = Path(text).expanduser()
+    suffix = path.suffix.lower()
+    if suffix in (".m", ".json"):
+        if not path.is_file():
+            raise CaseError(f"no such file: {path}")
+        net = load_matpower(path) if suffix == ".m" else load_json(path)
+        return net
+    if path.exists():
+        raise CaseError(f"{path.name}: unsupported case format (expected .json or .m)")
+    known = ", ".join(PANDAPOWER_CASES[:6])
+    raise CaseError(f"unknown case {text!r}: not a built-in name (e.g. {known}; see `n1studio cases`) "
+                    "nor an existing .json or .m file")
+
+
+def case_label(net: pp.pandapowerNet) -> str:
+    return str(net.name) if getattr(net, "name", None) else "grid"

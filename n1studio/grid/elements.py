@@ -1,0 +1,58 @@
+"""Element names `<table>:<index>` (SPEC.md): parsing, validation and listing."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import pandapower as pp
+
+from n1studio.errors import ElementError
+
+# Tables an element name may refer to; the order is the drawing/listing order.
+TABLES = ("bus", "line", "trafo", "trafo3w", "impedance", "gen", "sgen", "ext_grid", "load",
+          "shunt", "storage")
+OUTAGE_TABLES = ("bus", "line", "trafo", "trafo3w", "impedance", "gen", "sgen", "ext_grid", "load")
+BRANCH_TABLES = ("line", "trafo", "impedance")
+GEN_TABLES = ("ext_grid", "gen", "sgen")
+
+_NAME = re.compile(r"^\s*([a-z_0-9]+)\s*:\s*(-?\d+)\s*$")
+
+
+class Element(NamedTuple):
+    table: str
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.table}:{self.index}"
+
+
+def parse_element(name: str) -> Element:
+    """Parse `line:7` into Element('line', 7); malformed names raise ElementError."""
+    m = _NAME.match(str(name))
+    if not m:
+        raise ElementError(f"malformed element name {name!r}: expected <table>:<index>, e.g. line:3")
+    table, index = m.group(1), int(m.group(2))
+    if table not in TABLES:
+        raise ElementError(f"unknown element table {table!r} in {name!r}: one of {', '.join(TABLES)}")
+    return Element(table, index)
+
+
+def resolve(net: pp.pandapowerNet, name: str | Element, outage: bool = False) -> Element:
+    """Parse and check that the element exists in `net`."""
+    el = name if isinstance(name, Element) else parse_element(name)
+    if outage and el.table not in OUTAGE_TABLES:
+        raise ElementError(f"{el}: elements of table {el.table!r} cannot be taken out of service")
+    if el.table not in net or el.index not in net[el.table].index:
+        size = len(net[el.table]) if el.table in net else 0
+        raise ElementError(f"{el}: no such element (the grid has {size} {el.table} element(s))")
+    return el
+
+
+def elements_of(net: pp.pandapowerNet, table: str, in_service_only: bool = False) -> list[str]:
+    if table not in net or len(net[table]) == 0:
+        return []
+    df = net[table]
+    if in_service_only and "in_service" in df:
+        df = df[df.in_service.astype(bool)]
+    return [f"{table}:{i}" for i in df.index]

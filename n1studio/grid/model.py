@@ -1,0 +1,343 @@
+"""The numeric model of a grid that the solver and the checker share.
+
+`GridModel.from_net(net)` turns a pandapower net into per-unit arrays (buses, branches,
+generators), using pandapower's own converter for branch parameters so that transformer
+models, taps and phase shifts are exactly pandapower's. Outages are applied as masks on
+the base model (`with_outages`), so an N-1 variant costs no reconversion.
+
+Conventions: powers in per-unit of `base_mva`, angles in radians, costs in $/h with P in MW
+(cost = c2 P^2 + c1 P + c0, as in pandapower's poly_cost and MATPOWER's gencost).
+Internal buses (the star points of three-winding transformers) have an empty name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandapower as pp
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from n1studio.grid.elements import Element, resolve
+
+log = logging.getLogger(__name__)
+
+# PYPOWER column indices (pandapower.pypower.idx_*), repeated here to keep the model readable.
+_BUS_TYPE, _PD, _QD, _GS, _BS, _VMAX, _VMIN, _BASE_KV = 1, 2, 3, 4, 5, 11, 12, 9
+_F, _T, _R, _X, _B, _RATE_A, _TAP, _SHIFT, _STATUS = 0, 1, 2, 3, 4, 5, 8, 9, 10
+_R_ASYM, _X_ASYM, _G, _G_ASYM, _B_ASYM = 21, 22, 23, 24, 25
+_PMAX, _PMIN, _QMAX, _QMIN = 8, 9, 3, 4
+
+
+@dataclass
+class GridModel:
+    name: str
+    base_mva: float
+    # buses
+    bus_names: list[str]
+    bus_index: np.ndarray  # pandapower bus index, -1 for internal buses
+    vn_kv: np.ndarray
+    vmin: np.ndarray
+    vmax: np.ndarray
+    pd: np.ndarray
+    qd: np.ndarray
+    gs: np.ndarray
+    bs: np.ndarray
+    is_ref: np.ndarray
+    bus_on: np.ndarray
+    # branches
+    branch_names: list[str]
+    f: np.ndarray
+    t: np.ndarray
+    yff: np.ndarray
+    yft: np.ndarray
+    ytf: np.ndarray
+    ytt: np.ndarray
+    rate: np.ndarray  # pu MVA, inf where unlimited
+    angmin: np.ndarray  # rad, -inf where unlimited
+    angmax: np.ndarray
+    branch_on: np.ndarray
+    # generators (ext_grid, gen, controllable sgen)
+    gen_names: list[str]
+    gen_bus: np.ndarray
+    pmin: np.ndarray
+    pmax: np.ndarray
+    qmin: np.ndarray
+    qmax: np.ndarray
+    c2: np.ndarray
+    c1: np.ndarray
+    c0: np.ndarray
+    gen_on: np.ndarray
+    # loads (for lost-load reporting): name, model bus, p (pu), q (pu)
+    load_names: list[str]
+    load_bus: np.ndarray
+    load_p: np.ndarray
+    load_q: np.ndarray
+    load_on: np.ndarray
+    outages: tuple[str, ...] = ()
+    _lookup: dict = field(default_factory=dict, repr=False)
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def from_net(cls, net: pp.pandapowerNet) -> "GridModel":
+        """Build the model of `net` as it is (its own in_service flags are respected)."""
+        from pandapower.converter.pypower.to_ppc import to_ppc
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lvl = logging.getLogger("pandapower").level
+            logging.getLogger("pandapower").setLevel(logging.ERROR)
+            try:
+                ppc = to_ppc(net, init="flat", mode="opf", check_connectivity=False,
+                             trafo_model="pi", calculate_voltage_angles=True,
+                             take_slack_vm_limits=False)
+            finally:
+                logging.getLogger("pandapower").setLevel(lvl)
+        lk = net._pd2ppc_lookups
+        base = float(ppc["baseMVA"])
+        bus, br, gen = ppc["bus"], ppc["branch"].real.astype(float), ppc["gen"]
+        nb = len(bus)
+
+        bus_lookup = np.asarray(lk["bus"])
+        bus_index = np.full(nb, -1, dtype=int)
+        names = [""] * nb
+        for pp_idx in net.bus.index:
+            if pp_idx < len(bus_lookup) and bus_lookup[pp_idx] >= 0:
+                k = int(bus_lookup[pp_idx])
+                if bus_index[k] < 0:  # merged buses keep the first name
+                    bus_index[k] = pp_idx
+                    names[k] = f"bus:{pp_idx}"
+        bus_on = bus[:, _BUS_TYPE].real != 4
+        for pp_idx, on in zip(net.bus.index, net.bus.in_service.values):
+            if not on and pp_idx < len(bus_lookup) and bus_lookup[pp_idx] >= 0:
+                bus_on[bus_lookup[pp_idx]] = False
+
+        # branches, named after their pandapower element (trafo3w gives three per element)
+        nl = len(br)
+        bnames = [""] * nl
+        for table, (start, end) in lk.get("branch", {}).items():
+            if table not in ("line", "trafo", "impedance", "trafo3w") or end <= start:
+                continue
+            idx = list(net[table].index)
+            if table == "trafo3w":
+                n = len(idx)
+                for w in range(3):
+                    for i, el in enumerate(idx):
+                        bnames[start + w * n + i] = f"trafo3w:{el}"
+            else:
+                for i, el in enumerate(idx):
+                    bnames[start + i] = f"{table}:{el}"
+        keep = np.array([bool(n) for n in bnames], dtype=bool)
+        br = br[keep]
+        bnames = [n for n in bnames if n]
+        ytt, yff, yft, ytf = _branch_admittances(br)
+        rate = br[:, _RATE_A] / base
+        rate[rate <= 0] = np.inf
+        angmin = np.full(len(br), -np.inf)
+        angmax = np.full(len(br), np.inf)
+        for k, nm in enumerate(bnames):
+            table, i = nm.split(":")
+            df = net[table]
+            if "angmin_deg" in df.columns:
+                lo, hi = df.at[int(i), "angmin_deg"], df.at[int(i), "angmax_deg"]
+                if np.isfinite(lo) and lo > -360:
+                    angmin[k] = np.deg2rad(lo)
+                if np.isfinite(hi) and hi < 360:
+                    angmax[k] = np.deg2rad(hi)
+        br_on = br[:, _STATUS] > 0
+
+        # generators: ext_grid, gen, controllable sgen, with pandapower's OPF limits
+        gnames, gbus, gon, lims, costs = [], [], [], [], []
+        cost = {}
+        if len(net.poly_cost):
+            pc = net.poly_cost
+            for et, el, c2, c1, c0 in zip(pc.et.values, pc.element.values, pc.cp2_eur_per_mw2.values,
+                                          pc.cp1_eur_per_mw.values, pc.cp0_eur.values):
+                cost[(str(et), int(el))] = (float(c2), float(c1), float(c0))
+        if len(net.pwl_cost):
+            log.warning("%s: piecewise-linear costs are not supported and are ignored", net.name)
+        for table, lkey in (("ext_grid", "ext_grid"), ("gen", "gen"), ("sgen", "sgen_controllable")):
+            df = net[table]
+            if len(df) == 0:
+                continue
+            if table == "sgen":
+                if "controllable" not in df.columns:
+                    continue
+                df = df[df.controllable.fillna(False).astype(bool)]
+            lookup = np.asarray(lk.get(lkey, []))
+            for pos, el in enumerate(df.index):
+                row = None
+                if table == "sgen":
+                    if pos < len(lookup):
+                        row = int(lookup[pos])
+                elif el < len(lookup):
+                    row = int(lookup[el])
+                b = int(bus_lookup[df.at[el, "bus"]])
+                if row is not None and 0 <= row < len(gen):
+                    g = gen[row].real
+                    lim = (g[_PMIN], g[_PMAX], g[_QMIN], g[_QMAX])
+                else:
+                    lim = tuple(_col(df, el, c, d) for c, d in (("min_p_mw", -1e9), ("max_p_mw", 1e9),
+                                                                 ("min_q_mvar", -1e9), ("max_q_mvar", 1e9)))
+                gnames.append(f"{table}:{el}")
+                gbus.append(b)
+                gon.append(bool(df.at[el, "in_service"]))
+                lims.append(lim)
+                costs.append(cost.get((table, int(el)), (0.0, 0.0, 0.0)))
+        lims = np.array(lims, dtype=float).reshape(-1, 4)
+        lims[np.abs(lims) >= 1e9] = np.copysign(np.inf, lims[np.abs(lims) >= 1e9])
+        costs = np.array(costs, dtype=float).reshape(-1, 3)
+
+        # loads and other fixed injections: keep ppc's totals, track loads for outages
+        pd, qd = bus[:, _PD].real / base, bus[:, _QD].real / base
+        lnames, lbus, lp, lq, lon = [], [], [], [], []
+        for el in net.load.index:
+            sc = float(net.load.at[el, "scaling"]) if "scaling" in net.load else 1.0
+            lnames.append(f"load:{el}")
+            lbus.append(int(bus_lookup[net.load.at[el, "bus"]]))
+            lp.append(float(net.load.at[el, "p_mw"]) * sc / base)
+            lq.append(float(net.load.at[el, "q_mvar"]) * sc / base)
+            lon.append(bool(net.load.at[el, "in_service"]))
+
+        m = cls(
+            name=str(net.name or "grid"), base_mva=base,
+            bus_names=names, bus_index=bus_index, vn_kv=bus[:, _BASE_KV].real.copy(),
+            vmin=bus[:, _VMIN].real.copy(), vmax=bus[:, _VMAX].real.copy(), pd=pd, qd=qd,
+            gs=bus[:, _GS].real / base, bs=bus[:, _BS].real / base,
+            is_ref=bus[:, _BUS_TYPE].real == 3, bus_on=bus_on,
+            branch_names=bnames, f=br[:, _F].astype(int), t=br[:, _T].astype(int),
+            yff=yff, yft=yft, ytf=ytf, ytt=ytt, rate=rate, angmin=angmin, angmax=angmax,
+            branch_on=br_on,
+            gen_names=gnames, gen_bus=np.array(gbus, dtype=int), pmin=lims[:, 0] / base,
+            pmax=lims[:, 1] / base, qmin=lims[:, 2] / base, qmax=lims[:, 3] / base,
+            c2=costs[:, 0], c1=costs[:, 1], c0=costs[:, 2], gen_on=np.array(gon, dtype=bool),
+            load_names=lnames, load_bus=np.array(lbus, dtype=int), load_p=np.array(lp),
+            load_q=np.array(lq), load_on=np.array(lon, dtype=bool),
+        )
+        m._net_bus_on = {int(i): bool(v) for i, v in zip(net.bus.index, net.bus.in_service.values)}
+        m._finish()
+        return m
+
+    def _finish(self) -> None:
+        self._lookup = {}
+        for kind, names in (("bus", self.bus_names), ("branch", self.branch_names),
+                            ("gen", self.gen_names), ("load", self.load_names)):
+            for k, n in enumerate(names):
+                if n:
+                    self._lookup.setdefault(n, (kind, []))[1].append(k)
+        # a bus that is off takes everything attached to it off
+        off = ~self.bus_on
+        self.branch_on = self.branch_on & ~off[self.f] & ~off[self.t]
+        self.gen_on = self.gen_on & self.bus_on[self.gen_bus]
+        self.load_on = self.load_on & self.bus_on[self.load_bus]
+
+    # ---- variants -----------------------------------------------------------------------
+    def with_outages(self, elements, net: pp.pandapowerNet | None = None) -> "GridModel":
+        """A copy with the given elements out of service (names or Elements)."""
+        m = dataclasses.replace(self)
+        for attr in ("bus_on", "branch_on", "gen_on", "load_on", "pd", "qd"):
+            setattr(m, attr, getattr(self, attr).copy())
+        outs = []
+        for e in elements:
+            name = str(e if isinstance(e, Element) else e).strip()
+            if net is not None:
+                resolve(net, name, outage=True)
+            if name not in self._lookup:
+                from n1studio.errors import ElementError
+                raise ElementError(f"{name}: no such element in {self.name}")
+            kind, rows = self._lookup[name]
+            if kind == "bus":
+                m.bus_on[rows] = False
+            elif kind == "branch":
+                m.branch_on[rows] = False
+            elif kind == "gen":
+                m.gen_on[rows] = False
+            elif kind == "load":
+                for r in rows:
+                    if m.load_on[r]:
+                        m.pd[self.load_bus[r]] -= self.load_p[r]
+                        m.qd[self.load_bus[r]] -= self.load_q[r]
+                        m.load_on[r] = False
+            outs.append(name)
+        m.outages = tuple(sorted(set(self.outages) | set(outs), key=_sort_key))
+        m._lookup = self._lookup
+        m._finish()
+        return m
+
+    # ---- topology -----------------------------------------------------------------------
+    def islands(self) -> np.ndarray:
+        """Component label per bus over in-service buses and branches (-1 for buses off)."""
+        nb = len(self.bus_names)
+        on = self.branch_on
+        g = coo_matrix((np.ones(on.sum()), (self.f[on], self.t[on])), shape=(nb, nb))
+        _, labels = connected_components(g, directed=False)
+        labels = labels.astype(int)
+        labels[~self.bus_on] = -1
+        return labels
+
+    def energised(self) -> np.ndarray:
+        """Buses on that sit in an island with at least one generator in service."""
+        labels = self.islands()
+        fed = set(labels[self.gen_bus[self.gen_on]].tolist()) - {-1}
+        return np.isin(labels, list(fed)) & self.bus_on
+
+    def index(self, name: str) -> tuple[str, list[int]]:
+        return self._lookup[name]
+
+    @property
+    def n_bus(self) -> int:
+        return len(self.bus_names)
+
+    def ybus(self, branch_mask: np.ndarray | None = None) -> csr_matrix:
+        """Bus admittance matrix over in-service branches, shunts included."""
+        on = self.branch_on if branch_mask is None else branch_mask
+        nb = self.n_bus
+        f, t = self.f[on], self.t[on]
+        rows = np.concatenate([f, f, t, t])
+        cols = np.concatenate([f, t, f, t])
+        vals = np.concatenate([self.yff[on], self.yft[on], self.ytf[on], self.ytt[on]])
+        y = coo_matrix((vals, (rows, cols)), shape=(nb, nb)).tocsr()
+        y = y + csr_matrix((self.gs + 1j * self.bs, (np.arange(nb), np.arange(nb))), shape=(nb, nb))
+        return y
+
+
+def _sort_key(name: str):
+    t, _, i = name.partition(":")
+    return (t, int(i) if i.lstrip("-").isdigit() else 0)
+
+
+def _col(df, el, col, default):
+    if col in df.columns:
+        v = df.at[el, col]
+        if v is not None and np.isfinite(v):
+            return float(v)
+    return default
+
+
+def _branch_admittances(br: np.ndarray):
+    """Pi-model admittances per branch, exactly as pandapower's makeYbus.branch_vectors."""
+    ncol = br.shape[1]
+
+    def col(c):
+        return br[:, c] if ncol > c else np.zeros(len(br))
+
+    ysf = 1.0 / (col(_R) + 1j * col(_X))
+    if np.any(col(_R_ASYM)) or np.any(col(_X_ASYM)):
+        yst = 1.0 / (col(_R) + col(_R_ASYM) + 1j * (col(_X) + col(_X_ASYM)))
+    else:
+        yst = ysf
+    bcf = col(_G) + 1j * col(_B)
+    if np.any(col(_G_ASYM)) or np.any(col(_B_ASYM)):
+        bct = col(_G) + col(_G_ASYM) + 1j * (col(_B) + col(_B_ASYM))
+    else:
+        bct = bcf
+    tap = np.where(col(_TAP) != 0, col(_TAP), 1.0) * np.exp(1j * np.deg2rad(col(_SHIFT)))
+    ytt = yst + bct / 2
+    yff = (ysf + bcf / 2) / (tap * np.conj(tap))
+    yft = -ysf / np.conj(tap)
+    ytf = -yst / tap
+    return ytt, yff, yft, ytf
