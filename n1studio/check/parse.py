@@ -1,0 +1,247 @@
+"""Read an answer (dict, JSON text or nothing) into per-bus / per-generator arrays.
+
+Never raises on bad input: every problem becomes a `format` (or `removed_element`) issue
+and the value concerned is left as NaN ("missing"), so the evaluation can still judge
+everything that does not depend on it.
+
+Rules:
+- the document must be a JSON object with `"schema": "n1studio.answer/1"`, a non-empty
+  `buses` list and a `generators` list; numbers must be finite JSON numbers (not strings,
+  not booleans, not NaN/Infinity);
+- names are `<table>:<index>`; `buses` holds `bus:` names, `generators` holds `ext_grid:`,
+  `gen:` or `sgen:` names of dispatchable units of the grid;
+- required: every energised named bus and every in-service generator of the variant
+  (`GridModel.energised()`, `GridModel.gen_on`) -- exactly what the reference solver emits;
+- a name that exists in the grid but is not part of the variant's operating point (out of
+  service, on a bus out of service, or cut off from every generator) is `removed_element`;
+- a name the grid does not have, a duplicate, a missing required element, a missing or
+  non-finite number is `format`; the first entry of a duplicate is the one used.
+- A generator's optional `vm_pu` is not checked against limits (the bus's `vm_pu` is); a
+  disagreement with its bus is reported as a warning only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from n1studio.errors import ElementError
+from n1studio.grid.elements import GEN_TABLES, parse_element
+from n1studio.schema import ANSWER
+
+_FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*\n(.*?)\n?\s*```\s*$", re.S)
+
+
+@dataclass
+class ParsedAnswer:
+    """What could be read from an answer; NaN marks a value that is missing or invalid."""
+
+    usable: bool
+    vm: np.ndarray  # per model bus, pu
+    va_deg: np.ndarray  # per model bus, degrees
+    p_mw: np.ndarray  # per model generator
+    q_mvar: np.ndarray
+    gen_vm: np.ndarray
+    claimed_objective: float | None = None
+    issues: list[dict] = field(default_factory=list)  # format / removed_element violations
+    warnings: list[str] = field(default_factory=list)
+    document: dict | None = None
+
+
+def issue(kind: str, element: str, message: str) -> dict:
+    return {"constraint": kind, "element": element, "value": None, "limit": None, "excess": None,
+            "message": message}
+
+
+def load_document(answer) -> tuple[dict | None, list[dict]]:
+    """The answer as a dict, or None and the format issue that says why not."""
+    if answer is None:
+        return None, [issue("format", "answer", "no answer")]
+    if isinstance(answer, (bytes, bytearray)):
+        answer = bytes(answer).decode("utf-8", errors="replace")
+    if isinstance(answer, str):
+        text = answer.strip()
+        if not text:
+            return None, [issue("format", "answer", "the answer is empty")]
+        m = _FENCE.match(text)
+        if m:
+            text = m.group(1)
+        try:
+            answer = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            msg = getattr(exc, "msg", None) or exc.__class__.__name__
+            pos = getattr(exc, "pos", None)
+            where = f" at character {pos}" if pos is not None else ""
+            return None, [issue("format", "answer", f"not JSON: {msg}{where}")]
+    if not isinstance(answer, dict):
+        return None, [issue("format", "answer",
+                            f"expected a JSON object, got {_json_type(answer)}")]
+    return answer, []
+
+
+def parse_answer(model, answer, required_bus: np.ndarray, required_gen: np.ndarray,
+                 gen_vm_tol: float = 1e-3) -> ParsedAnswer:
+    """Read `answer` against `model`; `required_*` are the masks of what must be present."""
+    nb, ng = model.n_bus, len(model.gen_names)
+    nan = np.full
+    out = ParsedAnswer(usable=False, vm=nan(nb, np.nan), va_deg=nan(nb, np.nan),
+                       p_mw=nan(ng, np.nan), q_mvar=nan(ng, np.nan), gen_vm=nan(ng, np.nan))
+    doc, problems = load_document(answer)
+    out.issues += problems
+    if doc is None:
+        return out
+    out.document = doc
+    schema = doc.get("schema")
+    if schema != ANSWER:
+        what = "no schema id" if schema is None else f"schema is {_short(schema)}"
+        out.issues.append(issue("format", "answer", f"{what}, expected {ANSWER!r}"))
+    if "objective" in doc and doc["objective"] is not None:
+        obj, why = _number(doc["objective"])
+        if obj is None:
+            out.issues.append(issue("format", "answer", f"objective: {why}"))
+        else:
+            out.claimed_objective = obj
+
+    buses = doc.get("buses")
+    if not isinstance(buses, list) or not buses:
+        what = "missing" if buses is None else ("empty" if buses == [] else
+                                                f"a {_json_type(buses)}, not a list")
+        out.issues.append(issue("format", "answer", f"buses: {what}"))
+    else:
+        seen = _read_list(model, buses, "buses", out, required_bus)
+        for k in np.flatnonzero(required_bus):
+            if k not in seen:
+                out.issues.append(issue("format", model.bus_names[k], "missing from the answer"))
+
+    gens = doc.get("generators")
+    if not isinstance(gens, list):
+        what = "missing" if gens is None else f"a {_json_type(gens)}, not a list"
+        out.issues.append(issue("format", "answer", f"generators: {what}"))
+    else:
+        seen = _read_list(model, gens, "generators", out, required_gen)
+        for k in np.flatnonzero(required_gen):
+            if k not in seen:
+                out.issues.append(issue("format", model.gen_names[k], "missing from the answer"))
+        _compare_gen_vm(model, out, gen_vm_tol)
+
+    out.usable = bool(np.isfinite(out.vm[required_bus]).any()) if required_bus.any() else True
+    if not out.usable and isinstance(buses, list) and buses:
+        out.issues.append(issue("format", "answer", "no usable bus voltage in the answer"))
+    return out
+
+
+def _read_list(model, items: list, key: str, out: ParsedAnswer, required: np.ndarray) -> set[int]:
+    is_bus = key == "buses"
+    fields = ("vm_pu", "va_degree") if is_bus else ("p_mw", "q_mvar")
+    seen: set[int] = set()
+    for pos, item in enumerate(items):
+        if not isinstance(item, dict):
+            out.issues.append(issue("format", "answer", f"{key}[{pos}] is a {_json_type(item)}, "
+                                                        "not an object"))
+            continue
+        raw = item.get("element")
+        if not isinstance(raw, str):
+            out.issues.append(issue("format", "answer", f"{key}[{pos}] has no element name"))
+            continue
+        try:
+            name = str(parse_element(raw))
+        except ElementError:
+            out.issues.append(issue("format", _short(raw, 40), "malformed element name"))
+            continue
+        table = name.split(":")[0]
+        if is_bus and table != "bus":
+            out.issues.append(issue("format", name, "listed under buses but is not a bus"))
+            continue
+        if not is_bus and table not in GEN_TABLES:
+            out.issues.append(issue("format", name, "listed under generators but is not a "
+                                                    "generator (ext_grid, gen or sgen)"))
+            continue
+        try:
+            kind, rows = model.index(name)
+        except KeyError:
+            kind, rows = None, []
+        if kind != ("bus" if is_bus else "gen") or not rows:
+            what = "bus" if is_bus else "dispatchable generator"
+            out.issues.append(issue("format", name, f"not a {what} of this grid"))
+            continue
+        k = rows[0]
+        if k in seen:
+            out.issues.append(issue("format", name, "listed more than once (the first is used)"))
+            continue
+        seen.add(k)
+        if not required[k]:
+            out.issues.append(issue("removed_element", name, _why_removed(model, name, k, is_bus)))
+            continue
+        vals = []
+        for f in fields:
+            v, why = _number(item.get(f), missing=f not in item)
+            if v is None:
+                out.issues.append(issue("format", name, f"{f}: {why}"))
+            vals.append(np.nan if v is None else v)
+        if is_bus:
+            out.vm[k], out.va_deg[k] = vals
+        else:
+            out.p_mw[k], out.q_mvar[k] = vals
+            if item.get("vm_pu") is not None:
+                v, why = _number(item["vm_pu"])
+                if v is None:
+                    out.issues.append(issue("format", name, f"vm_pu: {why}"))
+                else:
+                    out.gen_vm[k] = v
+    return seen
+
+
+def _why_removed(model, name: str, k: int, is_bus: bool) -> str:
+    if name in model.outages:
+        return "out of service in this variant"
+    if is_bus:
+        if not model.bus_on[k]:
+            return "bus out of service"
+        return "de-energised: cut off from every generator by the outages"
+    b = model.gen_bus[k]
+    if not model.bus_on[b]:
+        return f"its bus {model.bus_names[b] or b} is out of service"
+    return "out of service"
+
+
+def _compare_gen_vm(model, out: ParsedAnswer, tol: float) -> None:
+    ok = np.isfinite(out.gen_vm)
+    if not ok.any():
+        return
+    bus_vm = out.vm[model.gen_bus]
+    diff = np.abs(out.gen_vm - bus_vm)
+    for k in np.flatnonzero(ok & np.isfinite(bus_vm) & (diff > tol)):
+        out.warnings.append(f"{model.gen_names[k]}: vm_pu {out.gen_vm[k]:g} differs from its bus "
+                            f"{model.bus_names[model.gen_bus[k]]} ({bus_vm[k]:g}); the bus value "
+                            "is the one checked")
+
+
+def _number(x, missing: bool = False) -> tuple[float | None, str]:
+    if missing:
+        return None, "missing"
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None, f"not a number ({_short(x)})"
+    try:
+        v = float(x)
+    except OverflowError:
+        return None, "not a finite number"
+    if not math.isfinite(v):
+        return None, f"not a finite number ({v})"
+    return v, ""
+
+
+def _json_type(x) -> str:
+    return {dict: "object", list: "list", str: "string", bool: "boolean", int: "number",
+            float: "number", type(None): "null"}.get(type(x), type(x).__name__)
+
+
+def _short(x, n: int = 30) -> str:
+    try:
+        s = json.dumps(x) if not isinstance(x, str) else repr(x)
+    except (TypeError, ValueError):
+        s = repr(x)
+    return s if len(s) <= n else s[: n - 3] + "..."

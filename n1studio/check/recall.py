@@ -1,0 +1,99 @@
+"""Is an N-1 answer the N answer recalled? Distance of an answer to two reference answers.
+
+The distance between two answers is taken over the elements both hold (and the variant
+still has): the root mean square of
+- generator p_mw divided by the unit's range (Pmax - Pmin; base MVA where unbounded),
+- bus vm_pu divided by the bus's band (vmax - vmin; 0.1 pu where degenerate),
+- bus va_degree divided by the spread of the N-1 reference's angles (at least 1 degree),
+  after shifting each answer so that the angles' mean over the common buses is zero
+  (the angle reference is arbitrary).
+`recalled_n_answer` is true when the answer is strictly closer to the N reference than to
+the N-1 reference; false for N variants and when either reference is missing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _vectors(model, doc: dict | None) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    gens: dict[str, float] = {}
+    buses: dict[str, tuple[float, float]] = {}
+    if not isinstance(doc, dict):
+        return gens, buses
+    for item in doc.get("generators") or []:
+        if isinstance(item, dict) and isinstance(item.get("element"), str):
+            p = item.get("p_mw")
+            if _ok(p):
+                gens.setdefault(item["element"].replace(" ", ""), float(p))
+    for item in doc.get("buses") or []:
+        if isinstance(item, dict) and isinstance(item.get("element"), str):
+            vm, va = item.get("vm_pu"), item.get("va_degree")
+            if _ok(vm) and _ok(va):
+                buses.setdefault(item["element"].replace(" ", ""), (float(vm), float(va)))
+    return gens, buses
+
+
+def _ok(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def distance(model, a: dict | None, b: dict | None, va_scale: float = 10.0) -> float | None:
+    """Normalised RMS distance between answers `a` and `b` on the variant's common elements."""
+    ga, ba = _vectors(model, a)
+    gb, bb = _vectors(model, b)
+    terms: list[float] = []
+    base = model.base_mva
+    for name in ga.keys() & gb.keys():
+        try:
+            kind, rows = model.index(name)
+        except KeyError:
+            continue
+        if kind != "gen" or not model.gen_on[rows[0]]:
+            continue
+        k = rows[0]
+        rng = (model.pmax[k] - model.pmin[k]) * base
+        if not np.isfinite(rng) or rng <= 1e-6:
+            rng = base
+        terms.append((ga[name] - gb[name]) / rng)
+    common = []
+    for name in ba.keys() & bb.keys():
+        try:
+            kind, rows = model.index(name)
+        except KeyError:
+            continue
+        if kind == "bus" and model.bus_on[rows[0]]:
+            common.append((name, rows[0]))
+    if common:
+        vma = np.array([ba[n][0] for n, _ in common])
+        vmb = np.array([bb[n][0] for n, _ in common])
+        band = np.array([model.vmax[k] - model.vmin[k] for _, k in common])
+        band = np.where(np.isfinite(band) & (band > 1e-6), band, 0.1)
+        vaa = np.array([ba[n][1] for n, _ in common])
+        vab = np.array([bb[n][1] for n, _ in common])
+        terms += list((vma - vmb) / band)
+        terms += list(((vaa - vaa.mean()) - (vab - vab.mean())) / max(va_scale, 1.0))
+    if not terms:
+        return None
+    return float(np.sqrt(np.mean(np.square(terms))))
+
+
+def recall_check(model, answer: dict | None, n_reference: dict | None,
+                 reference: dict | None) -> dict:
+    """Distances to both references and whether the answer looks like the recalled N one."""
+    if not model.outages or not isinstance(n_reference, dict) or not isinstance(reference, dict) \
+            or not isinstance(answer, dict):
+        return {"recalled_n_answer": False, "distance_to_n": None, "distance_to_n1": None}
+    _, bref = _vectors(model, reference)
+    angles = [va for _, va in bref.values()]
+    spread = float(np.ptp(angles)) if angles else 10.0
+    d_n = distance(model, answer, n_reference, spread)
+    d_n1 = distance(model, answer, reference, spread)
+    recalled = d_n is not None and d_n1 is not None and d_n < d_n1
+    return {"recalled_n_answer": bool(recalled), "distance_to_n": _r(d_n), "distance_to_n1": _r(d_n1)}
+
+
+def _r(x):
+    return None if x is None else round(float(x), 6)
