@@ -1,0 +1,514 @@
+"""The grid view: buses, branches, generators and loads drawn with pyqtgraph, at scale.
+
+Drawing follows CONVENTIONS.md: one ScatterPlotItem for all buses (names in `data=`), one
+for all generators and loads, one PlotCurveItem(connect='pairs') per edge class, and
+pens/brushes built once and indexed with numpy. Picking uses a KD-tree for points and a
+vectorised point-to-segment distance for branches, so a click on case9241pegase
+resolves in milliseconds. Variants and verdicts only change masks (`DrawState`).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+from scipy.spatial import cKDTree
+
+from n1studio.app.drawing import LINE, UNIT_TABLES, Drawing, DrawState
+from n1studio.app.theme import Palette, palette
+
+log = logging.getLogger(__name__)
+
+# Constraint kind -> (marker symbol, size factor, legend text). Hollow, violation colour.
+MARKERS = {
+    "power_balance": ("o", 2.6, "power balance"),
+    "voltage": ("t1", 2.3, "voltage limit"),
+    "gen_p": ("s", 2.3, "generator P limit"),
+    "gen_q": ("d", 2.6, "generator Q limit"),
+    "thermal": ("star", 2.6, "thermal rating"),
+    "angle": ("p", 2.2, "angle difference"),
+    "removed_element": ("x", 2.2, "removed element used"),
+}
+
+# Edge classes, drawn bottom to top.
+E_LINE, E_TRAFO, E_OFF, E_CUT, E_VIOL, E_SEL = range(6)
+# Bus classes.
+B_ON, B_OFF, B_CUT, B_VIOL = range(4)
+
+
+def _paths() -> dict[str, QtGui.QPainterPath]:
+    """Glyphs in the unit box: a generator is a circle with a sine wave, an external grid a
+    hatched square, a static generator a diamond, a load an arrow pointing down."""
+    gen = QtGui.QPainterPath()
+    gen.addEllipse(QtCore.QRectF(-0.5, -0.5, 1.0, 1.0))
+    xs = np.linspace(-0.3, 0.3, 13)
+    gen.moveTo(xs[0], 0)
+    for x in xs[1:]:
+        gen.lineTo(x, -0.18 * np.sin(x / 0.3 * np.pi))
+    ext = QtGui.QPainterPath()
+    ext.addRect(QtCore.QRectF(-0.5, -0.5, 1.0, 1.0))
+    for k in (-0.5, 0.0):
+        ext.moveTo(-0.5, k)
+        ext.lineTo(k + 0.5 if k < 0 else 0.5, 0.5 if k < 0 else 0.0)
+    ext.moveTo(-0.5, 0.5)
+    ext.lineTo(0.5, -0.5)
+    ext.moveTo(0.0, 0.5)
+    ext.lineTo(0.5, 0.0)
+    ext.moveTo(-0.5, 0.0)
+    ext.lineTo(0.0, -0.5)
+    load = QtGui.QPainterPath()
+    load.moveTo(-0.45, -0.35)
+    load.lineTo(0.45, -0.35)
+    load.lineTo(0.0, 0.5)
+    load.closeSubpath()
+    return {"ext_grid": ext, "gen": gen, "sgen": "d", "load": load}
+
+
+class GridView(QtWidgets.QWidget):
+    """The drawing of one grid variant, with picking, hover, selection and violations."""
+
+    elementClicked = QtCore.Signal(str)  # "" when the click hit nothing
+    outageRequested = QtCore.Signal(str)
+    inspectRequested = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, theme: str = "light"):
+        super().__init__(parent)
+        self.drawing: Drawing | None = None
+        self.state: DrawState | None = None
+        self.selected: str = ""
+        self.scale = 1.0
+        self.last_menu: QtWidgets.QMenu | None = None
+        self.last_pick_s = 0.0
+        self._describe: Callable[[str], str] | None = None
+        self._labels: list[pg.TextItem] = []
+        self._pal: Palette = palette(theme)
+
+        pg.setConfigOptions(antialias=True)
+        self.plot = pg.PlotWidget(background=self._pal.background)
+        self.plot.setObjectName("gridPlot")
+        pi = self.plot.getPlotItem()
+        pi.hideAxis("left")
+        pi.hideAxis("bottom")
+        pi.setMenuEnabled(False)
+        pi.hideButtons()
+        self.vb = pi.getViewBox()
+        self.vb.setAspectLocked(True)
+        self.vb.setMenuEnabled(False)
+
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+        self.shade = pg.ScatterPlotItem(pxMode=False)
+        self.shade.setZValue(0)
+        self.curves = [pg.PlotCurveItem(connect="pairs") for _ in range(6)]
+        for z, c in zip((3, 4, 2, 2, 6, 1), self.curves):
+            c.setZValue(z)
+        self.stubs = pg.PlotCurveItem(connect="pairs")
+        self.stubs.setZValue(2)
+        self.halo = pg.ScatterPlotItem()
+        self.halo.setZValue(8)
+        self.buses = pg.ScatterPlotItem(hoverable=True, tip=None, hoverSize=-1)
+        self.buses.setZValue(10)
+        self.units = pg.ScatterPlotItem(hoverable=True, tip=None)
+        self.units.setZValue(11)
+        self.markers = pg.ScatterPlotItem()
+        self.markers.setZValue(20)
+        for it in (self.shade, *self.curves, self.stubs, self.halo, self.buses, self.units,
+                   self.markers):
+            self.plot.addItem(it)
+
+        self.banner = QtWidgets.QLabel(self.plot)
+        self.banner.setObjectName("viewBanner")
+        self.banner.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.banner.move(12, 10)
+        self.banner.hide()
+        self.legend = None
+
+        self._mouse = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30,
+                                     slot=self._on_move)
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self._build_styles()
+
+    # ---- styles ---------------------------------------------------------------------------
+    def _build_styles(self) -> None:
+        p, s = self._pal, self.scale
+        big = self.drawing is not None and len(self.drawing.bus_names) > 2000
+        w = (1.0 if big else 2.0) * s
+        self.edge_pens = [
+            pg.mkPen(p.line, width=w),
+            pg.mkPen(p.trafo, width=w * 1.6),
+            pg.mkPen(p.off, width=w * 1.2, style=QtCore.Qt.PenStyle.DashLine),
+            pg.mkPen(p.cut, width=w, style=QtCore.Qt.PenStyle.DotLine),
+            pg.mkPen(p.violation, width=w * 2.2),
+            pg.mkPen(p.selection, width=w * 5),
+        ]
+        for c, pen in zip(self.curves, self.edge_pens):
+            c.setPen(pen)
+        self.stubs.setPen(pg.mkPen(p.muted, width=max(1.0, 0.8 * s)))
+        n = len(self.drawing.bus_names) if self.drawing is not None else 0
+        self.bus_size = (4.0 if n > 5000 else 6.0 if n > 1000 else 9.0 if n > 150 else 13.0) * s
+        self.bus_brushes = np.array([pg.mkBrush(p.bus), pg.mkBrush(p.background),
+                                     pg.mkBrush(p.cut), pg.mkBrush(p.violation)], dtype=object)
+        self.bus_pens = np.array([pg.mkPen(p.bus_edge, width=1), pg.mkPen(p.off, width=1.5),
+                                  pg.mkPen(p.cut, width=1), pg.mkPen(p.bus_edge, width=1)],
+                                 dtype=object)
+        self.bus_sizes = np.array([1.0, 1.0, 1.0, 1.45]) * self.bus_size
+        unit_colours = [p.ext_grid, p.gen, p.sgen, p.load]
+        # unit brush classes: 0..3 per table in service, 4 off, 5 violated
+        self.unit_brushes = np.array([pg.mkBrush(c) for c in unit_colours]
+                                     + [pg.mkBrush(p.background), pg.mkBrush(p.violation)],
+                                     dtype=object)
+        self.unit_pens = np.array([pg.mkPen(p.background, width=1.2)] * 4
+                                  + [pg.mkPen(p.off, width=1.5), pg.mkPen(p.background, width=1.2)],
+                                  dtype=object)
+        self.unit_size = max(self.bus_size * 1.5, 10 * s)
+        self.symbols = _paths()
+        self.plot.setBackground(p.background)
+
+    def set_theme(self, name: str) -> None:
+        self._pal = palette(name)
+        self._build_styles()
+        self._rebuild_legend()
+        self.refresh()
+
+    def set_scale(self, scale: float) -> None:
+        """Presentation mode: larger markers, thicker lines, bigger labels."""
+        self.scale = scale
+        self._build_styles()
+        self._rebuild_labels()
+        self._rebuild_legend()
+        self.refresh()
+
+    def set_describer(self, fn: Callable[[str], str]) -> None:
+        """`fn(name) -> html` gives a hovered element's data and results for its tooltip."""
+        self._describe = fn
+
+    # ---- content --------------------------------------------------------------------------
+    def set_drawing(self, drawing: Drawing, state: DrawState) -> None:
+        """Show a new grid (geometry is static; `set_state` later updates only masks)."""
+        self.drawing = drawing
+        self.selected = ""
+        self._build_styles()
+        d = drawing
+        pts = np.concatenate([d.bus_xy, d.unit_xy]) if len(d.unit_xy) else d.bus_xy
+        self._tree = cKDTree(pts)
+        self._point_names = d.bus_names + d.unit_names
+        self._ea, self._eb = d.edge_xy
+        self._eab = self._eb - self._ea
+        self._eab2 = np.maximum((self._eab ** 2).sum(axis=1), 1e-300)
+        stub = np.empty((2 * len(d.unit_xy), 2))
+        stub[0::2] = d.bus_xy[d.unit_bus]
+        stub[1::2] = d.unit_xy
+        self.stubs.setData(stub[:, 0], stub[:, 1], connect="pairs")
+        self._rebuild_labels()
+        self._rebuild_legend()
+        self.set_state(state)
+        self.fit()
+
+    def set_state(self, state: DrawState) -> None:
+        self.state = state
+        self.refresh()
+
+    def refresh(self) -> None:
+        d, st = self.drawing, self.state
+        if d is None or st is None:
+            return
+        # edges: one curve per class
+        on = st.edge_on
+        cut = st.bus_cut[d.edge_a] | st.bus_cut[d.edge_b]
+        cls = np.where(d.edge_kind == LINE, E_LINE, E_TRAFO)
+        cls = np.where(cut, E_CUT, cls)
+        cls = np.where(~on, E_OFF, cls)
+        cls = np.where(st.edge_viol, E_VIOL, cls)
+        for k in (E_LINE, E_TRAFO, E_OFF, E_CUT, E_VIOL):
+            self._set_edges(self.curves[k], cls == k)
+        sel = np.zeros(len(cls), dtype=bool)
+        if self.selected and self.selected in d.index and d.index[self.selected][0] == "edge":
+            sel[d.index[self.selected][1]] = True
+        self._set_edges(self.curves[E_SEL], sel)
+
+        # buses
+        bcls = np.full(len(d.bus_names), B_ON)
+        bcls[st.bus_cut] = B_CUT
+        bcls[~st.bus_on] = B_OFF
+        bcls[st.bus_viol] = B_VIOL
+        self.buses.setData(pos=d.bus_xy, brush=self.bus_brushes[bcls], pen=self.bus_pens[bcls],
+                           size=self.bus_sizes[bcls], symbol="o", data=d.bus_names,
+                           hoverable=True, tip=None, hoverSize=self.bus_size * 1.8)
+        # islands: a soft shade under the buses that are cut off
+        if st.bus_cut.any():
+            c = QtGui.QColor(self._pal.cut)
+            c.setAlpha(60)
+            self.shade.setData(pos=d.bus_xy[st.bus_cut], size=d.layout.unit * 1.1,
+                               brush=pg.mkBrush(c), pen=pg.mkPen(None), symbol="o")
+        else:
+            self.shade.setData([])
+        # units
+        if len(d.unit_names):
+            ucls = d.unit_table.astype(int).copy()
+            ucls[~st.unit_on] = 4
+            ucls[st.unit_viol] = 5
+            syms = [self.symbols[UNIT_TABLES[t]] for t in d.unit_table]
+            size = np.where(st.unit_viol, 1.3, 1.0) * self.unit_size
+            self.units.setData(pos=d.unit_xy, brush=self.unit_brushes[ucls],
+                               pen=self.unit_pens[ucls], size=size, symbol=syms,
+                               data=d.unit_names, hoverable=True, tip=None)
+        else:
+            self.units.setData([])
+        # violation markers: a hollow symbol per constraint kind
+        if st.markers:
+            pos, sym, size = [], [], []
+            for name, kind in st.markers:
+                xy = d.position(name)
+                if xy is None or kind not in MARKERS:
+                    continue
+                s, f, _ = MARKERS[kind]
+                base = self.unit_size if name.split(":")[0] in UNIT_TABLES else self.bus_size
+                pos.append(xy)
+                sym.append(s)
+                size.append(max(base * f, 16 * self.scale))
+            self.markers.setData(pos=np.array(pos).reshape(-1, 2), symbol=sym, size=size,
+                                 brush=pg.mkBrush(None),
+                                 pen=pg.mkPen(self._pal.violation, width=2.2 * self.scale))
+        else:
+            self.markers.setData([])
+        # selection halo on a bus or unit
+        if self.selected and self.selected in d.index and d.index[self.selected][0] != "edge":
+            xy = d.position(self.selected)
+            self.halo.setData(pos=[xy], size=self.unit_size * 2.2, symbol="o",
+                              brush=pg.mkBrush(None),
+                              pen=pg.mkPen(self._pal.selection, width=3.5 * self.scale))
+        else:
+            self.halo.setData([])
+
+    def _set_edges(self, curve: pg.PlotCurveItem, mask: np.ndarray) -> None:
+        n = int(mask.sum())
+        if n == 0:
+            curve.setData(np.zeros(0), np.zeros(0))
+            curve.hide()
+            return
+        xy = np.empty((2 * n, 2))
+        xy[0::2] = self._ea[mask]
+        xy[1::2] = self._eb[mask]
+        curve.setData(xy[:, 0], xy[:, 1], connect="pairs")
+        curve.show()
+
+    def _rebuild_labels(self) -> None:
+        for t in self._labels:
+            self.plot.removeItem(t)
+        self._labels = []
+        d = self.drawing
+        if d is None or len(d.bus_names) > 150:
+            return
+        font = QtGui.QFont()
+        font.setPointSizeF(8.5 * self.scale)
+        off = 0.17 * d.layout.unit
+        for (x, y), label in zip(d.bus_xy, d.bus_labels):
+            t = pg.TextItem(label, color=self._pal.muted, anchor=(0, 1))
+            t.setFont(font)
+            t.setPos(x + off * 0.5, y + off * 0.2)
+            t.setZValue(12)
+            self.plot.addItem(t)
+            self._labels.append(t)
+
+    def _rebuild_legend(self) -> None:
+        pi = self.plot.getPlotItem()
+        if self.legend is not None:
+            self.legend.scene().removeItem(self.legend) if self.legend.scene() else None
+            self.legend = None
+        p, s = self._pal, self.scale
+        self.legend = pg.LegendItem(offset=(-12, 12), labelTextColor=p.text,
+                                    labelTextSize=f"{round(9 * s)}pt",
+                                    brush=pg.mkBrush(QtGui.QColor(p.background)),
+                                    pen=pg.mkPen(p.off), verSpacing=-4)
+        self.legend.setParentItem(pi.getViewBox())
+        self.legend.anchor((1, 0), (1, 0), offset=(-12, 12))
+        sz = 11 * s
+
+        def sample(symbol, brush, pen=None, size=sz):
+            return pg.ScatterPlotItem(symbol=symbol, brush=pg.mkBrush(brush) if brush else
+                                      pg.mkBrush(None), pen=pen or pg.mkPen(p.background),
+                                      size=size)
+
+        paths = self.symbols
+        self.legend.addItem(sample("o", p.bus), "bus")
+        self.legend.addItem(pg.PlotDataItem(pen=self.edge_pens[E_LINE]), "line")
+        self.legend.addItem(pg.PlotDataItem(pen=self.edge_pens[E_TRAFO]), "transformer")
+        self.legend.addItem(sample(paths["ext_grid"], p.ext_grid), "external grid")
+        self.legend.addItem(sample(paths["gen"], p.gen), "generator")
+        self.legend.addItem(sample(paths["sgen"], p.sgen), "static generator")
+        self.legend.addItem(sample(paths["load"], p.load), "load")
+        self.legend.addItem(pg.PlotDataItem(pen=self.edge_pens[E_OFF]), "out of service")
+        self.legend.addItem(sample("o", p.cut), "cut off (island)")
+        self.legend.addItem(sample("o", p.violation), "violation")
+        st = self.state
+        kinds = sorted({k for _, k in st.markers}) if st is not None else []
+        for k in kinds:
+            if k in MARKERS:
+                sym, _, text = MARKERS[k]
+                self.legend.addItem(sample(sym, None, pg.mkPen(p.violation, width=2)), "  " + text)
+
+    # ---- navigation -----------------------------------------------------------------------
+    def fit(self) -> None:
+        if self.drawing is None:
+            return
+        x0, y0, x1, y1 = self.drawing.bounds()
+        pad = 0.6 * self.drawing.layout.unit
+        self.vb.setRange(QtCore.QRectF(x0 - pad, y0 - pad, (x1 - x0) + 2 * pad,
+                                       (y1 - y0) + 2 * pad), padding=0.02)
+
+    def centre_on(self, name: str, zoom: bool = True) -> bool:
+        """Centre the view on an element; zoom in on big grids so it can be seen."""
+        if self.drawing is None:
+            return False
+        xy = self.drawing.position(name)
+        if xy is None:
+            return False
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        w, h = x1 - x0, y1 - y0
+        if zoom:
+            span = 14 * self.drawing.layout.unit
+            w, h = min(w, span), min(h, span)
+        self.vb.setRange(QtCore.QRectF(xy[0] - w / 2, xy[1] - h / 2, w, h), padding=0)
+        return True
+
+    def select(self, name: str, centre: bool = False) -> None:
+        self.selected = name if self.drawing is not None and name in self.drawing.index else ""
+        self.refresh()
+        if centre and self.selected:
+            self.centre_on(self.selected)
+
+    def find(self, text: str) -> str:
+        """An element name from user text: `bus:12`, `line:3`, a bus number, or a bus name."""
+        d = self.drawing
+        if d is None:
+            return ""
+        t = text.strip()
+        if not t:
+            return ""
+        if t.replace(" ", "") in d.index:
+            return t.replace(" ", "")
+        if t.lstrip("-").isdigit() and f"bus:{int(t)}" in d.index:
+            return f"bus:{int(t)}"
+        low = t.lower()
+        for name, title in zip(d.bus_names, d.bus_titles):
+            if title.lower() == low:
+                return name
+        for name, title in zip(d.bus_names, d.bus_titles):
+            if title and low in title.lower():
+                return name
+        return ""
+
+    # ---- picking --------------------------------------------------------------------------
+    def pick_data(self, x: float, y: float, px: float) -> str:
+        """The element under data point (x, y); `px` is the data size of one pixel."""
+        if self.drawing is None:
+            return ""
+        dist, i = self._tree.query((x, y), distance_upper_bound=9 * px)
+        if np.isfinite(dist):
+            return self._point_names[int(i)]
+        if len(self._ea) == 0:
+            return ""
+        p = np.array([x, y])
+        t = np.clip(((p - self._ea) * self._eab).sum(axis=1) / self._eab2, 0.0, 1.0)
+        proj = self._ea + t[:, None] * self._eab
+        d2 = ((proj - p) ** 2).sum(axis=1)
+        k = int(np.argmin(d2))
+        if d2[k] <= (6 * px) ** 2:
+            return self.drawing.edge_names[k]
+        return ""
+
+    def pick(self, scene_pos: QtCore.QPointF) -> str:
+        import time
+
+        t0 = time.perf_counter()
+        p = self.vb.mapSceneToView(scene_pos)
+        px = max(self.vb.viewPixelSize())
+        name = self.pick_data(p.x(), p.y(), px)
+        self.last_pick_s = time.perf_counter() - t0
+        return name
+
+    def screen_point(self, name: str) -> QtCore.QPoint:
+        """Where an element is on the plot widget's viewport (for tests and the demo)."""
+        xy = self.drawing.position(name)
+        sp = self.vb.mapViewToScene(QtCore.QPointF(float(xy[0]), float(xy[1])))
+        return self.plot.mapFromScene(sp)
+
+    def _on_click(self, ev) -> None:
+        name = self.pick(ev.scenePos())
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            self.select(name)
+            self.elementClicked.emit(name)
+            ev.accept()
+        elif ev.button() == QtCore.Qt.MouseButton.RightButton:
+            self.select(name)
+            self.elementClicked.emit(name)
+            if name:
+                menu = self.menu_for(name)
+                self.last_menu = menu
+                menu.popup(ev.screenPos().toPoint())
+            ev.accept()
+
+    def menu_for(self, name: str) -> QtWidgets.QMenu:
+        """The context menu of an element: take out of service, inspect, centre."""
+        menu = QtWidgets.QMenu(self)
+        table = name.split(":")[0]
+        act = menu.addAction(f"Take {name} out of service")
+        act.setObjectName("takeOut")
+        act.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Delete))
+        act.setEnabled(table in ("bus", "line", "trafo", "trafo3w", "impedance", "gen", "sgen",
+                                 "ext_grid", "load"))
+        act.triggered.connect(lambda: self.outageRequested.emit(name))
+        menu.addAction("Inspect", lambda: self.inspectRequested.emit(name))
+        menu.addAction("Centre here", lambda: self.centre_on(name, zoom=False))
+        return menu
+
+    def _on_move(self, args) -> None:
+        pos = args[0]
+        if self.drawing is None or not self.plot.sceneBoundingRect().contains(pos):
+            return
+        name = self.pick(pos)
+        tip = ""
+        if name:
+            tip = self._describe(name) if self._describe else html.escape(name)
+        self.vb.setToolTip(tip)
+
+    # ---- export ---------------------------------------------------------------------------
+    def set_banner(self, text: str, level: str = "info") -> None:
+        """The line over the drawing: what is shown (variant, islands, verdict)."""
+        if not text:
+            self.banner.hide()
+            return
+        self.banner.setProperty("level", level)
+        self.banner.setText(text)
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+        self.banner.adjustSize()
+        self.banner.show()
+
+    def export_png(self, path: str, width: int = 0, height: int = 0) -> None:
+        """Save what the view shows (drawing, legend and banner) as a PNG."""
+        img = self.grab()
+        if width and height:
+            img = img.scaled(width, height, QtCore.Qt.AspectRatioMode.KeepAspectRatio,
+                             QtCore.Qt.TransformationMode.SmoothTransformation)
+        if not img.save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+
+    def export_svg(self, path: str) -> None:
+        from pyqtgraph.exporters import SVGExporter
+
+        SVGExporter(self.plot.getPlotItem()).export(str(path))
+
+    @property
+    def highlighted(self) -> set[str]:
+        """Element names drawn in the violation colour."""
+        return set(self.state.highlighted) if self.state is not None else set()
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(ev)

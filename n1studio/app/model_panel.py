@@ -1,0 +1,196 @@
+"""The model panel: which GGUF, how to run it, the prompt, and the answer as it streams."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LABEL = "Default model (Gemma 3 270M Q4_K_M)"
+
+
+class ModelPanel(QtWidgets.QWidget):
+    askRequested = QtCore.Signal()
+    stopRequested = QtCore.Signal()
+    promptRefreshRequested = QtCore.Signal()
+
+    def __init__(self, parent=None, gpu_supported: bool = False):
+        super().__init__(parent)
+        self.model = QtWidgets.QComboBox()
+        self.model.setObjectName("modelCombo")
+        self.model.setEditable(False)
+        self.model.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(18)
+        self.model.addItem(DEFAULT_LABEL, "")
+        browse = QtWidgets.QToolButton()
+        browse.setText("…")
+        browse.setToolTip("Choose a GGUF file")
+        browse.clicked.connect(self._browse)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.model, 1)
+        row.addWidget(browse)
+
+        self.gpu = QtWidgets.QSpinBox()
+        self.gpu.setRange(-1, 999)
+        self.gpu.setSpecialValueText("all")
+        self.gpu.setToolTip("Layers offloaded to the GPU: 0 = CPU only, all = every layer")
+        self.gpu_note = QtWidgets.QLabel(
+            "this llama.cpp build can offload to a GPU" if gpu_supported else
+            "CPU-only llama.cpp build: GPU layers need a CUDA build (see README)")
+        self.gpu_note.setObjectName("hint")
+        self.gpu_note.setWordWrap(True)
+        if not gpu_supported:
+            self.gpu.setValue(0)
+            self.gpu.setEnabled(False)
+        self.ctx = QtWidgets.QSpinBox()
+        self.ctx.setRange(0, 131072)
+        self.ctx.setSingleStep(1024)
+        self.ctx.setSpecialValueText("auto")
+        self.temp = QtWidgets.QDoubleSpinBox()
+        self.temp.setRange(0.0, 2.0)
+        self.temp.setSingleStep(0.1)
+        self.temp.setDecimals(2)
+        self.seed = QtWidgets.QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.threads = QtWidgets.QSpinBox()
+        self.threads.setRange(1, 256)
+        self.threads.setValue(max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity")
+                              else os.cpu_count() or 1)
+        self.mode = QtWidgets.QComboBox()
+        self.mode.addItem("constrained (schema scaffold, model writes numbers)", "constrained")
+        self.mode.addItem("free (model writes anything; answer parsed)", "free")
+
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Model", row)
+        form.addRow("GPU layers", self.gpu)
+        form.addRow("", self.gpu_note)
+        form.addRow("Context", self.ctx)
+        form.addRow("Temperature", self.temp)
+        form.addRow("Seed", self.seed)
+        form.addRow("CPU threads", self.threads)
+        form.addRow("Mode", self.mode)
+
+        self.prompt = QtWidgets.QPlainTextEdit()
+        self.prompt.setObjectName("promptEdit")
+        self.prompt.setPlaceholderText("The prompt for the active variant appears here; edit it "
+                                       "before asking if you like.")
+        self.prompt.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
+        mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
+        self.prompt.setFont(mono)
+        self.prompt_edited = False
+        self.prompt.textChanged.connect(self._edited)
+        reset = QtWidgets.QPushButton("Rebuild prompt")
+        reset.setToolTip("Render the template again for the active variant (drops your edits)")
+        reset.clicked.connect(self.promptRefreshRequested)
+        self.answer = QtWidgets.QPlainTextEdit()
+        self.answer.setObjectName("answerView")
+        self.answer.setReadOnly(True)
+        self.answer.setFont(mono)
+        self.answer.setPlaceholderText("The model's answer streams here.")
+
+        tabs = QtWidgets.QTabWidget()
+        tabs.setObjectName("modelTabs")
+        pw = QtWidgets.QWidget()
+        pl = QtWidgets.QVBoxLayout(pw)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(self.prompt)
+        pl.addWidget(reset, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        tabs.addTab(self.answer, "Answer")
+        tabs.addTab(pw, "Prompt")
+        self.tabs = tabs
+
+        self.ask = QtWidgets.QPushButton("Ask the model")
+        self.ask.setObjectName("askButton")
+        self.ask.setDefault(True)
+        self.ask.clicked.connect(self.askRequested)
+        self.stop = QtWidgets.QPushButton("Stop")
+        self.stop.setObjectName("stopButton")
+        self.stop.setEnabled(False)
+        self.stop.clicked.connect(self.stopRequested)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumHeight(8)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.stats = QtWidgets.QLabel("")
+        self.stats.setObjectName("statsLabel")
+        self.stats.setWordWrap(True)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.ask, 1)
+        buttons.addWidget(self.stop)
+
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.stats)
+        lay.addWidget(tabs, 1)
+
+    # ---- model files ----------------------------------------------------------------------
+    def set_recent(self, paths: list[str], current: str = "") -> None:
+        self.model.blockSignals(True)
+        self.model.clear()
+        self.model.addItem(DEFAULT_LABEL, "")
+        for p in paths:
+            if p and Path(p).is_file():
+                self.model.addItem(Path(p).name, p)
+                self.model.setItemData(self.model.count() - 1, p, QtCore.Qt.ItemDataRole.ToolTipRole)
+        k = self.model.findData(current) if current else 0
+        self.model.setCurrentIndex(max(0, k))
+        self.model.blockSignals(False)
+
+    def add_model(self, path: str) -> None:
+        k = self.model.findData(path)
+        if k < 0:
+            self.model.addItem(Path(path).name, path)
+            k = self.model.count() - 1
+        self.model.setCurrentIndex(k)
+
+    def model_path(self) -> str:
+        return str(self.model.currentData() or "")
+
+    def recent_models(self) -> list[str]:
+        return [self.model.itemData(k) for k in range(1, self.model.count())]
+
+    def _browse(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Choose a GGUF model", "",
+                                                        "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.add_model(path)
+
+    # ---- settings -------------------------------------------------------------------------
+    def values(self) -> dict:
+        return {"model_path": self.model_path() or None, "n_gpu_layers": self.gpu.value(),
+                "n_ctx": self.ctx.value(), "temperature": self.temp.value(),
+                "seed": self.seed.value(), "mode": self.mode.currentData(),
+                "n_threads": self.threads.value()}
+
+    # ---- prompt and answer ----------------------------------------------------------------
+    def set_prompt(self, text: str) -> None:
+        self.prompt.blockSignals(True)
+        self.prompt.setPlainText(text)
+        self.prompt.blockSignals(False)
+        self.prompt_edited = False
+
+    def _edited(self) -> None:
+        self.prompt_edited = True
+
+    def set_running(self, running: bool) -> None:
+        self.ask.setEnabled(not running)
+        self.stop.setEnabled(running)
+        self.progress.setVisible(running)
+        if running:
+            self.tabs.setCurrentIndex(0)
+
+    def append_token(self, text: str) -> None:
+        cur = self.answer.textCursor()
+        cur.movePosition(QtGui.QTextCursor.MoveOperation.End)
+        cur.insertText(text)
+        self.answer.setTextCursor(cur)
+        self.answer.ensureCursorVisible()

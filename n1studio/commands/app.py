@@ -1,0 +1,92 @@
+"""`n1studio gui [CASE] [--model GGUF]` (also plain `n1studio`) and `n1studio demo [--out DIR]`.
+
+With no display (Linux: no DISPLAY, no WAYLAND_DISPLAY, no QT_QPA_PLATFORM), `gui` runs
+the headless demo into ./demo-out and says where the picture is, so `make run` does
+something useful on a server too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CASE = "case14"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gui", help="the desktop app (default when no command is given)",
+                       description="Open the desktop app on a case (default: case14).")
+    p.add_argument("case", nargs="?", default=None,
+                   help="built-in case name or a .json/.m file (default: case14)")
+    p.add_argument("--model", default=None, help="a GGUF model file (default: the bundled one)")
+    p.set_defaults(func=run_gui)
+
+    d = sub.add_parser("demo", help="headless: the main job end to end, PNG + verdict",
+                       description="Open pglib_opf_case14_ieee, take line:6 out, solve the "
+                                   "reference, ask the default model (constrained mode), "
+                                   "check the answer and draw the violations.")
+    d.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
+    d.add_argument("--model", default=None, help="a GGUF model file (default: the bundled one)")
+    d.add_argument("--case", default=None, help=argparse.SUPPRESS)
+    d.add_argument("--outage", default=None, help=argparse.SUPPRESS)
+    d.set_defaults(func=run_demo_cmd)
+
+
+def run_demo_cmd(args: argparse.Namespace) -> int:
+    from n1studio.app.demo import DEMO_CASE, DEMO_OUTAGE, ensure_offscreen, run_demo
+
+    ensure_offscreen()
+    res = run_demo(args.out, case=args.case or DEMO_CASE, outage=args.outage or DEMO_OUTAGE,
+                   model_path=args.model)
+    print(f"The drawing with the violations highlighted: {res['grid_png']}")
+    return 0
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from n1studio.app.demo import has_display
+
+    if not has_display():
+        print("n1studio: no display here (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are "
+              "unset); running the headless demo instead.", file=sys.stderr)
+        ns = argparse.Namespace(out="demo-out", model=args.model, case=None, outage=None)
+        return run_demo_cmd(ns)
+    from PySide6 import QtWidgets
+
+    from n1studio.app.main_window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("N-1 Studio")
+    app.setOrganizationName("N1Studio")
+    app.setDesktopFileName("n1studio")
+    if args.model:
+        from pathlib import Path
+
+        from n1studio.errors import ModelError
+
+        if not Path(args.model).expanduser().is_file():
+            raise ModelError(f"no such model file: {args.model}")
+    _check_case(args.case or DEFAULT_CASE)
+    win = MainWindow(model_path=str(args.model or ""))
+    win.show()
+    win.open_case(args.case or DEFAULT_CASE)
+    return int(app.exec())
+
+
+def _check_case(spec: str) -> None:
+    """Refuse a case that cannot exist before the window opens (one clear line)."""
+    from pathlib import Path
+
+    from n1studio.errors import CaseError
+    from n1studio.grid.cases import builtin_cases
+
+    if spec in {c["name"] for c in builtin_cases()}:
+        return
+    path = Path(spec).expanduser()
+    if path.suffix.lower() not in (".json", ".m"):
+        raise CaseError(f"unknown case {spec!r}: not a built-in name (see `n1studio cases`) "
+                        "nor a .json or .m file")
+    if not path.is_file():
+        raise CaseError(f"no such file: {path}")
