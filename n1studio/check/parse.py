@@ -33,7 +33,7 @@ from n1studio.errors import ElementError
 from n1studio.grid.elements import GEN_TABLES, parse_element
 from n1studio.schema import ANSWER
 
-_FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*\n(.*?)\n?\s*```\s*$", re.S)
+_FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
 @dataclass

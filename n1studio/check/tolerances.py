@@ -52,7 +52,7 @@ class Tolerances:
     angle_deg: float = 0.01
     gen_vm_pu: float = 1e-3
 
-    def with_overrides(self, items: "list[str] | dict[str, float]") -> "Tolerances":
+    def with_overrides(self, items: list[str] | dict[str, float]) -> Tolerances:
         """A copy with `KEY=VALUE` strings (or a dict) applied; bad keys/values raise N1Error."""
         known = {f.name for f in dataclasses.fields(self)}
         changes: dict[str, float] = {}

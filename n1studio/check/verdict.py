@@ -121,7 +121,7 @@ def _reference(variant) -> tuple[dict, float | None] | None:
         return None
     try:
         result = reference(variant, kind="ac")
-    except Exception as exc:  # the reference is a convenience: a solver failure is not the answer's fault
+    except Exception as exc:  # noqa: BLE001 -- a solver failure is not the answer's fault
         log.warning("%s: reference solution failed: %s", variant.label, exc)
         return None
     if not getattr(result, "success", False) or getattr(result, "answer", None) is None:

@@ -1,0 +1,61 @@
+"""The N answer checked against an N-1 variant is recognised."""
+
+from __future__ import annotations
+
+import pytest
+
+from n1studio.check import check_answer
+from tests.check.conftest import model_of, runopp_answer
+
+CASE = "case14"
+
+
+def _kinds(verdict):
+    return {(v["constraint"], v["element"]) for v in verdict["violations"]}
+
+
+def test_n_answer_on_generator_outage_dispatches_a_removed_unit():
+    n_answer = runopp_answer(CASE)
+    n1_answer = runopp_answer(CASE, ["gen:0"])
+    verdict = check_answer(model_of(CASE, ("gen:0",)), n_answer, reference=n1_answer,
+                           n_reference=n_answer)
+    removed = [v for v in verdict["violations"] if v["constraint"] == "removed_element"]
+    assert [(v["element"], v["message"]) for v in removed] == [("gen:0", "out of service in this variant")]
+    assert verdict["feasible"] is False
+    assert verdict["recalled_n_answer"] is True
+    # the N-1 reference itself is fine and not "recalled"
+    ok = check_answer(model_of(CASE, ("gen:0",)), n1_answer, reference=n1_answer, n_reference=n_answer)
+    assert ok["feasible"] is True and ok["recalled_n_answer"] is False
+    assert ok["cost_gap"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("line", ["line:0", "line:3", "line:6"])
+def test_n_answer_on_line_outage_is_recalled(line):
+    n_answer = runopp_answer(CASE)
+    n1_answer = runopp_answer(CASE, [line])
+    model = model_of(CASE, (line,))
+    verdict = check_answer(model, n_answer, reference=n1_answer, n_reference=n_answer)
+    assert verdict["recalled_n_answer"] is True
+    assert verdict["recall"]["distance_to_n"] == 0.0
+    assert verdict["recall"]["distance_to_n1"] > 0.0
+    # the recalled answer breaks the power flow of the variant where the line was
+    assert verdict["feasible"] is False
+    assert verdict["satisfaction"]["power_balance"] < 1.0
+    # it is cheaper than the variant's optimum: the outage costs money
+    assert verdict["cost_gap"] < 0
+    fresh = check_answer(model, n1_answer, reference=n1_answer, n_reference=n_answer)
+    assert fresh["recalled_n_answer"] is False and fresh["feasible"] is True
+
+
+def test_recall_is_false_on_the_n_case_and_without_references():
+    n_answer = runopp_answer(CASE)
+    assert check_answer(model_of(CASE), n_answer, reference=n_answer,
+                        n_reference=n_answer)["recalled_n_answer"] is False
+    assert check_answer(model_of(CASE, ("line:3",)), n_answer)["recalled_n_answer"] is False
+
+
+def test_outages_argument_applies_to_the_base_model():
+    n_answer = runopp_answer(CASE)
+    verdict = check_answer(model_of(CASE), n_answer, outages=["gen:0"])
+    assert ("removed_element", "gen:0") in _kinds(verdict)
+    assert verdict["outages"] == ["gen:0"]
