@@ -10,7 +10,6 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from n1studio import __version__
 from n1studio.app.gridview import GridView
 from n1studio.app.model_panel import ModelPanel
 from n1studio.app.panels import Inspector, VariantsPanel, VerdictPanel
@@ -726,14 +725,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ---- misc -----------------------------------------------------------------------------
     def about(self) -> None:
-        from n1studio.app import modeljob
+        """Help > About: version, llama.cpp build, licences (n1studio/app/about.py)."""
+        from n1studio.app.about import show_about
 
-        QtWidgets.QMessageBox.about(
-            self, "About N-1 Studio",
-            f"<h3>N-1 Studio {__version__}</h3><p>Does a language model solve a power-grid "
-            f"OPF, or recall one?</p><p>llama.cpp build: {html.escape(modeljob.build_text())}</p>"
-            "<p>MIT licence. The default model, Gemma 3 270M, is provided under the Gemma "
-            "Terms of Use.</p>")
+        show_about(self)
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.save_settings()

@@ -60,7 +60,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("N-1 Studio")
     app.setOrganizationName("N1Studio")
-    app.setDesktopFileName("n1studio")
+    app.setDesktopFileName("io.github.n1studio.N1Studio")  # packaging/*.desktop
     if args.model:
         from pathlib import Path
 
