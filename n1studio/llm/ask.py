@@ -1,0 +1,114 @@
+"""The "ask the model about a variant" job: prompt -> worker -> answer -> verdict.
+
+`ask_variant` is a plain module-level function (the GUI runs it on a worker thread and
+turns `on_event` into signals; the CLI calls it directly). It keeps everything a study
+needs: the prompt, the raw text, the parsed answer, the verdict and the timings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from n1studio.grid.variant import Variant
+from n1studio.llm.client import ModelClient
+from n1studio.llm.parse import extract_answer
+from n1studio.llm.prompt import Prompt, render_prompt
+from n1studio.llm.runtime import CONSTRAINED, ModelSettings, validate_settings
+from n1studio.llm.scaffold import answer_plan, max_number_tokens
+
+log = logging.getLogger(__name__)
+
+STAT_KEYS = ("prompt_tokens", "cached_tokens", "completion_tokens", "ttft_s", "tokens_per_s",
+             "wall_s")
+
+
+@dataclass
+class AskResult:
+    """One model run on one variant."""
+
+    variant: str  # the variant's label, e.g. "N-1 line:3"
+    outages: list[str]
+    prompt: str
+    raw: str
+    answer: dict | None
+    verdict: dict | None
+    stats: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    model: str = ""
+    cancelled: bool = False
+
+    def to_dict(self, with_prompt: bool = True) -> dict:
+        doc = {"variant": self.variant, "outages": self.outages, "answer": self.answer,
+               "verdict": self.verdict, "raw": self.raw, "stats": self.stats,
+               "settings": self.settings, "model": self.model, "cancelled": self.cancelled}
+        if with_prompt:
+            doc["prompt"] = self.prompt
+        return doc
+
+
+_SHARED: dict = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_client() -> ModelClient:
+    """The process-wide model client: one worker, so every caller shares the prefix cache."""
+    with _SHARED_LOCK:
+        c = _SHARED.get("client")
+        if c is None:
+            c = _SHARED["client"] = ModelClient()
+        return c
+
+
+def ask_variant(variant: Variant, settings: ModelSettings | None = None,
+                on_event: Callable[[dict], None] | None = None,
+                cancel: threading.Event | None = None, *, client: ModelClient | None = None,
+                template: str | None = None, prompt: Prompt | None = None,
+                check: bool = True) -> AskResult:
+    """Ask the model to solve `variant`'s OPF and check the answer.
+
+    on_event receives the worker's events ({"ev": "token", "text"}, "progress" while the
+    prompt is processed, "loaded"), then {"ev": "answer"} with the parsed answer and
+    {"ev": "verdict"}. `cancel` stops the answer between tokens (the partial text is kept
+    and checked). `template` overrides the prompt template, `prompt` the whole prompt.
+    Raises ModelError (settings, model file, worker failure) and nothing else for model
+    trouble; an unreadable answer is a `format` verdict.
+    """
+    s = validate_settings(settings or ModelSettings())
+    client = client or shared_client()
+    p = prompt or render_prompt(variant, template)
+    plan = max_tokens = None
+    if s.mode == CONSTRAINED:
+        plan = answer_plan(p)
+        max_tokens = max_number_tokens(plan)
+    else:
+        max_tokens = s.max_tokens
+    comp = client.complete(p.text, plan=plan, max_tokens=max_tokens, settings=s,
+                           on_event=on_event, cancel=cancel)
+    answer = _read(comp.raw, constrained=plan is not None and not comp.cancelled)
+    if on_event is not None:
+        on_event({"ev": "answer", "answer": answer})
+    verdict = None
+    if check:
+        from n1studio.check import check_variant
+
+        verdict = check_variant(variant, answer if answer is not None else comp.raw)
+        if on_event is not None:
+            on_event({"ev": "verdict", "verdict": verdict})
+    return AskResult(variant=variant.label, outages=list(variant.outages), prompt=p.text,
+                     raw=comp.raw, answer=answer, verdict=verdict, stats=comp.stats,
+                     settings=s.to_dict(), model=Path(s.model_path).name,
+                     cancelled=comp.cancelled)
+
+
+def _read(raw: str, constrained: bool) -> dict | None:
+    if constrained:
+        try:
+            return json.loads(raw)
+        except ValueError:  # should not happen; fall back to the tolerant reader
+            log.warning("constrained answer is not valid JSON; reading it leniently")
+    return extract_answer(raw)

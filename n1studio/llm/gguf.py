@@ -1,0 +1,161 @@
+"""Checks a GGUF file before llama.cpp sees it, so bad files give one clear line.
+
+llama.cpp refuses a bad file with a generic "failed to load model"; reading the header
+ourselves tells the user *what* is wrong: not a GGUF file, an unsupported version, or a
+file cut short (an interrupted download or copy). The header layout is GGUF v2/v3:
+magic "GGUF", version u32, tensor count u64, metadata count u64, the metadata
+key/values, the tensor infos, then the tensor data aligned to `general.alignment`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from n1studio.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"GGUF"
+SUPPORTED_VERSIONS = (2, 3)
+
+# GGUF metadata value types -> struct format of a scalar (strings and arrays are special)
+_SCALAR = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+_STRING, _ARRAY = 8, 9
+
+# ggml tensor types: (block size in elements, bytes per block). Unknown types are
+# tolerated (the size check then only uses the tensor's offset).
+_GGML_TYPE_SIZE = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+    9: (32, 36), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176),
+    14: (256, 210), 15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98),
+    19: (256, 50), 20: (32, 18), 21: (256, 110), 22: (256, 82), 23: (256, 136), 24: (1, 1),
+    25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2),
+    34: (256, 54), 35: (256, 66), 39: (32, 17),
+}
+
+# Metadata keys worth keeping (the rest, e.g. the vocabulary, is skipped).
+_KEEP = ("general.architecture", "general.name", "general.alignment", "general.file_type",
+         "general.license", "general.size_label")
+
+
+@dataclass
+class GGUFInfo:
+    """What the header says about a model file."""
+
+    path: Path
+    version: int
+    n_tensors: int
+    file_size: int
+    data_end: int  # where the last tensor's data ends
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def architecture(self) -> str:
+        return str(self.metadata.get("general.architecture", "?"))
+
+    @property
+    def context_length(self) -> int | None:
+        v = self.metadata.get(f"{self.architecture}.context_length")
+        return int(v) if v is not None else None
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("general.name") or self.path.stem)
+
+
+class _Reader:
+    def __init__(self, fh, size: int, path: Path):
+        self.fh, self.size, self.path = fh, size, path
+
+    def read(self, n: int) -> bytes:
+        b = self.fh.read(n)
+        if len(b) != n:
+            raise ModelError(f"{self.path.name}: truncated GGUF file (the header stops at byte "
+                             f"{self.fh.tell()} of {self.size}); download or copy it again")
+        return b
+
+    def unpack(self, fmt: str):
+        return struct.unpack("<" + fmt, self.read(struct.calcsize("<" + fmt)))[0]
+
+    def string(self) -> str:
+        n = self.unpack("Q")
+        if n > self.size:
+            raise ModelError(f"{self.path.name}: corrupt GGUF header (a string of {n} bytes)")
+        return self.read(n).decode("utf-8", errors="replace")
+
+    def value(self, vtype: int, keep: bool):
+        if vtype in _SCALAR:
+            return self.unpack(_SCALAR[vtype])
+        if vtype == _STRING:
+            return self.string()
+        if vtype == _ARRAY:
+            etype, n = self.unpack("I"), self.unpack("Q")
+            if etype in _SCALAR and not keep:  # skip big arrays (token scores) in one seek
+                width = struct.calcsize("<" + _SCALAR[etype])
+                if self.fh.tell() + n * width > self.size:
+                    self.read(self.size)  # raises "truncated"
+                self.fh.seek(n * width, os.SEEK_CUR)
+                return None
+            items = [self.value(etype, keep) for _ in range(n)]
+            return items if keep else None
+        raise ModelError(f"{self.path.name}: corrupt GGUF header (unknown value type {vtype})")
+
+
+def inspect_gguf(path: str | Path) -> GGUFInfo:
+    """Read and check the header of a GGUF file; ModelError with one clear line if bad."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise ModelError(f"model file not found: {p}")
+    if not p.is_file():
+        raise ModelError(f"{p}: not a file")
+    size = p.stat().st_size
+    try:
+        fh = p.open("rb")
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot be read ({exc.strerror})") from None
+    with fh:
+        head = fh.read(4)
+        if head != MAGIC:
+            raise ModelError(f"{p.name}: not a GGUF model file (it starts with {head!r}, "
+                             "a GGUF file starts with b'GGUF')")
+        r = _Reader(fh, size, p)
+        version = r.unpack("I")
+        if version not in SUPPORTED_VERSIONS:
+            raise ModelError(f"{p.name}: GGUF version {version} is not supported "
+                             f"(supported: {', '.join(map(str, SUPPORTED_VERSIONS))})")
+        n_tensors, n_kv = r.unpack("Q"), r.unpack("Q")
+        if n_tensors > 1_000_000 or n_kv > 1_000_000:
+            raise ModelError(f"{p.name}: corrupt GGUF header ({n_tensors} tensors, {n_kv} keys)")
+        meta = {}
+        for _ in range(n_kv):
+            key = r.string()
+            vtype = r.unpack("I")
+            keep = key in _KEEP or key.endswith(".context_length")
+            val = r.value(vtype, keep)
+            if keep:
+                meta[key] = val
+        end = 0
+        for _ in range(n_tensors):
+            r.string()
+            n_dims = r.unpack("I")
+            if n_dims > 8:
+                raise ModelError(f"{p.name}: corrupt GGUF header (tensor with {n_dims} dimensions)")
+            n_el = 1
+            for _ in range(n_dims):
+                n_el *= r.unpack("Q")
+            ttype, offset = r.unpack("I"), r.unpack("Q")
+            blk, nbytes = _GGML_TYPE_SIZE.get(ttype, (1, 0))
+            end = max(end, offset + (n_el // blk) * nbytes)
+        align = int(meta.get("general.alignment", 32) or 32)
+        data_start = -(-fh.tell() // align) * align
+    info = GGUFInfo(path=p, version=version, n_tensors=n_tensors, file_size=size,
+                    data_end=data_start + end, metadata=meta)
+    if info.data_end > size:
+        raise ModelError(f"{p.name}: truncated GGUF file ({size:,} bytes, its tensors need "
+                         f"{info.data_end:,}); download or copy it again")
+    log.info("%s: GGUF v%d, %s, %d tensors", p.name, version, info.architecture, n_tensors)
+    return info

@@ -1,0 +1,200 @@
+"""The OPF question written for a model: a variant rendered through a user-editable template.
+
+The template (`resources/prompts/opf_prompt.j2`, Jinja2, rendered in a sandbox) receives
+the grid as compact, documented tables:
+
+    BUSES      name vmin vmax Pd Qd [Gs Bs]          (pu, MW, MVAr; "ref" marks a slack bus)
+    BRANCHES   name from to r x b rate [angmin angmax] [tap shift]
+               (from/to: bus numbers; r x b in pu on the system base; rate in MVA, "-" =
+               unlimited; angle limits in degrees; tap ratio and phase shift in degrees
+               only where not 1 and 0)
+    GENERATORS name bus Pmin Pmax Qmin Qmax c2 c1 c0 (MW, MVAr; cost c2*P^2 + c1*P + c0 $/h)
+
+Order matters for speed: everything shared by the N case and all its N-1 variants (the
+instructions and the *base* grid) comes first, and only what differs (the outages and
+their consequences) comes last. The model worker keeps the evaluated prefix in llama.cpp's
+KV cache, so a second variant of the same grid only processes the short tail.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from n1studio.errors import ModelError
+from n1studio.grid.model import GridModel
+from n1studio.grid.variant import Variant, base_model
+from n1studio.resources import resource
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_NAME = "opf_prompt.j2"
+#: Marks the end of the shared part in the template; removed from the rendered text.
+SPLIT_MARK = "<<<VARIANT>>>"
+
+
+@dataclass
+class Prompt:
+    """A rendered prompt and the elements an answer must cover, in the reference's order."""
+
+    text: str
+    shared_chars: int  # length of the part shared by every variant of this grid
+    generators: list[str] = field(default_factory=list)
+    buses: list[str] = field(default_factory=list)
+
+    @property
+    def shared(self) -> str:
+        return self.text[: self.shared_chars]
+
+
+def answer_elements(model: GridModel) -> tuple[list[str], list[str]]:
+    """Generators and buses an answer for this (masked) model covers, in model order.
+
+    Generators: every unit in service on an energised bus (ext_grid, gen, controllable
+    sgen, in GridModel order). Buses: every named bus in service that is energised (sits
+    in an island with a generator); internal trafo3w star points are not named.
+    """
+    fed = model.energised()
+    gens = [n for k, n in enumerate(model.gen_names) if model.gen_on[k] and fed[model.gen_bus[k]]]
+    buses = [n for k, n in enumerate(model.bus_names) if n and fed[k]]
+    return gens, buses
+
+
+def default_template() -> str:
+    """The template shipped in resources/prompts (what the GUI shows for editing)."""
+    path = resource("prompts", TEMPLATE_NAME)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelError(f"prompt template {path} cannot be read: {exc}") from None
+
+
+def render_prompt(variant: Variant, template: str | None = None) -> Prompt:
+    """Write `variant` into the prompt template (the default one unless `template` is given)."""
+    src = default_template() if template is None else template
+    tpl = _compile(src)
+    ctx = dict(grid_context(base_model(variant.base)))
+    ctx.update(variant_context(variant))
+    try:
+        text = tpl.render(**ctx)
+    except Exception as exc:  # a user-edited template can fail in many ways; say where
+        raise ModelError(f"prompt template cannot be rendered: {type(exc).__name__}: {exc}") \
+            from None
+    head, mark, tail = text.partition(SPLIT_MARK)
+    if not mark:  # a template without the marker: nothing is known to be shared
+        head, tail = "", text
+    gens, buses = answer_elements(variant.model)
+    return Prompt(text=head + tail, shared_chars=len(head), generators=gens, buses=buses)
+
+
+@functools.lru_cache(maxsize=8)
+def _compile(src: str):
+    from jinja2 import StrictUndefined, TemplateSyntaxError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True,
+                                        trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    try:
+        return env.from_string(src)
+    except TemplateSyntaxError as exc:
+        raise ModelError(f"prompt template, line {exc.lineno}: {exc.message}") from None
+
+
+# ---- the tables ---------------------------------------------------------------------------
+def num(x: float, nd: int = 4) -> str:
+    """A compact number: rounded to `nd` decimals, no trailing zeros, '-' for infinite."""
+    x = float(x)
+    if not math.isfinite(x):
+        return "-"
+    s = f"{x:.{nd}f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def _bus_label(m: GridModel, k: int) -> str:
+    idx = int(m.bus_index[k])
+    return str(idx) if idx >= 0 else f"~{k}"  # "~k": an internal (trafo3w star) bus
+
+
+def branch_parameters(m: GridModel) -> dict[str, np.ndarray]:
+    """r, x, b (pu), tap ratio and shift (deg) recovered from the pi-model admittances.
+
+    pandapower's pi model: yff = (ys + jb/2)/|t|^2, yft = -ys/conj(t), ytf = -ys/t,
+    ytt = ys + jb/2, hence t/conj(t) = yft/ytf, |t|^2 = ytt/yff, ys = -yft conj(t).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.angle(m.yft / m.ytf) / 2
+        ratio = np.sqrt(np.abs(m.ytt / m.yff))
+        tap = ratio * np.exp(1j * shift)
+        ys = -m.yft * np.conj(tap)
+        z = 1 / ys
+        bc = 2 * (m.ytt - ys)
+    return {"r": z.real, "x": z.imag, "b": bc.imag, "tap": np.nan_to_num(ratio, nan=1.0),
+            "shift": np.rad2deg(np.nan_to_num(shift))}
+
+
+def grid_context(m: GridModel) -> dict:
+    """Template variables describing the base grid (shared by all its variants)."""
+    base = m.base_mva
+    rows = []
+    for k, name in enumerate(m.bus_names):
+        cols = [name or f"~{k}", num(m.vmin[k], 3), num(m.vmax[k], 3), num(m.pd[k] * base, 2),
+                num(m.qd[k] * base, 2)]
+        if m.gs[k] or m.bs[k]:
+            cols += [num(m.gs[k] * base, 2), num(m.bs[k] * base, 2)]
+        if m.is_ref[k]:
+            cols.append("ref")
+        if not m.bus_on[k]:
+            cols.append("off")
+        rows.append(" ".join(cols))
+    buses = "\n".join(rows)
+
+    bp = branch_parameters(m)
+    rows = []
+    for k, name in enumerate(m.branch_names):
+        cols = [name, _bus_label(m, m.f[k]), _bus_label(m, m.t[k]), num(bp["r"][k], 5),
+                num(bp["x"][k], 5), num(bp["b"][k], 4), num(m.rate[k] * base, 0)]
+        if np.isfinite(m.angmin[k]) or np.isfinite(m.angmax[k]):
+            cols += [num(np.rad2deg(m.angmin[k]), 1), num(np.rad2deg(m.angmax[k]), 1)]
+        if abs(bp["tap"][k] - 1) > 1e-6 or abs(bp["shift"][k]) > 1e-6:
+            cols += [f"tap={num(bp['tap'][k], 4)}", f"shift={num(bp['shift'][k], 2)}"]
+        if not m.branch_on[k]:
+            cols.append("off")
+        rows.append(" ".join(cols))
+    branches = "\n".join(rows)
+
+    rows = []
+    for k, name in enumerate(m.gen_names):
+        cols = [name, _bus_label(m, m.gen_bus[k]), num(m.pmin[k] * base, 2),
+                num(m.pmax[k] * base, 2), num(m.qmin[k] * base, 2), num(m.qmax[k] * base, 2),
+                num(m.c2[k], 4), num(m.c1[k], 3), num(m.c0[k], 2)]
+        if not m.gen_on[k]:
+            cols.append("off")
+        rows.append(" ".join(cols))
+    gens = "\n".join(rows)
+    return {"name": m.name, "base_mva": num(base, 1), "n_bus": m.n_bus,
+            "n_branch": len(m.branch_names), "n_gen": len(m.gen_names),
+            "buses_table": buses, "branches_table": branches, "generators_table": gens,
+            "total_load_mw": num(float(np.sum(m.pd[m.bus_on])) * base, 1)}
+
+
+def variant_context(variant: Variant) -> dict:
+    """Template variables for what differs between variants: outages and their effects."""
+    m = variant.model
+    base = base_model(variant.base)
+    gens, buses = answer_elements(m)
+    # elements an answer must leave out, beyond the outages themselves
+    idle_gens = [n for n in base.gen_names if n not in set(gens) and n not in variant.outages
+                 and base.gen_on[base.gen_names.index(n)]]
+    dead_buses = [n for n in base.bus_names if n and n not in set(buses)
+                  and n not in variant.outages]
+    rep = variant.islands
+    return {"variant_label": variant.label, "outages": list(variant.outages),
+            "outages_text": ", ".join(variant.outages) if variant.outages else "none",
+            "idle_generators": idle_gens, "dead_buses": dead_buses,
+            "islands_text": rep.describe(), "answer_generators": gens, "answer_buses": buses,
+            "variant_load_mw": num(float(np.sum(m.pd[m.energised()])) * m.base_mva, 1),
+            "n_answer_generators": len(gens), "n_answer_buses": len(buses)}

@@ -1,0 +1,382 @@
+"""The model worker: one process that owns the llama.cpp model and answers requests.
+
+The parent (`llm/client.py`) starts it with multiprocessing's "spawn" context and talks
+to it over a pipe. A request is a dict {"op": "ask", "settings", "prompt", "plan",
+"max_tokens"}; the worker answers with events: {"ev": "loaded"}, {"ev": "progress"}
+(prompt processing), {"ev": "token", "text"} as each token comes, then {"ev": "done",
+"raw", "stats"} or {"ev": "error", "message"}. Cancellation is a shared Event checked
+between tokens and between prompt batches.
+
+The `Engine` keeps one `Llama` object alive across requests: its evaluated tokens stay in
+llama.cpp's KV cache, and a new prompt only evaluates what follows the longest common
+prefix with what is already there (`cached_tokens`). Gemma 3 uses sliding-window
+attention; `swa_full=True` keeps the full cache so that the prefix can be reused.
+
+Sampling is done here on the logits with numpy (greedy at temperature 0, seeded
+top-k/top-p otherwise), so that constrained numbers, free text and the statistics all
+go through one loop. Chat templates inside the GGUF are never rendered: prompts are raw
+completions of our own template.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import os
+import time
+from typing import Callable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[dict], None]
+
+
+class WorkerError(Exception):
+    """An error the worker reports to the parent as one clear line."""
+
+
+class Cancelled(Exception):
+    pass
+
+
+class Engine:
+    """A loaded model with a persistent context; usable in-process (bench) or in the worker."""
+
+    def __init__(self, settings: dict, n_ctx: int):
+        import llama_cpp
+        from llama_cpp import Llama
+
+        _quiet_llama_logs(llama_cpp)
+        self.settings = dict(settings)
+        t0 = time.perf_counter()
+        try:
+            self.llama = Llama(
+                model_path=settings["model_path"], n_ctx=n_ctx, n_batch=512, n_ubatch=512,
+                n_threads=settings["n_threads"], n_threads_batch=settings["n_threads"],
+                n_gpu_layers=settings["n_gpu_layers"], seed=int(settings.get("seed", 0)),
+                swa_full=True, verbose=False, logits_all=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise WorkerError(f"llama.cpp cannot load {os.path.basename(settings['model_path'])}: "
+                              f"{exc}") from None
+        self.load_s = time.perf_counter() - t0
+        self.n_vocab = self.llama.n_vocab()
+        self.n_ctx_train = int(self.llama._model.n_ctx_train())
+        self._vocab = self.llama._model.vocab
+        self._llama_cpp = llama_cpp
+        self._char_ids: dict[str, int] = {}
+        for ch in "0123456789.-":
+            ids = self.llama.tokenize(ch.encode(), add_bos=False, special=False)
+            if len(ids) != 1:
+                raise WorkerError(f"the model's tokenizer has no single token for {ch!r}; "
+                                  "use free mode with this model")
+            self._char_ids[ch] = ids[0]
+        ends = set()
+        for s in (",", "}", "},", "}]", ",\n"):
+            ids = self.llama.tokenize(s.encode(), add_bos=False, special=False)
+            if len(ids) == 1:
+                ends.add(ids[0])
+        self._end_ids = np.array(sorted(ends), dtype=np.intc)
+
+    @property
+    def n_ctx(self) -> int:
+        return self.llama.n_ctx()
+
+    # ---- token plumbing ------------------------------------------------------------------
+    def tokenize(self, text: str, bos: bool) -> list[int]:
+        return self.llama.tokenize(text.encode("utf-8"), add_bos=bos, special=False)
+
+    def piece(self, tok: int) -> bytes:
+        return self.llama._model.detokenize([tok], special=False)
+
+    def logits(self) -> np.ndarray:
+        ptr = self._llama_cpp.llama_get_logits_ith(self.llama._ctx.ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
+    def is_eog(self, tok: int) -> bool:
+        try:
+            return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, tok))
+        except AttributeError:
+            return tok == self.llama.token_eos()
+
+    def prefill(self, tokens: list[int], cancelled: Callable[[], bool], emit: Emit) -> int:
+        """Make the context hold exactly `tokens`, reusing the longest cached prefix.
+
+        Returns the number of tokens reused from the previous evaluation.
+        """
+        llama = self.llama
+        have = llama.input_ids[: llama.n_tokens]
+        n = min(len(have), len(tokens))
+        prefix = 0
+        if n:
+            neq = np.flatnonzero(have[:n] != np.asarray(tokens[:n], dtype=have.dtype))
+            prefix = int(neq[0]) if len(neq) else n
+        if prefix >= len(tokens):  # re-evaluate the last token to get fresh logits
+            prefix = len(tokens) - 1
+        if prefix > 0 and not llama._ctx.kv_cache_seq_rm(-1, prefix, -1):
+            prefix = 0  # this cache cannot drop a suffix: start over
+        if prefix == 0:
+            llama.reset()
+            llama._ctx.kv_cache_clear()
+        llama.n_tokens = prefix
+        rest = tokens[prefix:]
+        step = llama.n_batch
+        for i in range(0, len(rest), step):
+            if cancelled():
+                raise Cancelled()
+            llama.eval(rest[i:i + step])
+            emit({"ev": "progress", "done": prefix + min(i + step, len(rest)),
+                  "total": len(tokens)})
+        return prefix
+
+    # ---- sampling --------------------------------------------------------------------------
+    def pick(self, ids: np.ndarray, logits: np.ndarray, rng: np.random.Generator) -> int:
+        """Index into `ids` of the chosen candidate (greedy or temperature sampling)."""
+        temp = float(self.settings.get("temperature", 0.0))
+        if temp <= 0 or len(ids) == 1:
+            return int(np.argmax(logits))
+        z = (logits - logits.max()) / temp
+        p = np.exp(z)
+        p /= p.sum()
+        return int(rng.choice(len(ids), p=p))
+
+    def sample_free(self, rng: np.random.Generator) -> int:
+        """A token from the whole vocabulary: greedy, or top-k then top-p at temperature > 0."""
+        lg = self.logits()
+        temp = float(self.settings.get("temperature", 0.0))
+        if temp <= 0:
+            return int(np.argmax(lg))
+        k = max(1, int(self.settings.get("top_k", 40)))
+        top = np.argpartition(lg, -k)[-k:]
+        top = top[np.argsort(lg[top])[::-1]]
+        z = (lg[top] - lg[top[0]]) / temp
+        p = np.exp(z)
+        p /= p.sum()
+        keep = int(np.searchsorted(np.cumsum(p), float(self.settings.get("top_p", 0.95))) + 1)
+        p = p[:keep] / p[:keep].sum()
+        return int(top[rng.choice(keep, p=p)])
+
+    # ---- a request ---------------------------------------------------------------------------
+    def run(self, prompt: str, plan: list | None, max_tokens: int, emit: Emit,
+            cancelled: Callable[[], bool]) -> dict:
+        """Answer one request; streams token events and returns {"raw", "stats"}."""
+        from n1studio.llm.scaffold import NumberState
+
+        t0 = time.perf_counter()
+        lc = self._llama_cpp
+        ctx = self.llama._ctx.ctx
+        lc.llama_perf_context_reset(ctx)
+        rng = np.random.default_rng(int(self.settings.get("seed", 0)))
+        tokens = self.tokenize(prompt, bos=True)
+        cached = self.prefill(tokens, cancelled, emit)
+        t_prompt = time.perf_counter() - t0
+        perf0 = lc.llama_perf_context(ctx)
+        out: list[str] = []
+        dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        state = {"ttft": None, "n_out": 0, "n_sampled": 0, "cancelled": False}
+
+        def send(text: str, n: int) -> None:
+            if state["ttft"] is None:
+                state["ttft"] = time.perf_counter() - t0
+            state["n_out"] += n
+            out.append(text)
+            emit({"ev": "token", "text": text})
+
+        try:
+            if plan is None:
+                self._run_free(max_tokens, rng, send, state, dec, cancelled)
+            else:
+                self._run_plan(plan, rng, send, state, cancelled, NumberState)
+        except Cancelled:
+            state["cancelled"] = True
+        wall = time.perf_counter() - t0
+        perf = lc.llama_perf_context(ctx)
+        n_eval = perf.n_eval - perf0.n_eval
+        t_eval = perf.t_eval_ms - perf0.t_eval_ms
+        gen_s = max(wall - t_prompt, 1e-9)
+        stats = {
+            "prompt_tokens": len(tokens), "cached_tokens": cached,
+            "completion_tokens": state["n_out"], "sampled_tokens": state["n_sampled"],
+            "ttft_s": round(state["ttft"] if state["ttft"] is not None else wall, 4),
+            "tokens_per_s": round(state["n_out"] / gen_s, 2),
+            "wall_s": round(wall, 4), "prompt_s": round(t_prompt, 4),
+            "prompt_tokens_per_s": round((len(tokens) - cached) / max(t_prompt, 1e-9), 1),
+            "llama_decode_tokens": int(n_eval),
+            "llama_decode_tokens_per_s": round(1000.0 * n_eval / t_eval, 2) if t_eval > 0 else None,
+            "n_ctx": self.n_ctx, "cancelled": state["cancelled"],
+        }
+        return {"raw": "".join(out), "stats": stats}
+
+    def _run_free(self, max_tokens, rng, send, state, dec, cancelled) -> None:
+        depth, in_str, esc, opened = 0, False, False, False
+        for _ in range(max_tokens):
+            if cancelled():
+                raise Cancelled()
+            tok = self.sample_free(rng)
+            state["n_sampled"] += 1
+            if self.is_eog(tok):
+                break
+            text = dec.decode(self.piece(tok))
+            send(text, 1)
+            # stop once a top-level JSON object has closed: the answer is complete
+            for ch in text:
+                if in_str:
+                    esc = (not esc) and ch == "\\"
+                    if ch == '"' and not esc:
+                        in_str = False
+                elif ch == '"':
+                    in_str = opened
+                elif ch == "{":
+                    depth += 1
+                    opened = True
+                elif ch == "}" and depth > 0:
+                    depth -= 1
+            if opened and depth == 0:
+                break
+            self.llama.eval([tok])
+
+    def _run_plan(self, plan, rng, send, state, cancelled, NumberState) -> None:
+        ids_of = self._char_ids
+        for seg in plan:
+            if cancelled():
+                raise Cancelled()
+            if seg[0] == "t":
+                toks = self.tokenize(seg[1], bos=False)
+                self.llama.eval(toks)
+                send(seg[1], len(toks))
+                continue
+            num = NumberState(bool(seg[1]), int(seg[2]), int(seg[3]))
+            while True:
+                chars, can_end = num.allowed()
+                if not chars and can_end:
+                    break
+                lg = self.logits()
+                ids = np.array([ids_of[c] for c in chars], dtype=np.intc)
+                cand = lg[ids]
+                if can_end:
+                    cand = np.append(cand, lg[self._end_ids].max())
+                k = self.pick(ids, cand, rng)
+                state["n_sampled"] += 1
+                if k == len(chars):  # the model ends the number
+                    break
+                ch = chars[k]
+                num.push(ch)
+                self.llama.eval([ids_of[ch]])
+                send(ch, 1)
+                if cancelled():
+                    raise Cancelled()
+
+
+_LOG_CB = None
+
+
+def _quiet_llama_logs(llama_cpp) -> None:
+    """Route llama.cpp's C logging to Python logging (debug) instead of raw stderr."""
+    global _LOG_CB
+    if _LOG_CB is not None:
+        return
+    clog = logging.getLogger("llama_cpp")
+
+    @llama_cpp.llama_log_callback
+    def _cb(level, text, user_data):  # pragma: no cover - called from C
+        try:
+            clog.debug(text.decode("utf-8", "replace").rstrip())
+        except Exception:
+            pass
+
+    _LOG_CB = _cb
+    llama_cpp.llama_log_set(_cb, ctypes.c_void_p(0))
+
+
+# ---- the worker process ----------------------------------------------------------------------
+def _ctx_size(needed: int, asked: int, current: int, n_train: int) -> int:
+    """The context to run with: the user's size if given, else grown in steps of 1024."""
+    if asked:
+        if needed > asked:
+            raise WorkerError(f"the prompt and answer need {needed} tokens but the context is "
+                              f"{asked}; raise the context size (--ctx) or leave it automatic")
+        return asked
+    if needed > n_train:
+        raise WorkerError(f"the prompt and answer need {needed} tokens, longer than the model's "
+                          f"{n_train}-token context; use a model with a longer context")
+    if needed <= current:
+        return current
+    return min(n_train, -(-needed // 1024) * 1024)
+
+
+def _tokenizer(path: str):
+    """A vocabulary-only model: tokenizes prompts before the context size is known."""
+    import llama_cpp
+    from llama_cpp import Llama
+
+    _quiet_llama_logs(llama_cpp)
+    try:
+        return Llama(model_path=path, vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise WorkerError(f"llama.cpp cannot load {os.path.basename(path)}: {exc}") from None
+
+
+def _context_length(path: str) -> int:
+    """The model's training context from the GGUF header (a vocab-only load reports 0)."""
+    from n1studio.llm.gguf import inspect_gguf
+
+    try:
+        return int(inspect_gguf(path).context_length or 4096)
+    except Exception as exc:
+        raise WorkerError(str(exc)) from None
+
+
+def serve(conn, cancel_event) -> None:
+    """The worker's main loop (the target of the spawned process)."""
+    engine: Engine | None = None
+    vocab = None
+    vocab_path = None
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            break
+        if msg.get("op") == "shutdown":
+            break
+        if msg.get("op") != "ask":
+            continue
+        try:
+            settings = msg["settings"]
+            key = (settings["model_path"], settings["n_threads"], settings["n_gpu_layers"])
+            if vocab_path != settings["model_path"]:
+                vocab, vocab_path = _tokenizer(settings["model_path"]), settings["model_path"]
+
+            def count(text: str, bos: bool) -> int:
+                return len(vocab.tokenize(text.encode("utf-8"), add_bos=bos, special=False))
+
+            budget = int(msg["max_tokens"])
+            if msg.get("plan") is not None:
+                budget += sum(count(s[1], False) for s in msg["plan"] if s[0] == "t")
+            needed = count(msg["prompt"], True) + budget + 8
+            n_train = _context_length(settings["model_path"])
+            current = engine.n_ctx if engine is not None and engine.load_key == key else 0
+            want = _ctx_size(needed, int(settings.get("n_ctx") or 0), current, n_train)
+            load_s = 0.0
+            if engine is None or engine.load_key != key or engine.n_ctx != want:
+                if engine is not None:
+                    engine.llama.close()
+                    engine = None
+                engine = Engine(settings, n_ctx=want)
+                engine.load_key = key
+                load_s = engine.load_s
+                conn.send({"ev": "loaded", "load_s": round(load_s, 3), "n_ctx": want,
+                           "n_ctx_train": n_train})
+            engine.settings = dict(settings)
+            result = engine.run(msg["prompt"], msg.get("plan"), int(msg["max_tokens"]),
+                                conn.send, cancel_event.is_set)
+            result["stats"]["load_s"] = round(load_s, 3)
+            conn.send({"ev": "done", **result})
+        except WorkerError as exc:
+            conn.send({"ev": "error", "message": str(exc)})
+        except Exception as exc:  # report, keep serving
+            log.exception("model worker failed")
+            conn.send({"ev": "error", "message": f"model worker failed: {type(exc).__name__}: "
+                                                 f"{exc}"})
