@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+from pathlib import Path
 from collections.abc import Callable
 
 import numpy as np
@@ -211,7 +212,10 @@ class GridView(QtWidgets.QWidget):
         self.fit()
 
     def set_state(self, state: DrawState) -> None:
+        old = {k for _, k in self.state.markers} if self.state is not None else set()
         self.state = state
+        if {k for _, k in state.markers} != old:
+            self._rebuild_legend()
         self.refresh()
 
     def refresh(self) -> None:
@@ -501,9 +505,22 @@ class GridView(QtWidgets.QWidget):
             raise OSError(f"could not write {path}")
 
     def export_svg(self, path: str) -> None:
-        from pyqtgraph.exporters import SVGExporter
+        """Save the view as SVG (Qt's SVG generator: pyqtgraph's own SVG exporter cannot
+        parse the glyph paths)."""
+        from PySide6.QtSvg import QSvgGenerator
 
-        SVGExporter(self.plot.getPlotItem()).export(str(path))
+        gen = QSvgGenerator()
+        gen.setFileName(str(path))
+        gen.setSize(self.size())
+        gen.setViewBox(self.rect())
+        gen.setTitle("N-1 Studio grid view")
+        painter = QtGui.QPainter(gen)
+        try:
+            self.render(painter, QtCore.QPoint(0, 0))
+        finally:
+            painter.end()
+        if not Path(path).is_file():
+            raise OSError(f"could not write {path}")
 
     @property
     def highlighted(self) -> set[str]:

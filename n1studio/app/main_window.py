@@ -357,8 +357,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def _open_failed(self, spec: str, msg: str) -> None:
         self.progress.setVisible(bool(self.model_job))
         self.statusBar().showMessage(f"Could not open {spec}: {msg}", 10000)
-        if self.isVisible():
-            QtWidgets.QMessageBox.warning(self, "Could not open the grid", msg)
+        if self.isVisible():  # not modal: the window (and tests) go on
+            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning,
+                                        "Could not open the grid", msg,
+                                        QtWidgets.QMessageBox.StandardButton.Ok, self)
+            box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
         self.caseFailed.emit(msg)
 
     def set_session(self, session: Session) -> None:
