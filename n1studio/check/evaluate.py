@@ -28,7 +28,7 @@ import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.linalg import splu
 
-from n1studio.check.parse import ParsedAnswer
+from n1studio.check.parse import ParsedAnswer, name_lookups
 from n1studio.check.tolerances import Tolerances
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class Prepared:
     # generator constraint sets
     gp: np.ndarray
     gq: np.ndarray
+    lookups: tuple  # (bus name -> row, generator name -> row) for the parser
 
 
 def prepare(model) -> Prepared:
@@ -119,7 +120,7 @@ def _prepare(model, key) -> Prepared:
                     required_gen=required_gen, ext=ext, internal=internal, y=y, y_ie=y_ie,
                     lu_ii=lu, pattern=pat.tocsr(), pattern_ie=pat_ie, ysum=ysum, th_rows=rows,
                     th_group=th_group, th_names=th_names, an_rows=arows, an_group=an_group,
-                    an_names=an_names, gp=gp, gq=gq)
+                    an_names=an_names, gp=gp, gq=gq, lookups=name_lookups(model, required_bus, required_gen))
 
 
 def _groups(names: list[str]) -> tuple[list[str], np.ndarray]:

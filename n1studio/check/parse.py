@@ -83,9 +83,18 @@ def load_document(answer) -> tuple[dict | None, list[dict]]:
     return answer, []
 
 
+def name_lookups(model, required_bus: np.ndarray,
+                 required_gen: np.ndarray) -> tuple[dict[str, int], dict[str, int]]:
+    """Exact name -> model row of the required buses and generators (the parser's fast path)."""
+    buses = {model.bus_names[k]: int(k) for k in np.flatnonzero(required_bus)}
+    gens = {model.gen_names[k]: int(k) for k in np.flatnonzero(required_gen)}
+    return buses, gens
+
+
 def parse_answer(model, answer, required_bus: np.ndarray, required_gen: np.ndarray,
-                 gen_vm_tol: float = 1e-3) -> ParsedAnswer:
+                 gen_vm_tol: float = 1e-3, lookups=None) -> ParsedAnswer:
     """Read `answer` against `model`; `required_*` are the masks of what must be present."""
+    bus_lookup, gen_lookup = lookups or name_lookups(model, required_bus, required_gen)
     nb, ng = model.n_bus, len(model.gen_names)
     nan = np.full
     out = ParsedAnswer(usable=False, vm=nan(nb, np.nan), va_deg=nan(nb, np.nan),
@@ -112,7 +121,7 @@ def parse_answer(model, answer, required_bus: np.ndarray, required_gen: np.ndarr
                                                 f"a {_json_type(buses)}, not a list")
         out.issues.append(issue("format", "answer", f"buses: {what}"))
     else:
-        seen = _read_list(model, buses, "buses", out, required_bus)
+        seen = _read_list(model, buses, "buses", out, required_bus, bus_lookup)
         for k in np.flatnonzero(required_bus):
             if k not in seen:
                 out.issues.append(issue("format", model.bus_names[k], "missing from the answer"))
@@ -122,7 +131,7 @@ def parse_answer(model, answer, required_bus: np.ndarray, required_gen: np.ndarr
         what = "missing" if gens is None else f"a {_json_type(gens)}, not a list"
         out.issues.append(issue("format", "answer", f"generators: {what}"))
     else:
-        seen = _read_list(model, gens, "generators", out, required_gen)
+        seen = _read_list(model, gens, "generators", out, required_gen, gen_lookup)
         for k in np.flatnonzero(required_gen):
             if k not in seen:
                 out.issues.append(issue("format", model.gen_names[k], "missing from the answer"))
@@ -134,65 +143,128 @@ def parse_answer(model, answer, required_bus: np.ndarray, required_gen: np.ndarr
     return out
 
 
-def _read_list(model, items: list, key: str, out: ParsedAnswer, required: np.ndarray) -> set[int]:
+_NUM = (float, int)
+
+
+def _read_list(model, items: list, key: str, out: ParsedAnswer, required: np.ndarray,
+               lookup: dict[str, int]) -> set[int]:
     is_bus = key == "buses"
     fields = ("vm_pu", "va_degree") if is_bus else ("p_mw", "q_mvar")
+    f0, f1 = fields
     seen: set[int] = set()
+    rows: list[int] = []
+    col0: list[float] = []
+    col1: list[float] = []
+    slow: list[int] = []
+    gvm: list[float] = []
+    gvm_given: list[bool] = []
+    slow_names: set = set()
+    # fast path: well-formed entries under their exact names (almost all of a real answer)
     for pos, item in enumerate(items):
-        if not isinstance(item, dict):
-            out.issues.append(issue("format", "answer", f"{key}[{pos}] is a {_json_type(item)}, "
-                                                        "not an object"))
-            continue
-        raw = item.get("element")
-        if not isinstance(raw, str):
-            out.issues.append(issue("format", "answer", f"{key}[{pos}] has no element name"))
-            continue
-        try:
-            name = str(parse_element(raw))
-        except ElementError:
-            out.issues.append(issue("format", _short(raw, 40), "malformed element name"))
-            continue
-        table = name.split(":")[0]
-        if is_bus and table != "bus":
-            out.issues.append(issue("format", name, "listed under buses but is not a bus"))
-            continue
-        if not is_bus and table not in GEN_TABLES:
-            out.issues.append(issue("format", name, "listed under generators but is not a "
-                                                    "generator (ext_grid, gen or sgen)"))
-            continue
-        try:
-            kind, rows = model.index(name)
-        except KeyError:
-            kind, rows = None, []
-        if kind != ("bus" if is_bus else "gen") or not rows:
-            what = "bus" if is_bus else "dispatchable generator"
-            out.issues.append(issue("format", name, f"not a {what} of this grid"))
-            continue
-        k = rows[0]
-        if k in seen:
-            out.issues.append(issue("format", name, "listed more than once (the first is used)"))
-            continue
-        seen.add(k)
-        if not required[k]:
-            out.issues.append(issue("removed_element", name, _why_removed(model, name, k, is_bus)))
-            continue
-        vals = []
-        for f in fields:
-            v, why = _number(item.get(f), missing=f not in item)
-            if v is None:
-                out.issues.append(issue("format", name, f"{f}: {why}"))
-            vals.append(np.nan if v is None else v)
-        if is_bus:
-            out.vm[k], out.va_deg[k] = vals
-        else:
-            out.p_mw[k], out.q_mvar[k] = vals
-            if item.get("vm_pu") is not None:
-                v, why = _number(item["vm_pu"])
-                if v is None:
-                    out.issues.append(issue("format", name, f"vm_pu: {why}"))
-                else:
-                    out.gen_vm[k] = v
+        if type(item) is dict:
+            raw = item.get("element")
+            k = lookup.get(raw) if type(raw) is str else None
+            if k is not None and k not in seen and raw not in slow_names:
+                a, b = item.get(f0), item.get(f1)
+                g = None if is_bus else item.get("vm_pu")
+                if type(a) in _NUM and type(b) in _NUM and (g is None or type(g) in _NUM):
+                    seen.add(k)
+                    rows.append(k)
+                    col0.append(a)
+                    col1.append(b)
+                    gvm.append(np.nan if g is None else g)
+                    gvm_given.append(g is not None)
+                    continue
+            if type(raw) is str:
+                slow_names.add(raw)
+        slow.append(pos)
+    try:
+        v0 = np.array(col0, dtype=float)
+        v1 = np.array(col1, dtype=float)
+        g = np.array(gvm, dtype=float)
+    except OverflowError:  # an integer beyond float range: let the careful path name it
+        seen.clear()
+        rows, slow = [], list(range(len(items)))
+    if rows:
+        idx = np.array(rows, dtype=int)
+        for j in np.flatnonzero(~(np.isfinite(v0) & np.isfinite(v1))):
+            for f, v in ((f0, v0), (f1, v1)):
+                if not np.isfinite(v[j]):
+                    out.issues.append(issue("format", _name(model, is_bus, idx[j]),
+                                            f"{f}: not a finite number ({v[j]})"))
+        a_arr, b_arr = (out.vm, out.va_deg) if is_bus else (out.p_mw, out.q_mvar)
+        a_arr[idx] = np.where(np.isfinite(v0), v0, np.nan)
+        b_arr[idx] = np.where(np.isfinite(v1), v1, np.nan)
+        if not is_bus:
+            for j in np.flatnonzero(~np.isfinite(g) & np.array(gvm_given, dtype=bool)):
+                out.issues.append(issue("format", model.gen_names[idx[j]],
+                                        f"vm_pu: not a finite number ({g[j]})"))
+            out.gen_vm[idx] = np.where(np.isfinite(g), g, np.nan)
+    for pos in slow:
+        _read_item(model, items[pos], pos, key, is_bus, fields, out, required, seen)
     return seen
+
+
+def _name(model, is_bus: bool, k: int) -> str:
+    return model.bus_names[k] if is_bus else model.gen_names[k]
+
+
+def _read_item(model, item, pos: int, key: str, is_bus: bool, fields, out: ParsedAnswer,
+               required: np.ndarray, seen: set[int]) -> None:
+    """The careful path for one entry: every problem named."""
+    if not isinstance(item, dict):
+        out.issues.append(issue("format", "answer", f"{key}[{pos}] is a {_json_type(item)}, "
+                                                    "not an object"))
+        return
+    raw = item.get("element")
+    if not isinstance(raw, str):
+        out.issues.append(issue("format", "answer", f"{key}[{pos}] has no element name"))
+        return
+    try:
+        name = str(parse_element(raw))
+    except ElementError:
+        out.issues.append(issue("format", _short(raw, 40), "malformed element name"))
+        return
+    table = name.split(":")[0]
+    if is_bus and table != "bus":
+        out.issues.append(issue("format", name, "listed under buses but is not a bus"))
+        return
+    if not is_bus and table not in GEN_TABLES:
+        out.issues.append(issue("format", name, "listed under generators but is not a "
+                                                "generator (ext_grid, gen or sgen)"))
+        return
+    try:
+        kind, rows = model.index(name)
+    except KeyError:
+        kind, rows = None, []
+    if kind != ("bus" if is_bus else "gen") or not rows:
+        what = "bus" if is_bus else "dispatchable generator"
+        out.issues.append(issue("format", name, f"not a {what} of this grid"))
+        return
+    k = rows[0]
+    if k in seen:
+        out.issues.append(issue("format", name, "listed more than once (the first is used)"))
+        return
+    seen.add(k)
+    if not required[k]:
+        out.issues.append(issue("removed_element", name, _why_removed(model, name, k, is_bus)))
+        return
+    vals = []
+    for f in fields:
+        v, why = _number(item.get(f), missing=f not in item)
+        if v is None:
+            out.issues.append(issue("format", name, f"{f}: {why}"))
+        vals.append(np.nan if v is None else v)
+    if is_bus:
+        out.vm[k], out.va_deg[k] = vals
+    else:
+        out.p_mw[k], out.q_mvar[k] = vals
+        if item.get("vm_pu") is not None:
+            v, why = _number(item["vm_pu"])
+            if v is None:
+                out.issues.append(issue("format", name, f"vm_pu: {why}"))
+            else:
+                out.gen_vm[k] = v
 
 
 def _why_removed(model, name: str, k: int, is_bus: bool) -> str:

@@ -44,7 +44,8 @@ def check_answer(model, answer: dict | str | None, *, tolerances: Tolerances | N
     if outages:
         model = model.with_outages([o for o in outages if o not in model.outages])
     prep = prepare(model)
-    ans = parse_answer(model, answer, prep.required_bus, prep.required_gen, tol.gen_vm_pu)
+    ans = parse_answer(model, answer, prep.required_bus, prep.required_gen, tol.gen_vm_pu,
+                       lookups=prep.lookups)
 
     violations = list(_ordered_issues(ans.issues))
     counts = {}

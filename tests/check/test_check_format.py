@@ -137,3 +137,23 @@ def test_fenced_json_is_read():
     answer = runopp_answer(CASE)
     verdict = check_answer(model_of(CASE), "```json\n" + json.dumps(answer) + "\n```")
     assert verdict["feasible"] is True
+
+
+@pytest.mark.parametrize("field,value", [("vm_pu", float("nan")), ("vm_pu", "1.0"),
+                                         ("p_mw", 10 ** 400), ("q_mvar", -(10 ** 400))])
+def test_bad_generator_numbers_are_named(field, value):
+    answer = runopp_answer(CASE)
+    answer["generators"][2][field] = value
+    verdict = check_answer(model_of(CASE), answer)
+    assert [(e, m.split(":")[0]) for e, m in _format(verdict)] == [("gen:1", field)]
+
+
+def test_a_bad_entry_before_a_good_duplicate_keeps_the_first():
+    answer = runopp_answer(CASE)
+    good = dict(answer["buses"][3])
+    answer["buses"][3] = dict(good, vm_pu="high")
+    answer["buses"].append(good)
+    verdict = check_answer(model_of(CASE), answer)
+    assert _format(verdict) == [("bus:3", "vm_pu: not a number ('high')"),
+                                ("bus:3", "listed more than once (the first is used)")]
+    assert ("voltage", "bus:3") in {(v["constraint"], v["element"]) for v in verdict["violations"]}
