@@ -1,21 +1,31 @@
 """The reference AC OPF: the polar (ACP) formulation PGLib's published optima come from.
 
 PowerModels' ACP model, solved with Ipopt (bundled in CasADi's wheel):
-variables vm, va per energised bus and pg, qg per generator in service; P and Q balance at
-every bus with shunts; apparent-power limits |S|^2 <= rate^2 at both ends of every rated
-branch; angle-difference limits; voltage and generator bounds; cost sum(c2 P^2 + c1 P + c0)
-with P in MW. The expressions are built vectorised (numpy index arrays into CasADi SX
-vectors, sparse incidence matrices for the nodal sums) so case2869 builds in about a second.
+variables vm, va per bus and pg, qg per generator; P and Q balance at every bus with
+shunts; apparent-power limits |S|^2 <= rate^2 at both ends of every rated branch;
+angle-difference limits; voltage and generator bounds; cost sum(c2 P^2 + c1 P + c0) with
+P in MW over generators in service.
 
-Outages and islands come from `GridModel` masks (see `topology.solve_set`). An infeasible
-variant is a result with Ipopt's status, never an exception.
+Why it is built once per base grid: CasADi's symbolic derivatives dominate the cost of a
+solve on large grids (case1354: ~4 s to build, ~1.5 s to solve). The NLP is therefore
+built vectorised (numpy index arrays into SX vectors, sparse incidence matrices for the
+nodal sums) over *all* branches, buses and generators of the base grid, with outages
+entering only as parameters and bounds: a branch status multiplies its flows, loads are
+parameters, units out of service and buses that are not solved (out of service or
+de-energised) are fixed through their bounds and their balance rows are freed. Every N-1
+variant of a grid then reuses the same compiled solver.
+
+Islands: each energised island gets one angle reference (see `topology.solve_set`).
+An infeasible variant is a result with Ipopt's status, never an exception.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+from collections import OrderedDict
 from typing import Callable
 
 import casadi as ca
@@ -23,8 +33,8 @@ import numpy as np
 from scipy.sparse import csc_matrix
 
 from n1studio.grid.model import GridModel
-from n1studio.solve.result import IPOPT_STATUS, OpfResult, dispatch_cost, empty_result
-from n1studio.solve.topology import solve_set
+from n1studio.solve.result import IPOPT_STATUS, OpfResult, empty_result
+from n1studio.solve.topology import SolveSet, solve_set
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +43,14 @@ Progress = Callable[[float, str], None]
 IPOPT_OPTIONS = {
     "print_level": 0,
     "tol": 1e-8,
-    "max_iter": 3000,
+    "max_iter": 1000,
     "sb": "yes",
-    "mu_strategy": "adaptive",  # a little faster and more robust on the larger cases
+    "mu_strategy": "adaptive",  # fewer iterations on the larger PGLib cases
 }
+
+_CACHE_SIZE = 4
+_cache: "OrderedDict[int, _AcNlp]" = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def _incidence(rows: np.ndarray, n_rows: int, n_cols: int) -> ca.DM:
@@ -45,104 +59,166 @@ def _incidence(rows: np.ndarray, n_rows: int, n_cols: int) -> ca.DM:
     return ca.DM(m)
 
 
-def solve_acopf(model: GridModel, *, init: dict | None = None, progress: Progress | None = None,
-                ipopt_options: dict | None = None) -> OpfResult:
+class _AcNlp:
+    """The compiled AC OPF of one base grid; variants differ by parameters and bounds.
+
+    x = [va (nb), vm (nb), pg (ng), qg (ng)] in pu/rad; p = [branch status (nl), pd, qd].
+    g = [P balance (nb), Q balance (nb), |Sf|^2 (rated), |St|^2 (rated), angle diff (limited)].
+    """
+
+    def __init__(self, model: GridModel, ipopt_options: dict | None = None):
+        t0 = time.perf_counter()
+        self.model = model  # keeps the shared arrays alive while cached
+        nb, nl, ng = model.n_bus, len(model.f), len(model.gen_names)
+        self.nb, self.nl, self.ng = nb, nl, ng
+        f, t = model.f.tolist(), model.t.tolist()
+        base = model.base_mva
+
+        va = ca.SX.sym("va", nb)
+        vm = ca.SX.sym("vm", nb)
+        pg = ca.SX.sym("pg", ng)
+        qg = ca.SX.sym("qg", ng)
+        st = ca.SX.sym("status", nl)
+        pd = ca.SX.sym("pd", nb)
+        qd = ca.SX.sym("qd", nb)
+
+        # branch flows at both ends (PowerModels' constraint_ohms_yt_from/to), times status
+        yff, yft, ytf, ytt = model.yff, model.yft, model.ytf, model.ytt
+        vf, vt = vm[f], vm[t]
+        d = va[f] - va[t]
+        c, s = ca.cos(d), ca.sin(d)
+        vfvt = vf * vt
+        vf2, vt2 = vf * vf, vt * vt
+        pf = st * (yff.real * vf2 + vfvt * (yft.real * c + yft.imag * s))
+        qf = st * (-yff.imag * vf2 + vfvt * (yft.real * s - yft.imag * c))
+        pt = st * (ytt.real * vt2 + vfvt * (ytf.real * c - ytf.imag * s))
+        qt = st * (-ytt.imag * vt2 + vfvt * (-ytf.real * s - ytf.imag * c))
+
+        cf, ct = _incidence(model.f, nb, nl), _incidence(model.t, nb, nl)
+        cg = _incidence(model.gen_bus, nb, ng)
+        vm2 = vm * vm
+        p_bal = ca.mtimes(cg, pg) - pd - model.gs * vm2 - ca.mtimes(cf, pf) - ca.mtimes(ct, pt)
+        q_bal = ca.mtimes(cg, qg) - qd + model.bs * vm2 - ca.mtimes(cf, qf) - ca.mtimes(ct, qt)
+
+        self.rated = np.flatnonzero(np.isfinite(model.rate))
+        r = self.rated.tolist()
+        sf2 = pf[r] ** 2 + qf[r] ** 2
+        st2 = pt[r] ** 2 + qt[r] ** 2
+        self.limited = np.flatnonzero(np.isfinite(model.angmin) | np.isfinite(model.angmax))
+        dang = st[self.limited.tolist()] * d[self.limited.tolist()]
+
+        g = ca.vertcat(p_bal, q_bal, sf2, st2, dang)
+        p_mw = pg * base
+        cost = ca.sum1(model.c2 * p_mw * p_mw + model.c1 * p_mw)  # c0 added after the solve
+        x = ca.vertcat(va, vm, pg, qg)
+        p = ca.vertcat(st, pd, qd)
+        opts = {"ipopt": {**IPOPT_OPTIONS, **(ipopt_options or {})}, "print_time": False,
+                "error_on_fail": False}
+        self.solver = ca.nlpsol("acopf", "ipopt", {"x": x, "f": cost, "g": g, "p": p}, opts)
+        self.build_time_s = time.perf_counter() - t0
+        self.lock = threading.Lock()  # a CasADi Function is not re-entrant across threads
+        log.info("AC OPF of %s built in %.2fs (%d buses, %d branches, %d generators)",
+                 model.name, self.build_time_s, nb, nl, ng)
+
+    def solve(self, model: GridModel, ss: SolveSet, x0: np.ndarray):
+        nb, nl = self.nb, self.nl
+        live = np.zeros(nb, dtype=bool)
+        live[ss.buses] = True
+        status = np.zeros(nl)
+        status[ss.branches] = 1.0
+        gen_live = np.zeros(self.ng, dtype=bool)
+        gen_live[ss.gens] = True
+
+        # bounds: dead buses fixed at vm = 1, va = 0; references at va = 0; dead units at 0
+        va_lo = np.where(live, -np.inf, 0.0)
+        va_hi = np.where(live, np.inf, 0.0)
+        va_lo[ss.refs] = 0.0
+        va_hi[ss.refs] = 0.0
+        vm_lo = np.where(live, model.vmin, 1.0)
+        vm_hi = np.where(live, model.vmax, 1.0)
+        lbx = np.concatenate([va_lo, vm_lo, np.where(gen_live, model.pmin, 0.0),
+                              np.where(gen_live, model.qmin, 0.0)])
+        ubx = np.concatenate([va_hi, vm_hi, np.where(gen_live, model.pmax, 0.0),
+                              np.where(gen_live, model.qmax, 0.0)])
+        bal_lo = np.where(live, 0.0, -np.inf)
+        bal_hi = np.where(live, 0.0, np.inf)
+        rate2 = model.rate[self.rated] ** 2
+        amin, amax = model.angmin[self.limited], model.angmax[self.limited]
+        on = status[self.limited] > 0
+        # an off branch contributes 0 to its angle row; free the row unless 0 is inside
+        amin = np.where(on | (amin <= 0), amin, -np.inf)
+        amax = np.where(on | (amax >= 0), amax, np.inf)
+        lbg = np.concatenate([bal_lo, bal_lo, np.full(2 * len(rate2), -np.inf), amin])
+        ubg = np.concatenate([bal_hi, bal_hi, rate2, rate2, amax])
+        p = np.concatenate([status, np.where(live, model.pd, 0.0), np.where(live, model.qd, 0.0)])
+        x0 = np.clip(x0, lbx, ubx)
+        with self.lock:
+            sol = self.solver(x0=x0, p=p, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
+            stats = dict(self.solver.stats())
+        return np.asarray(sol["x"]).ravel(), float(sol["f"]), stats
+
+
+def _nlp_for(model: GridModel, progress: Progress | None) -> tuple[_AcNlp, bool]:
+    """The compiled NLP of `model`'s base grid (shared arrays identify the base)."""
+    key = id(model.yff)
+    with _cache_lock:
+        nlp = _cache.get(key)
+        if nlp is not None and nlp.model.yff is model.yff:
+            _cache.move_to_end(key)
+            return nlp, False
+    if progress:
+        progress(0.05, f"building the AC OPF of {model.name}")
+    nlp = _AcNlp(model)
+    with _cache_lock:
+        _cache[key] = nlp
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return nlp, True
+
+
+def clear_cache() -> None:
+    """Forget the compiled NLPs (tests and benchmarks measure cold builds with it)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def solve_acopf(model: GridModel, *, init: dict | None = None,
+                progress: Progress | None = None) -> OpfResult:
     """Solve the AC OPF of `model` (its outages applied as masks).
 
     `init` warm-starts Ipopt: a dict with any of "vm", "va" (per model bus, radians),
-    "pg", "qg" (per model generator, MW/Mvar), e.g. taken from the N solution; NaN
-    entries fall back to the flat start (vm = 1, va = 0, pg mid-range).
+    "pg", "qg" (per model generator, MW/Mvar), e.g. the N solution's; NaN entries fall
+    back to the flat start (vm = 1, va = 0, pg and qg mid-range).
+    `progress(fraction, text)` is called at the build and solve stages.
     """
     t0 = time.perf_counter()
     if progress:
-        progress(0.0, "building AC OPF")
+        progress(0.0, "AC OPF")
     ss = solve_set(model)
     if len(ss.buses) == 0:
-        return empty_result(model, "ac", "infeasible", "no bus is energised: no generator in service")
-    base = model.base_mva
-    nb, ng = len(ss.buses), len(ss.gens)
-    br = ss.branches
-    fi, ti = ss.pos[model.f[br]], ss.pos[model.t[br]]
-    gbus = ss.pos[model.gen_bus[ss.gens]]
-    bus = ss.buses
-
-    va = ca.SX.sym("va", nb)
-    vm = ca.SX.sym("vm", nb)
-    pg = ca.SX.sym("pg", ng)
-    qg = ca.SX.sym("qg", ng)
-
-    # branch flows at both ends (PowerModels' constraint_ohms_yt_from/to)
-    yff, yft, ytf, ytt = model.yff[br], model.yft[br], model.ytf[br], model.ytt[br]
-    vf, vt = vm[fi.tolist()], vm[ti.tolist()]
-    d = va[fi.tolist()] - va[ti.tolist()]
-    c, s = ca.cos(d), ca.sin(d)
-    vfvt = vf * vt
-    vf2, vt2 = vf * vf, vt * vt
-    pf = yff.real * vf2 + vfvt * (yft.real * c + yft.imag * s)
-    qf = -yff.imag * vf2 + vfvt * (yft.real * s - yft.imag * c)
-    pt = ytt.real * vt2 + vfvt * (ytf.real * c - ytf.imag * s)
-    qt = -ytt.imag * vt2 + vfvt * (-ytf.real * s - ytf.imag * c)
-
-    nl = len(br)
-    cf, ct = _incidence(fi, nb, nl), _incidence(ti, nb, nl)
-    cg = _incidence(gbus, nb, ng)
-    vm2 = vm * vm
-    p_bal = ca.mtimes(cg, pg) - model.pd[bus] - model.gs[bus] * vm2 - ca.mtimes(cf, pf) - ca.mtimes(ct, pt)
-    q_bal = ca.mtimes(cg, qg) - model.qd[bus] + model.bs[bus] * vm2 - ca.mtimes(cf, qf) - ca.mtimes(ct, qt)
-
-    rated = np.flatnonzero(np.isfinite(model.rate[br]))
-    r = rated.tolist()
-    rate2 = model.rate[br][rated] ** 2
-    sf2 = pf[r] ** 2 + qf[r] ** 2
-    st2 = pt[r] ** 2 + qt[r] ** 2
-
-    amin, amax = model.angmin[br], model.angmax[br]
-    ang = np.flatnonzero(np.isfinite(amin) | np.isfinite(amax))
-    dang = d[ang.tolist()]
-
-    g = ca.vertcat(p_bal, q_bal, sf2, st2, dang)
-    lbg = np.concatenate([np.zeros(2 * nb), np.full(2 * len(rated), -np.inf), amin[ang]])
-    ubg = np.concatenate([np.zeros(2 * nb), rate2, rate2, amax[ang]])
-
-    gi = ss.gens
-    p_mw = pg * base
-    cost = ca.sum1(model.c2[gi] * p_mw * p_mw + model.c1[gi] * p_mw) + float(np.sum(model.c0[gi]))
-
-    x = ca.vertcat(va, vm, pg, qg)
-    va_lo, va_hi = np.full(nb, -np.inf), np.full(nb, np.inf)
-    refpos = ss.pos[ss.refs]
-    va_lo[refpos] = 0.0
-    va_hi[refpos] = 0.0
-    lbx = np.concatenate([va_lo, model.vmin[bus], model.pmin[gi], model.qmin[gi]])
-    ubx = np.concatenate([va_hi, model.vmax[bus], model.pmax[gi], model.qmax[gi]])
-    x0 = _start(model, ss, init)
-
-    opts = {"ipopt": {**IPOPT_OPTIONS, **(ipopt_options or {})}, "print_time": False,
-            "error_on_fail": False}
-    solver = ca.nlpsol("acopf", "ipopt", {"x": x, "f": cost, "g": g}, opts)
+        return empty_result(model, "ac", "infeasible",
+                            "no bus is energised: no generator in service")
+    nlp, built = _nlp_for(model, progress)
     build = time.perf_counter() - t0
     if progress:
-        progress(0.2, f"solving AC OPF ({nb} buses, {nl} branches)")
+        progress(0.3, f"solving the AC OPF ({len(ss.buses)} buses)")
     t1 = time.perf_counter()
-    sol = solver(x0=x0, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
+    xs, fval, stats = nlp.solve(model, ss, _start(model, ss, init))
     solve_t = time.perf_counter() - t1
-    stats = solver.stats()
+
     raw = str(stats.get("return_status", "unknown"))
     status = IPOPT_STATUS.get(raw, "error")
     success = status in ("optimal", "acceptable")
-    xs = np.asarray(sol["x"]).ravel()
-
-    vm_out = np.full(model.n_bus, np.nan)
-    va_out = np.full(model.n_bus, np.nan)
-    va_out[bus] = xs[:nb]
-    vm_out[bus] = xs[nb:2 * nb]
-    pg_out = np.zeros(len(model.gen_names))
-    qg_out = np.zeros(len(model.gen_names))
-    pg_out[gi] = xs[2 * nb:2 * nb + ng] * base
-    qg_out[gi] = xs[2 * nb + ng:] * base
-    objective = float(sol["f"]) if success else dispatch_cost(model, pg_out)
-    solved = np.zeros(model.n_bus, dtype=bool)
-    solved[bus] = True
+    nb, ng, base = nlp.nb, nlp.ng, model.base_mva
+    solved = np.zeros(nb, dtype=bool)
+    solved[ss.buses] = True
+    va = np.where(solved, xs[:nb], np.nan)
+    vm = np.where(solved, xs[nb:2 * nb], np.nan)
+    gl = np.zeros(ng, dtype=bool)
+    gl[ss.gens] = True
+    pg = np.where(gl, xs[2 * nb:2 * nb + ng] * base, 0.0)
+    qg = np.where(gl, xs[2 * nb + ng:] * base, 0.0)
+    objective = fval + float(np.sum(model.c0[ss.gens])) if success else math.nan
     msg = f"Ipopt: {raw}"
     if ss.n_islands > 1:
         msg += f"; {ss.n_islands} energised islands"
@@ -151,46 +227,46 @@ def solve_acopf(model: GridModel, *, init: dict | None = None, progress: Progres
         msg += f"; {cut} bus(es) de-energised, not solved"
     if progress:
         progress(1.0, f"AC OPF {status}")
-    log.info("AC OPF %s: %s, objective %.6g, build %.3fs, solve %.3fs, %s iterations",
-             model.name, status, objective, build, solve_t, stats.get("iter_count"))
+    log.info("AC OPF %s %s: %s, objective %.6g, build %.3fs, solve %.3fs, %s iterations",
+             model.name, model.outages, status, objective, build, solve_t, stats.get("iter_count"))
     return OpfResult(model=model, kind="ac", status=status, success=success,
                      objective=objective if math.isfinite(objective) else math.nan,
-                     vm=vm_out, va=va_out, pg=pg_out, qg=qg_out, solve_time_s=solve_t,
-                     build_time_s=build, iterations=int(stats.get("iter_count", 0) or 0),
+                     vm=vm, va=va, pg=pg, qg=qg, solve_time_s=solve_t,
+                     build_time_s=build if built else 0.0,
+                     iterations=int(stats.get("iter_count", 0) or 0),
                      message=msg, solved_bus=solved, warm_started=init is not None)
 
 
-def _start(model: GridModel, ss, init: dict | None) -> np.ndarray:
-    """Initial point: flat start, overridden by a warm start where it has finite values."""
-    bus, gi = ss.buses, ss.gens
-    base = model.base_mva
-    vm = np.ones(len(bus))
-    lo, hi = model.vmin[bus], model.vmax[bus]
-    vm = np.clip(vm, np.where(np.isfinite(lo), lo, -np.inf), np.where(np.isfinite(hi), hi, np.inf))
-    va = np.zeros(len(bus))
-    pg = _mid(model.pmin[gi], model.pmax[gi])
-    qg = _mid(model.qmin[gi], model.qmax[gi])
+def _start(model: GridModel, ss: SolveSet, init: dict | None) -> np.ndarray:
+    """Initial point over all model buses/generators: flat start, overridden by `init`."""
+    nb, ng, base = model.n_bus, len(model.gen_names), model.base_mva
+    va = np.zeros(nb)
+    vm = np.ones(nb)
+    pg = _mid(model.pmin, model.pmax)
+    qg = _mid(model.qmin, model.qmax)
     if init:
-        for key, arr, idx, scale in (("vm", vm, bus, 1.0), ("va", va, bus, 1.0),
-                                     ("pg", pg, gi, 1.0 / base), ("qg", qg, gi, 1.0 / base)):
+        for key, arr, scale in (("vm", vm, 1.0), ("va", va, 1.0), ("pg", pg, 1.0 / base),
+                                ("qg", qg, 1.0 / base)):
             if init.get(key) is None:
                 continue
-            v = np.asarray(init[key], dtype=float)[idx] * scale
+            v = np.asarray(init[key], dtype=float) * scale
             ok = np.isfinite(v)
             arr[ok] = v[ok]
-        # angles relative to each island's reference, which is fixed at 0
         if init.get("va") is not None:
-            labels = model.islands()[bus]
+            # angles relative to each island's reference, which is fixed at 0
+            labels = model.islands()
             for r in ss.refs:
-                same = labels == labels[ss.pos[r]]
-                va[same] -= va[ss.pos[r]]
+                same = labels == labels[r]
+                va[same] -= va[r]
     return np.concatenate([va, vm, pg, qg])
 
 
 def _mid(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    lo_f = np.where(np.isfinite(lo), lo, np.nan)
-    hi_f = np.where(np.isfinite(hi), hi, np.nan)
-    mid = np.where(np.isfinite(lo_f) & np.isfinite(hi_f), (lo + hi) / 2.0,
-                   np.where(np.isfinite(lo_f), np.maximum(lo_f, 0.0),
-                            np.where(np.isfinite(hi_f), np.minimum(hi_f, 0.0), 0.0)))
+    both = np.isfinite(lo) & np.isfinite(hi)
+    mid = np.zeros(len(lo))
+    mid[both] = (lo[both] + hi[both]) / 2.0
+    only_lo = np.isfinite(lo) & ~both
+    only_hi = np.isfinite(hi) & ~both
+    mid[only_lo] = np.maximum(lo[only_lo], 0.0)
+    mid[only_hi] = np.minimum(hi[only_hi], 0.0)
     return mid
