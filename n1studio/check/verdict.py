@@ -104,10 +104,9 @@ def check_variant(variant, answer: dict | str | None, *, tolerances: Tolerances 
     """
     from n1studio.grid.variant import Variant
 
+    # the N reference first: the N-1 solve then warm-starts from it
+    n_ref = None if variant.is_base else _reference(Variant(variant.base))
     ref = _reference(variant)
-    n_ref = None
-    if not variant.is_base:
-        n_ref = _reference(Variant(variant.base))
     return check_answer(variant.model, answer, tolerances=tolerances,
                         reference=ref[0] if ref else None,
                         reference_objective=ref[1] if ref else None,
