@@ -10,12 +10,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from n1studio.errors import ModelError, N1Error
+from n1studio.errors import ModelError
 
 log = logging.getLogger(__name__)
-
-_client = None
-_client_lock = threading.Lock()
 
 
 def gpu_supported() -> bool:
@@ -31,31 +28,31 @@ def build_text() -> str:
 
 
 def client():
-    """The shared model client (created on first use)."""
-    global _client
-    with _client_lock:
-        if _client is None:
-            from n1studio.llm.client import ModelClient
+    """The process-wide model client (its worker keeps the prefix cache across variants)."""
+    from n1studio.llm.ask import shared_client
 
-            _client = ModelClient()
-        return _client
+    return shared_client()
 
 
 def worker_pid() -> int | None:
     """The model worker process id while it runs (tests kill it to check the window survives)."""
-    return _client.worker_pid if _client is not None else None
+    from n1studio.llm import ask
+
+    c = ask._SHARED.get("client")
+    return c.worker_pid if c is not None else None
 
 
 def shutdown() -> None:
     """Stop the model worker (the window is closing)."""
-    global _client
-    with _client_lock:
-        if _client is not None:
-            try:
-                _client.close()
-            except Exception:  # closing is best effort
-                log.debug("model client close failed", exc_info=True)
-            _client = None
+    from n1studio.llm import ask
+
+    with ask._SHARED_LOCK:
+        c = ask._SHARED.pop("client", None)
+    if c is not None:
+        try:
+            c.close()
+        except Exception:  # closing is best effort
+            log.debug("model client close failed", exc_info=True)
 
 
 def prompt_text(variant) -> str:
@@ -73,26 +70,28 @@ def settings_from(values: dict):
 
 def ask_and_check(entry, values: dict, prompt_override: str | None, base_entry,
                   on_event: Callable[[dict], None], cancel: threading.Event) -> dict:
-    """Job: ask the model about `entry.variant`, then check its answer.
+    """Job: ask the model about `entry.variant` (llm.ask.ask_variant), then check the answer
+    against the variant's reference (solved here when the window has not got it yet).
 
     Returns {"answer", "raw", "prompt", "stats", "verdict", "model_file", "reference"}.
     A dead model worker raises ModelError (the window shows it and keeps everything).
     """
-    from n1studio.llm.prompt import render_prompt
-    from n1studio.llm.scaffold import answer_plan
+    from n1studio.llm.ask import ask_variant
+    from n1studio.llm.prompt import Prompt, render_prompt
 
     variant = entry.variant
     settings = settings_from(values)
     prompt = render_prompt(variant)
-    text = prompt_override if prompt_override else prompt.text
-    on_event({"ev": "prompt", "text": text})
-    plan = answer_plan(prompt) if settings.mode == "constrained" else None
+    if prompt_override and prompt_override != prompt.text:
+        prompt = Prompt(text=prompt_override, shared_chars=0, generators=prompt.generators,
+                        buses=prompt.buses)
+    on_event({"ev": "prompt", "text": prompt.text})
     on_event({"ev": "loading", "message": "starting the model…"})
-    comp = client().complete(text, plan=plan, settings=settings, on_event=on_event,
-                             cancel=cancel)
-    if comp.cancelled:
-        raise ModelError("stopped: the model was stopped before it finished its answer")
-    answer = _parse(comp.raw)
+    res = ask_variant(variant, settings, on_event, cancel, client=client(), prompt=prompt,
+                      check=False)
+    if res.cancelled:
+        raise ModelError("stopped before the answer was complete (the partial text is kept "
+                         "in the Answer tab)")
     on_event({"ev": "checking", "message": "checking the answer…"})
     ref = entry.reference
     if ref is None:
@@ -101,40 +100,15 @@ def ask_and_check(entry, values: dict, prompt_override: str | None, base_entry,
     base_ref = None
     if not variant.is_base:
         base_ref = base_entry.reference or solve(base_entry.variant)
-    verdict = check(variant, answer if answer is not None else comp.raw, ref, base_ref)
-    return {"answer": answer, "raw": comp.raw, "prompt": text, "stats": comp.stats,
-            "verdict": verdict, "model_file": settings.resolved().model_path, "reference": ref}
-
-
-def _parse(raw: str) -> dict | None:
-    """The answer document in the model's text (constrained output is JSON by construction;
-    free text goes through the checker's own extraction)."""
-    try:
-        from n1studio.llm.answer import extract_answer  # free-mode extraction, when present
-    except ImportError:
-        extract_answer = None
-    if extract_answer is not None:
-        try:
-            return extract_answer(raw)
-        except N1Error:
-            return None
-    import json
-
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
+    verdict = check(variant, res.answer if res.answer is not None else res.raw, ref, base_ref)
+    return {"answer": res.answer, "raw": res.raw, "prompt": prompt.text, "stats": res.stats,
+            "verdict": verdict, "model_file": res.model, "reference": ref}
 
 
 def solve(variant):
     """The reference AC OPF of a variant (None when no solver is available)."""
-    try:
-        from n1studio.solve.reference import reference
-    except ImportError:
-        from n1studio.solve.acopf import solve_acopf
+    from n1studio.solve.reference import reference
 
-        return solve_acopf(variant.model)
     return reference(variant, kind="ac")
 
 

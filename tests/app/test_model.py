@@ -1,0 +1,93 @@
+"""The window with the real default model: the answer's violations are exactly what is drawn,
+and a model worker killed mid-answer leaves the window, its variants and its grid intact."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+from PySide6 import QtGui
+
+from n1studio.app import modeljob
+from n1studio.app.theme import palette
+
+pytestmark = [pytest.mark.slow, pytest.mark.qt_log_ignore(r"This plugin does not support")]
+
+CASE = "pglib_opf_case5_pjm"  # the smallest PGLib case: a short constrained answer
+OUTAGE = "line:2"
+MODEL_TIMEOUT_MS = 900_000
+
+
+def _make_variant(window, qtbot, open_case) -> None:
+    open_case(window, CASE)
+    window.take_out(OUTAGE)
+    assert window.session.current.outages == (OUTAGE,)
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+
+
+def test_answer_violations_are_exactly_the_highlighted_elements(window, qtbot, open_case):
+    _make_variant(window, qtbot, open_case)
+    with qtbot.waitSignal(window.answerReady, timeout=MODEL_TIMEOUT_MS):
+        window.ask()
+    e = window.session.current
+    assert e.error == ""
+    assert e.answer is not None and e.answer["schema"] == "n1studio.answer/1"
+    v = e.verdict
+    assert v["schema"] == "n1studio.verdict/1"
+    drawing = window.session.drawing
+    elements = {x["element"] for x in v["violations"]}
+    # every element the verdict names is on the drawing, and exactly those are highlighted
+    assert elements <= set(drawing.index)
+    assert window.view.highlighted == elements
+    # the drawn colours say the same: violation-coloured buses are the violated buses
+    red = QtGui.QColor(palette(window.theme).violation).rgb()
+    brushes = window.view.buses.data["brush"]
+    drawn_red = {n for n, b in zip(drawing.bus_names, brushes) if b.color().rgb() == red}
+    assert drawn_red == {n for n in elements if n.startswith("bus:")}
+    # one marker per (element, constraint kind)
+    assert len(window.view.markers.data) == len({(x["element"], x["constraint"])
+                                                  for x in v["violations"]})
+    # the verdict table lists them; clicking a row selects and centres its element
+    table = window.verdict.table
+    assert table.rowCount() == len(v["violations"])
+    if v["violations"]:
+        window.verdict._clicked(0, 0)
+        name = table.item(0, 1).text()
+        assert window.view.selected == name
+        (x0, x1), (y0, y1) = window.view.vb.viewRange()
+        cx, cy = drawing.position(name)
+        assert abs((x0 + x1) / 2 - cx) < 0.05 * (x1 - x0)
+        assert abs((y0 + y1) / 2 - cy) < 0.05 * (y1 - y0)
+    # satisfaction bars show the verdict's numbers
+    for kind, bar in window.verdict.bars.items():
+        assert bar.value() == round(v["satisfaction"][kind] * 1000)
+    # tokens streamed into the answer view
+    assert window.model_panel.answer.toPlainText() == e.raw
+    assert e.stats.get("completion_tokens", 0) > 0
+
+
+def test_killed_model_worker_leaves_window_and_variants_intact(window, qtbot, open_case):
+    _make_variant(window, qtbot, open_case)
+    entries_before = [e.outages for e in window.session.entries]
+    window.ask()
+    # wait until the model is mid-answer: tokens have arrived
+    qtbot.waitUntil(lambda: modeljob.worker_pid() is not None
+                    and len(window.session.current.raw) > 0, timeout=MODEL_TIMEOUT_MS)
+    pid = modeljob.worker_pid()
+    with qtbot.waitSignal(window.answerReady, timeout=120_000):
+        os.kill(pid, signal.SIGKILL)
+    e = window.session.current
+    assert "killed" in e.error and "SIGKILL" in e.error
+    assert window.isVisible()
+    assert "Model error" in window.verdict.banner.text()
+    assert [x.outages for x in window.session.entries] == entries_before
+    assert window.view.drawing is window.session.drawing
+    assert window.model_panel.ask.isEnabled() and not window.model_panel.stop.isEnabled()
+    # the grid is still usable: take another element out, undo it
+    window.take_out("line:0")
+    assert len(window.session.entries) == len(entries_before) + 1
+    window.undo.undo()
+    assert [x.outages for x in window.session.entries] == entries_before
+    assert np.isfinite(window.session.drawing.bus_xy).all()
