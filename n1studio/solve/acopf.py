@@ -26,7 +26,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 import casadi as ca
 import numpy as np
@@ -49,7 +49,7 @@ IPOPT_OPTIONS = {
 }
 
 _CACHE_SIZE = 4
-_cache: "OrderedDict[int, _AcNlp]" = OrderedDict()
+_cache: OrderedDict[int, _AcNlp] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -239,7 +239,7 @@ def solve_acopf(model: GridModel, *, init: dict | None = None,
 
 def _start(model: GridModel, ss: SolveSet, init: dict | None) -> np.ndarray:
     """Initial point over all model buses/generators: flat start, overridden by `init`."""
-    nb, ng, base = model.n_bus, len(model.gen_names), model.base_mva
+    nb, base = model.n_bus, model.base_mva
     va = np.zeros(nb)
     vm = np.ones(nb)
     pg = _mid(model.pmin, model.pmax)

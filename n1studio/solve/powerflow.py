@@ -40,7 +40,7 @@ def run_ac_pf(variant: Variant, **runpp_kwargs) -> OpfResult:
         r = empty_result(model, "pf", "diverged", "pandapower: power flow did not converge")
         r.solve_time_s = time.perf_counter() - t0
         return r
-    except Exception as exc:  # pandapower raises plain errors for e.g. no slack in an island
+    except Exception as exc:  # noqa: BLE001 -- pandapower raises plain errors (e.g. no slack)
         r = empty_result(model, "pf", "error", f"pandapower: {exc.__class__.__name__}: {exc}")
         r.solve_time_s = time.perf_counter() - t0
         return r

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("ac", "dc", "pf")
 _MAX = 256
-_cache: "OrderedDict[tuple, tuple[object, OpfResult]]" = OrderedDict()
+_cache: OrderedDict[tuple, tuple[object, OpfResult]] = OrderedDict()
 _lock = threading.RLock()
 
 

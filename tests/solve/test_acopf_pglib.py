@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from pglib_baseline import baseline, bus_count, pglib_files
 
 from n1studio.grid.cases import load_matpower
 from n1studio.grid.variant import Variant
 from n1studio.solve.acopf import solve_acopf
-from pglib_baseline import baseline, bus_count, pglib_files
 
 TOL = 5e-4  # 0.05 % relative
 
