@@ -22,5 +22,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason="builds the bundle: run with `make test-package`")
     for item in items:
-        if "package" in item.keywords:
+        if item.get_closest_marker("package") is not None:
             item.add_marker(skip)
