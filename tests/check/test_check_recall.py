@@ -59,3 +59,16 @@ def test_outages_argument_applies_to_the_base_model():
     verdict = check_answer(model_of(CASE), n_answer, outages=["gen:0"])
     assert ("removed_element", "gen:0") in _kinds(verdict)
     assert verdict["outages"] == ["gen:0"]
+
+
+def test_n_answer_naming_a_cut_off_bus_is_removed_element():
+    """case118 without line:170 leaves bus:116 (with its load) cut off from every generator."""
+    n_answer = runopp_answer("case118")
+    model = model_of("case118", ("line:170",))
+    verdict = check_answer(model, n_answer)
+    removed = [(v["element"], v["message"]) for v in verdict["violations"]
+               if v["constraint"] == "removed_element"]
+    assert removed == [("bus:116", "de-energised: cut off from every generator by the outages")]
+    # the cut-off bus is not a constraint of the variant any more
+    assert verdict["counts"]["voltage"]["constraints"] == 117
+    assert not [v for v in verdict["violations"] if v["constraint"] == "format"]

@@ -35,7 +35,8 @@ def test_pandapower_opf_optimum_is_feasible(case):
     assert verdict["counts"]["power_balance"]["constraints"] == len(load_case(case).bus)
 
 
-@pytest.mark.parametrize("case", ["case14", "case118", "pglib_opf_case30_ieee"])
+@pytest.mark.parametrize("case", ["case14", "case118", "pglib_opf_case30_ieee",
+                                  "pglib_opf_case89_pegase", "pglib_opf_case300_ieee"])
 def test_reference_ac_opf_answer_is_feasible(case):
     result = ac_reference(case)
     assert result.success
@@ -110,3 +111,29 @@ def test_three_winding_star_point_is_eliminated(max_loading, expect):
         mv = np.hypot(net.res_trafo3w.p_mv_mw[0], net.res_trafo3w.q_mv_mvar[0])
         assert v["limit"] == pytest.approx(15.0)
         assert mv <= v["value"] <= 1.02 * mv
+
+
+@pytest.mark.parametrize("case,outages", [("pglib_opf_case30_ieee", ("line:5",)),
+                                          ("pglib_opf_case30_ieee", ("gen:2",)),
+                                          ("pglib_opf_case30_ieee", ("line:27",)),  # islands bus:26
+                                          ("case118", ("line:170",))])  # islands bus:116
+def test_reference_of_an_n1_variant_is_feasible(case, outages):
+    result = ac_reference(case, outages)
+    assert result.success
+    verdict = check_answer(model_of(case, outages), json.loads(json.dumps(result.answer)))
+    _assert_clean(verdict)
+
+
+def test_check_variant_without_a_feasible_reference():
+    """pglib case30 without gen:1 has no feasible operating point: no reference, no gap."""
+    try:
+        import n1studio.solve.reference  # noqa: F401
+    except ImportError:
+        pytest.skip("n1studio.solve.reference is not available yet")
+    net = load_case("pglib_opf_case30_ieee")
+    n_answer = ac_reference("pglib_opf_case30_ieee").answer
+    verdict = check_variant(Variant(net, ["gen:1"]), n_answer)
+    assert verdict["reference_objective"] is None and verdict["cost_gap"] is None
+    assert verdict["recalled_n_answer"] is False
+    assert [v["element"] for v in verdict["violations"]
+            if v["constraint"] == "removed_element"] == ["gen:1"]
