@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import html
 import logging
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -133,6 +133,7 @@ class GridView(QtWidgets.QWidget):
         self._mouse = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._on_move)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self.vb.sigRangeChanged.connect(self._level_of_detail)
         self._build_styles()
 
     # ---- styles ---------------------------------------------------------------------------
@@ -151,6 +152,9 @@ class GridView(QtWidgets.QWidget):
         for c, pen in zip(self.curves, self.edge_pens):
             c.setPen(pen)
         self.stubs.setPen(pg.mkPen(p.muted, width=max(1.0, 0.8 * s)))
+        # thousands of segments: antialiasing costs more than it shows
+        for c in (*self.curves, self.stubs):
+            c.opts["antialias"] = not big
         n = len(self.drawing.bus_names) if self.drawing is not None else 0
         self.bus_size = (4.0 if n > 5000 else 6.0 if n > 1000 else 9.0 if n > 150 else 13.0) * s
         self.bus_brushes = np.array([pg.mkBrush(p.bus), pg.mkBrush(p.background),
@@ -231,10 +235,6 @@ class GridView(QtWidgets.QWidget):
         cls = np.where(st.edge_viol, E_VIOL, cls)
         for k in (E_LINE, E_TRAFO, E_OFF, E_CUT, E_VIOL):
             self._set_edges(self.curves[k], cls == k)
-        sel = np.zeros(len(cls), dtype=bool)
-        if self.selected and self.selected in d.index and d.index[self.selected][0] == "edge":
-            sel[d.index[self.selected][1]] = True
-        self._set_edges(self.curves[E_SEL], sel)
 
         # buses
         bcls = np.full(len(d.bus_names), B_ON)
@@ -281,8 +281,19 @@ class GridView(QtWidgets.QWidget):
                                  pen=pg.mkPen(self._pal.violation, width=2.2 * self.scale))
         else:
             self.markers.setData([])
-        # selection halo on a bus or unit
-        if self.selected and self.selected in d.index and d.index[self.selected][0] != "edge":
+        self._refresh_selection()
+
+    def _refresh_selection(self) -> None:
+        """Only the selection marks (a click must not redraw the whole grid)."""
+        d = self.drawing
+        if d is None:
+            return
+        kind, rows = d.index.get(self.selected, ("", []))
+        sel = np.zeros(len(d.edge_names), dtype=bool)
+        if kind == "edge":
+            sel[rows] = True
+        self._set_edges(self.curves[E_SEL], sel)
+        if kind in ("bus", "unit"):
             xy = d.position(self.selected)
             self.halo.setData(pos=[xy], size=self.unit_size * 2.2, symbol="o",
                               brush=pg.mkBrush(None),
@@ -357,6 +368,24 @@ class GridView(QtWidgets.QWidget):
                 sym, _, text = MARKERS[k]
                 self.legend.addItem(sample(sym, None, pg.mkPen(p.violation, width=2)), "  " + text)
 
+    def _level_of_detail(self, *_args) -> None:
+        """Generator and load glyphs only where they can be told apart from their bus: on a
+        big grid seen whole they would be a smear (and cost a third of every frame)."""
+        d = self.drawing
+        if d is None:
+            return
+        px = max(self.vb.viewPixelSize())
+        show = px <= 0 or 0.42 * d.layout.unit / px >= 7 * self.scale
+        show = show or (self.state is not None and bool(self.state.unit_viol.any())
+                        and len(d.unit_names) < 2000)
+        if show != self.units.isVisible():
+            self.units.setVisible(show)
+            self.stubs.setVisible(show)
+
+    @property
+    def glyphs_visible(self) -> bool:
+        return self.units.isVisible()
+
     # ---- navigation -----------------------------------------------------------------------
     def fit(self) -> None:
         if self.drawing is None:
@@ -383,7 +412,7 @@ class GridView(QtWidgets.QWidget):
 
     def select(self, name: str, centre: bool = False) -> None:
         self.selected = name if self.drawing is not None and name in self.drawing.index else ""
-        self.refresh()
+        self._refresh_selection()
         if centre and self.selected:
             self.centre_on(self.selected)
 

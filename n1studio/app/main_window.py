@@ -44,7 +44,10 @@ def open_net(spec: str, on_event=None, cancel=None) -> Session:
     net = load_case(spec)
     if on_event:
         on_event({"stage": "layout", "case": spec})
-    return Session(net, spec)
+    session = Session(net, spec)
+    if not session.big:  # small grids: the model and islands now, off the GUI thread
+        session.base_entry.prepare()
+    return session
 
 
 def solve_reference(entry: VariantEntry, on_event=None, cancel=None):
@@ -59,6 +62,7 @@ class MainWindow(QtWidgets.QMainWindow):
     caseFailed = QtCore.Signal(str)
     referenceReady = QtCore.Signal(object)  # the VariantEntry
     answerReady = QtCore.Signal(object)  # the VariantEntry (verdict or error set)
+    variantCreated = QtCore.Signal(object)  # the VariantEntry
 
     def __init__(self, settings: QtCore.QSettings | None = None, model_path: str = ""):
         super().__init__()
@@ -66,6 +70,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session: Session | None = None
         self.jobs: set[Job] = set()
         self.ref_jobs: dict[int, Job] = {}
+        self.prep_jobs: dict[int, Job] = {}
+        self.prompt_job: Job | None = None
         self.model_job: Job | None = None
         self.model_client = None
         self._compare_index = -1
@@ -386,20 +392,52 @@ class MainWindow(QtWidgets.QMainWindow):
         if s is None:
             return
         e = s.current
+        if not e.ready and s.big:
+            self.prepare(e)
         self.view.set_state(s.draw_state(e))
-        self.view.set_banner(self.banner_text(e), "warn" if e.variant.islands.islanded else "info")
+        self.view.set_banner(self.banner_text(e), "warn" if e.ready and
+                             e.variant.islands.islanded else "info")
         self.variants.show_session(s)
         self.verdict.show_verdict(e.verdict, e.error)
         if e.verdict is None and not e.error:
             self.verdict.clear(self._verdict_hint(e))
         self.model_panel.answer.setPlainText(e.raw)
         self.model_panel.stats.setText(_stats_text(e.stats))
+        self._refresh_compare()
+        if not (e.ready or not s.big):
+            return
         self.refresh_prompt()
         self.plots_refresh()
         self.show_element(self.view.selected)
-        self._refresh_compare()
         if len(s.net.bus) <= AUTO_REFERENCE_MAX_BUS:
             self.start_reference(e)
+
+    def prepare(self, entry: VariantEntry, then=None) -> None:
+        """Compute a variant's model and islands on a worker (seconds on big grids)."""
+        if entry.ready:
+            if then:
+                then()
+            return
+        if id(entry) in self.prep_jobs:
+            return
+        job = Job(entry.prepare, name="prepare", callbacks=False)
+        self.prep_jobs[id(entry)] = job
+
+        def done(_e, entry=entry):
+            self.prep_jobs.pop(id(entry), None)
+            if then:
+                then()
+            else:
+                self._entry_updated(entry)
+
+        def failed(msg, entry=entry):
+            self.prep_jobs.pop(id(entry), None)
+            self.statusBar().showMessage(f"{entry.label}: {msg}", 10000)
+
+        job.succeeded.connect(done)
+        job.failed.connect(failed)
+        self.statusBar().showMessage(f"Preparing {entry.label}…")
+        self._start(job)
 
     def _verdict_hint(self, e: VariantEntry) -> str:
         if self.model_job is not None and getattr(self.model_job, "entry", None) is e:
@@ -408,9 +446,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def banner_text(self, e: VariantEntry) -> str:
         s = self.session
-        isl = e.variant.islands
         parts = [f"<b>{html.escape(s.name)}</b>", f"<b>{html.escape(e.label)}</b>"]
-        if isl.islanded:
+        isl = e.variant.islands if (e.ready or not s.big) else None
+        if isl is None:
+            parts.append("preparing…")
+        elif isl.islanded:
             t = f"{isl.n_islands} islands"
             if isl.cut_buses:
                 t += f", {len(isl.cut_buses)} bus(es) cut off"
@@ -463,10 +503,20 @@ class MainWindow(QtWidgets.QMainWindow):
         if k >= 0:
             self.activate(k)
             return
-        self.undo.push(AddVariant(self, entry, f"take {name} out of service"))
-        isl = entry.variant.islands
-        msg = f"{entry.label}: {isl.describe()}"
-        self.statusBar().showMessage(msg, 8000)
+
+        def push(entry=entry, name=name, s=s):
+            if self.session is not s:
+                return
+            self.undo.push(AddVariant(self, entry, f"take {name} out of service"))
+            self.statusBar().showMessage(f"{entry.label}: {entry.variant.islands.describe()}",
+                                         8000)
+            self.variantCreated.emit(entry)
+
+        if s.big:
+            self.prepare(entry, then=push)
+        else:
+            entry.prepare()
+            push()
 
     def compare_with(self, k: int) -> None:
         self._compare_index = k
@@ -504,6 +554,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if s is None:
             return ""
         e = s.current
+        if not (e.ready or not s.big):
+            return rows_html(element_rows(s.net, None, name))
         return rows_html(element_rows(s.net, e.variant.model, name, e.reference, e.answer,
                                       e.verdict))
 
@@ -522,7 +574,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.inspector.show_rows("", [], False)
             return
         e = s.current
-        rows = element_rows(s.net, e.variant.model, name, e.reference, e.answer, e.verdict)
+        model = e.variant.model if (e.ready or not s.big) else None
+        rows = element_rows(s.net, model, name, e.reference, e.answer, e.verdict)
         self.inspector.show_rows(name, rows, name.split(":")[0] in OUTAGE_TABLES
                                  and name not in e.outages)
 
@@ -536,7 +589,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def plots_refresh(self) -> None:
         s = self.session
-        if s is None:
+        if s is None or not (s.current.ready or not s.big):
             self.plots.show_profiles(None, None, None)
             return
         e = s.current
@@ -587,19 +640,33 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ---- the model ------------------------------------------------------------------------
     def refresh_prompt(self, force: bool = False) -> None:
+        """Show the active variant's prompt (rendered on a worker: big grids take seconds)."""
         s = self.session
         if s is None:
             return
         e = s.current
         if self.model_panel.prompt_edited and not force:
             return
+        if e.prompt and not force:
+            self.model_panel.set_prompt(e.prompt)
+            return
         from n1studio.app import modeljob
 
-        try:
-            text = e.prompt or modeljob.prompt_text(e.variant)
-        except N1Error as exc:
-            text = f"(the prompt could not be built: {exc})"
-        self.model_panel.set_prompt(text)
+        self.model_panel.set_prompt("(building the prompt…)")
+        job = Job(modeljob.prompt_text, e.variant, name="prompt", callbacks=False)
+        self.prompt_job = job
+
+        def done(text, e=e, job=job):
+            if self.prompt_job is job and self.session is s and s.current is e:
+                self.model_panel.set_prompt(text)
+
+        def failed(msg, job=job):
+            if self.prompt_job is job:
+                self.model_panel.set_prompt(f"(the prompt could not be built: {msg})")
+
+        job.succeeded.connect(done)
+        job.failed.connect(failed)
+        self._start(job)
 
     def ask(self) -> None:
         """Ask the model about the active variant; the reference solves alongside."""

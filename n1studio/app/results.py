@@ -78,7 +78,7 @@ def _num(x) -> float:
     return v
 
 
-def element_rows(net, model: GridModel, name: str, reference=None, answer: dict | None = None,
+def element_rows(net, model: GridModel | None, name: str, reference=None, answer: dict | None = None,
                  verdict: dict | None = None) -> list[tuple[str, str]]:
     """(key, value) rows describing an element: its data, the reference, the answer, and the
     violations found at it."""
@@ -110,6 +110,8 @@ def element_rows(net, model: GridModel, name: str, reference=None, answer: dict 
             if k == "name" and (v is None or str(v) in ("", "nan", "None")):
                 continue
             rows.append((k, _fmt(v)))
+    if model is None:
+        return rows
     if name in (getattr(model, "outages", ()) or ()):
         rows.append(("state", "OUT OF SERVICE (this variant)"))
     try:

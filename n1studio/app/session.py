@@ -20,6 +20,8 @@ from n1studio.grid.variant import Variant
 
 log = logging.getLogger(__name__)
 
+BIG_GRID = 1000  # buses
+
 
 @dataclass
 class VariantEntry:
@@ -39,15 +41,27 @@ class VariantEntry:
         return self.variant.label
 
     @property
+    def ready(self) -> bool:
+        """Whether the variant's model and islands are computed (seconds on big grids, so
+        the window computes them on a worker first)."""
+        return "islands" in self.variant.__dict__
+
+    def prepare(self) -> VariantEntry:
+        """Compute the model and the islands (call off the GUI thread for big grids)."""
+        _ = self.variant.islands
+        return self
+
+    @property
     def outages(self) -> tuple[str, ...]:
         return self.variant.outages
 
     def summary(self) -> str:
         """One line for the variants list: islands and verdict."""
         parts = []
-        isl = self.variant.islands
-        if isl.islanded:
-            parts.append(isl.describe())
+        if not self.ready:
+            parts.append("preparing…")
+        elif self.variant.islands.islanded:
+            parts.append(self.variant.islands.describe())
         if self.reference is not None:
             r = self.reference
             parts.append(f"ref {r.objective:,.0f} $/h" if r.success else f"ref {r.status}")
@@ -103,4 +117,10 @@ class Session:
     def draw_state(self, entry: VariantEntry | None = None, with_verdict: bool = True) -> DrawState:
         e = entry or self.current
         viol = e.verdict.get("violations", []) if (with_verdict and e.verdict) else None
-        return state_for(self.drawing, self.net, e.outages, e.variant.islands.cut_buses, viol)
+        cut = e.variant.islands.cut_buses if (e.ready or not self.big) else ()
+        return state_for(self.drawing, self.net, e.outages, cut, viol)
+
+    @property
+    def big(self) -> bool:
+        """Grids where variant preparation and prompts run on a worker thread."""
+        return len(self.net.bus) > BIG_GRID
