@@ -20,8 +20,8 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+import numpy as np
+from PySide6 import QtCore, QtWidgets
 
 
 def _ms(xs) -> str:
