@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from n1studio.grid.variant import Variant
 from n1studio.llm.client import ModelClient

@@ -15,9 +15,9 @@ import multiprocessing as mp
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
-from typing import Callable
 
 from n1studio.errors import ModelError
 from n1studio.llm.runtime import ModelSettings, validate_settings
@@ -113,7 +113,7 @@ class ModelClient:
         if self._proc is not None and self._proc.is_alive():
             self._proc.kill()
 
-    def __enter__(self) -> "ModelClient":
+    def __enter__(self):  # returns self
         return self
 
     def __exit__(self, *exc) -> None:
@@ -122,7 +122,7 @@ class ModelClient:
     def __del__(self):  # best effort; daemon processes also die with the parent
         try:
             self._discard()
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 -- never raise from __del__
             pass
 
     # ---- requests --------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def render_prompt(variant: Variant, template: str | None = None) -> Prompt:
     ctx.update(variant_context(variant))
     try:
         text = tpl.render(**ctx)
-    except Exception as exc:  # a user-edited template can fail in many ways; say where
+    except Exception as exc:  # noqa: BLE001 -- a user-edited template can fail in many ways; say where
         raise ModelError(f"prompt template cannot be rendered: {type(exc).__name__}: {exc}") \
             from None
     head, mark, tail = text.partition(SPLIT_MARK)

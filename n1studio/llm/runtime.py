@@ -57,7 +57,7 @@ class ModelSettings:
     top_k: int = 40
     top_p: float = 0.95
 
-    def resolved(self) -> "ModelSettings":
+    def resolved(self) -> ModelSettings:
         """A copy with the model path made absolute (the default model assembled if needed)."""
         path = self.model_path or os.environ.get(MODEL_ENV) or str(default_model_path())
         return replace(self, model_path=str(Path(path).expanduser().resolve()))
@@ -138,7 +138,7 @@ def gpu_offload_supported() -> bool:
         return False
     try:
         return bool(llama_cpp.llama_supports_gpu_offload())
-    except Exception:  # an odd build: report CPU-only rather than fail
+    except Exception:  # noqa: BLE001 -- an odd build: report CPU-only rather than fail
         return False
 
 

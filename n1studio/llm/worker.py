@@ -25,7 +25,7 @@ import ctypes
 import logging
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -284,7 +284,7 @@ def _quiet_llama_logs(llama_cpp) -> None:
     def _cb(level, text, user_data):  # pragma: no cover - called from C
         try:
             clog.debug(text.decode("utf-8", "replace").rstrip())
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 -- never raise into C code
             pass
 
     _LOG_CB = _cb
@@ -325,7 +325,7 @@ def _context_length(path: str) -> int:
 
     try:
         return int(inspect_gguf(path).context_length or 4096)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- ModelError or an I/O error: one line
         raise WorkerError(str(exc)) from None
 
 
@@ -349,7 +349,7 @@ def serve(conn, cancel_event) -> None:
             if vocab_path != settings["model_path"]:
                 vocab, vocab_path = _tokenizer(settings["model_path"]), settings["model_path"]
 
-            def count(text: str, bos: bool) -> int:
+            def count(text: str, bos: bool, vocab=vocab) -> int:
                 return len(vocab.tokenize(text.encode("utf-8"), add_bos=bos, special=False))
 
             budget = int(msg["max_tokens"])
@@ -376,7 +376,7 @@ def serve(conn, cancel_event) -> None:
             conn.send({"ev": "done", **result})
         except WorkerError as exc:
             conn.send({"ev": "error", "message": str(exc)})
-        except Exception as exc:  # report, keep serving
+        except Exception as exc:  # report it, keep serving
             log.exception("model worker failed")
             conn.send({"ev": "error", "message": f"model worker failed: {type(exc).__name__}: "
                                                  f"{exc}"})

@@ -65,8 +65,8 @@ def test_a_real_looking_small_model_answer(case14):
     """What a small base model writes: prose, then a JSON answer with a trailing comma."""
     model = Variant(case14, ["line:3"]).model
     gens = [n for k, n in enumerate(model.gen_names) if model.gen_on[k]]
-    body = ", ".join('{"element": "%s", "p_mw": 50.0, "q_mvar": 5.0}' % g for g in gens)
-    buses = ", ".join('{"element": "%s", "vm_pu": 1.01, "va_degree": -3.0}' % b
+    body = ", ".join(f'{{"element": "{g}", "p_mw": 50.0, "q_mvar": 5.0}}' for g in gens)
+    buses = ", ".join(f'{{"element": "{b}", "vm_pu": 1.01, "va_degree": -3.0}}'
                       for b in model.bus_names)
     text = ("The optimal power flow solution is shown below.\n\n"
             '{"schema": "n1studio.answer/1", "generators": [' + body + '], "buses": [' + buses +

@@ -18,7 +18,7 @@ from n1studio.llm.scaffold import NumberState, answer_plan, max_number_tokens
 
 
 def _row(text: str, name: str) -> list[str]:
-    m = re.search(rf"^{re.escape(name)} (.*)$", text, re.M)
+    m = re.search(rf"^{re.escape(name)} (.*)$", text, re.MULTILINE)
     assert m, f"{name} not in the prompt"
     return m.group(1).split()
 
@@ -28,7 +28,7 @@ def test_pglib_case14_numbers_in_the_prompt(pglib):
     net = load_case(str(pglib("case14_ieee")))
     text = render_prompt(Variant(net)).text
     # branch 1-2 of pglib case14: r 0.01938, x 0.05917, b 0.0528, rateA 472, angle +-30 deg
-    f, t, r, x, b, rate, amin, amax = _row(text, "line:0")[:8]
+    _, _, r, x, b, rate, amin, amax = _row(text, "line:0")[:8]
     assert (float(r), float(x), float(b), float(rate)) == (0.01938, 0.05917, 0.0528, 472)
     assert (float(amin), float(amax)) == (-30, 30)
     # transformer 4-7: x 0.20912, tap 0.978
@@ -49,7 +49,7 @@ def test_shared_prefix_and_variant_tail(case14):
     assert "Out of service: line:3" in a.text[a.shared_chars:]
     assert "Out of service: none" in n.text[n.shared_chars:]
     for name in ("bus:13", "line:14", "trafo:4", "gen:3", "ext_grid:0"):
-        assert re.search(rf"^{name} ", a.shared, re.M)
+        assert re.search(rf"^{name} ", a.shared, re.MULTILINE)
 
 
 def test_answer_elements_match_the_checker(case14):

@@ -1,0 +1,168 @@
+"""Model runtime benchmark (default model, CPU): prints the issue's three targets side by side.
+
+1. Time to a complete, schema-valid answer for case14 and case30 N-1 variants: our
+   scaffolded constrained answer against the plain approach (llama-cpp-python's
+   `create_completion` with `LlamaGrammar.from_json_schema(answer_json_schema())`), both
+   from a cold context on the same Llama object, greedy. The plain approach is capped
+   (--plain-tokens, --plain-seconds) and reported as "did not finish" when it hits the cap.
+   Target: ours at least 3x faster.
+2. Time to first token of a second N-1 variant of case118 after a first one, through the
+   worker process (prefix cache). Target: at most 20 % of the first's.
+3. Decoding speed: our streamed tokens/s in free mode against llama.cpp's own figure
+   (llama_perf_context of the same context, same threads). Target: within 10 %.
+
+    .venv/bin/python bench/bench_llm.py [--quick] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+
+from n1studio.grid.cases import load_case
+from n1studio.grid.variant import Variant
+from n1studio.llm.client import ModelClient
+from n1studio.llm.prompt import render_prompt
+from n1studio.llm.runtime import FREE, ModelSettings
+from n1studio.llm.scaffold import answer_plan, max_number_tokens
+from n1studio.llm.worker import Engine
+from n1studio.schema import ANSWER, answer_json_schema
+
+
+def valid_for(doc, prompt) -> tuple[bool, bool]:
+    """(valid against the generic schema, valid for exactly this variant's elements)."""
+    if not isinstance(doc, dict) or doc.get("schema") != ANSWER:
+        return False, False
+    gens, buses = doc.get("generators"), doc.get("buses")
+    if not isinstance(gens, list) or not isinstance(buses, list):
+        return False, False
+    num = (int, float)
+    ok = all(isinstance(g, dict) and isinstance(g.get("element"), str)
+             and isinstance(g.get("p_mw"), num) and isinstance(g.get("q_mvar"), num) for g in gens)
+    ok = ok and all(isinstance(b, dict) and isinstance(b.get("element"), str)
+                    and isinstance(b.get("vm_pu"), num) and isinstance(b.get("va_degree"), num)
+                    for b in buses)
+    exact = ok and [g["element"] for g in gens] == prompt.generators and \
+        [b["element"] for b in buses] == prompt.buses
+    return ok, exact
+
+
+def cold(engine: Engine) -> None:
+    engine.llama.reset()
+    engine.llama._ctx.kv_cache_clear()
+
+
+def ours(engine: Engine, prompt) -> dict:
+    cold(engine)
+    plan = answer_plan(prompt)
+    t0 = time.perf_counter()
+    r = engine.run(prompt.text, plan, max_number_tokens(plan), lambda e: None, lambda: False)
+    wall = time.perf_counter() - t0
+    doc = json.loads(r["raw"])
+    ok, exact = valid_for(doc, prompt)
+    return {"s": wall, "tokens": r["stats"]["completion_tokens"], "valid": ok, "exact": exact,
+            "prompt_tokens": r["stats"]["prompt_tokens"]}
+
+
+def plain(engine: Engine, prompt, max_tokens: int, max_s: float) -> dict:
+    from llama_cpp import LlamaGrammar
+
+    cold(engine)
+    grammar = LlamaGrammar.from_json_schema(json.dumps(answer_json_schema()), verbose=False)
+    t0 = time.perf_counter()
+    text, n, capped = "", 0, False
+    for chunk in engine.llama.create_completion(prompt.text, grammar=grammar, max_tokens=max_tokens,
+                                                temperature=0.0, stream=True):
+        text += chunk["choices"][0]["text"]
+        n += 1
+        if time.perf_counter() - t0 > max_s:
+            capped = True
+            break
+    wall = time.perf_counter() - t0
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    ok, exact = valid_for(doc, prompt)
+    return {"s": wall, "tokens": n, "valid": ok, "exact": exact,
+            "finished": ok and not capped, "tail": text[-60:]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="case14 only, plain approach capped low")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--plain-tokens", type=int, default=1500)
+    ap.add_argument("--plain-seconds", type=float, default=200.0)
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: answer,ttft,decode")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    base = ModelSettings() if args.threads is None else ModelSettings(n_threads=args.threads)
+    s = base.resolved()
+    if args.quick:
+        args.plain_tokens, args.plain_seconds = min(args.plain_tokens, 400), \
+            min(args.plain_seconds, 60.0)
+    print(f"model {s.model_path}\nthreads {s.n_threads}, greedy, CPU\n")
+
+    if "answer" not in skip:
+        print("1. time to a complete schema-valid answer (cold context, prompt included)")
+        print(f"{'variant':<22}{'prompt tok':>11}{'ours s':>9}{'tokens':>8}{'exact':>7}"
+              f"{'plain s':>10}{'tokens':>8}{'plain result':>22}{'speed-up':>10}")
+        engine = Engine(s.to_dict(), n_ctx=8192)
+        cases = [("case14", "line:3")] if args.quick else [("case14", "line:3"),
+                                                            ("case30", "line:5")]
+        for case, out in cases:
+            p = render_prompt(Variant(load_case(case), [out]))
+            a = ours(engine, p)
+            b = plain(engine, p, args.plain_tokens, args.plain_seconds)
+            res = "valid" if b["finished"] else (
+                f"did not finish ({b['tokens']} tok)" if not b["valid"] else "capped")
+            speed = f">{b['s'] / a['s']:.1f}x" if not b["finished"] else f"{b['s'] / a['s']:.1f}x"
+            print(f"{case + ' -' + out:<22}{a['prompt_tokens']:>11}{a['s']:>9.1f}{a['tokens']:>8}"
+                  f"{a['exact']!s:>7}{b['s']:>10.1f}{b['tokens']:>8}{res:>22}{speed:>10}")
+            if not b["finished"]:
+                print(f"{'':<22}plain approach's last text: {b['tail']!r}")
+        engine.llama.close()
+        print()
+
+    if "ttft" not in skip:
+        print("2. time to first token, case118, through the worker (prefix cache)")
+        net = load_case("case118")
+        fs = ModelSettings(**{**s.to_dict(), "mode": FREE, "max_tokens": 2})
+        with ModelClient(fs) as client:
+            rows = []
+            for out in ("line:7", "line:20"):
+                p = render_prompt(Variant(net, [out]))
+                r = client.complete(p.text, settings=fs, max_tokens=2)
+                rows.append((out, r.stats))
+            for out, st in rows:
+                print(f"  N-1 {out:<9} prompt {st['prompt_tokens']:>6} tokens, cached "
+                      f"{st['cached_tokens']:>6}, first token after {st['ttft_s']:.2f} s "
+                      f"(model load {st.get('load_s', 0):.2f} s, not included)")
+            ratio = rows[1][1]["ttft_s"] / rows[0][1]["ttft_s"]
+            print(f"  second / first: {ratio:.1%} (target <= 20 %)\n")
+
+    if "decode" not in skip:
+        print("3. decoding speed, free mode, 128 tokens, through the worker")
+        fs = ModelSettings(**{**s.to_dict(), "mode": FREE, "max_tokens": 128})
+        p = render_prompt(Variant(load_case("case9")))
+        with ModelClient(fs) as client:
+            client.complete(p.text, settings=fs, max_tokens=2)  # load and cache the prompt
+            # an instruction-free tail that keeps the model writing numbers for 128 tokens
+            r = client.complete(p.text + "1.0", settings=fs, max_tokens=128)
+            st = r.stats
+        ours_tps, llama_tps = st["tokens_per_s"], st["llama_decode_tokens_per_s"]
+        print(f"  ours (streamed, wall clock): {ours_tps:.2f} tokens/s over "
+              f"{st['completion_tokens']} tokens")
+        print(f"  llama.cpp's own figure:      {llama_tps:.2f} tokens/s over "
+              f"{st['llama_decode_tokens']} decodes")
+        print(f"  ratio: {ours_tps / llama_tps:.1%} (target >= 90 %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
