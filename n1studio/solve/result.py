@@ -58,6 +58,9 @@ class OpfResult:
     message: str = ""
     solved_bus: np.ndarray | None = field(default=None, repr=False)  # mask of buses solved
     warm_started: bool = False
+    # Ipopt multipliers (lam_x, lam_g) in the layout of the grid's compiled AC OPF: lets an
+    # N-1 solve of the same grid warm-start from this one (acopf.warm_start_from)
+    duals: tuple | None = field(default=None, repr=False)
 
     # ---- views --------------------------------------------------------------------------
     @property
