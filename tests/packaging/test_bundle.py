@@ -123,6 +123,21 @@ def test_bundle_starts_with_an_empty_environment(bundle, clean_env):
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
 
 
+def test_bundle_opens_the_desktop_app_on_a_builtin_case(bundle, clean_env):
+    """`n1studio gui case14` (what the menu entry runs) opens and keeps running, cleanly."""
+    proc = subprocess.Popen([str(bundle / "n1studio"), "gui", "case14"], env=clean_env,
+                            cwd=clean_env["HOME"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(45)  # the window, the layout and case14 (pandapower's JSON) load by then
+        alive = proc.poll() is None
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert alive, f"the app quit by itself: {out[-2000:]}{err[-3000:]}"
+    assert "Traceback" not in err and "ERROR" not in err, err[-3000:]
+
+
 def test_bundle_reference_opf_equals_the_source_install(bundle, clean_env):
     """CasADi's Ipopt plugin and pandapower's case files work inside the bundle."""
     args = ("solve", "case14", "--out", "line:3", "--json")
