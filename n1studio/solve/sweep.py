@@ -318,7 +318,7 @@ def _flows_mva(model: GridModel, v: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def _islanding(model: GridModel, rows_per_element: dict[str, list[int]]) -> dict[str, np.ndarray]:
     """For each element whose outage splits the grid, the model buses cut off from the main island.
 
-    The main island is the one of a reference bus in service (the biggest such island).
+    The main island is the biggest one with a generator in service (see `_reach`).
     Bridges of the in-service branch multigraph (igraph; parallel branches are not bridges)
     say which single-branch outages can split it at all; for those, a breadth-first search
     from the reference buses on the graph without the branch says what stays connected.
@@ -342,14 +342,21 @@ def _islanding(model: GridModel, rows_per_element: dict[str, list[int]]) -> dict
 
 
 def _reach(g, refs: list[int], model: GridModel) -> np.ndarray:
-    """Mask of buses in the biggest island holding a reference bus (else the biggest island)."""
-    mask = np.zeros(model.n_bus, dtype=bool)
-    if refs:
-        best = max((g.subcomponent(r) for r in refs), key=len)
-    else:
-        best = max(g.connected_components(), key=len)
-    mask[best] = True
-    return mask & model.bus_on
+    """Mask of the buses of the main island: the biggest island with a generator in service.
+
+    Ties go to the island holding a reference bus. An outage that separates the reference
+    bus with a few buses from a bigger generating part cuts off the few (what an operator
+    would re-dispatch), not the bulk of the grid.
+    """
+    memb = np.asarray(g.connected_components().membership)
+    fed = np.zeros(memb.max() + 1 if len(memb) else 0, dtype=bool)
+    fed[memb[model.gen_bus[model.gen_on]]] = True
+    size = np.bincount(memb[model.bus_on], minlength=len(fed))
+    has_ref = np.zeros(len(fed), dtype=bool)
+    has_ref[memb[refs]] = True
+    cands = np.flatnonzero(fed) if fed.any() else np.arange(len(fed))
+    best = max(cands.tolist(), key=lambda c: (size[c], has_ref[c]))
+    return (memb == best) & model.bus_on
 
 
 def _graph(model: GridModel):

@@ -1,0 +1,94 @@
+"""The study panel: the open study's datasets and runs, with keep/reject and notes.
+
+`StudyPanel.set_data(info, runs)` takes plain data (`Study.info()` and `Study.runs()`);
+its signals say what the user asked for, the main window does the work:
+`runSelected(run)` (show that run's variant and verdict), `annotationChanged(run_id,
+decision, note)` (store it), `reportRequested()` (rebuild the report).
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+
+class StudyPanel(QtWidgets.QWidget):
+    runSelected = QtCore.Signal(dict)
+    annotationChanged = QtCore.Signal(int, str, str)  # run id, "keep"/"reject"/"", note
+    reportRequested = QtCore.Signal()
+
+    COLUMNS = ("id", "grid", "split", "variant", "model", "feasible", "satisfaction", "cost gap",
+               "decision")
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        lay = QtWidgets.QVBoxLayout(self)
+        self.header = QtWidgets.QLabel("No study open.")
+        self.header.setWordWrap(True)
+        lay.addWidget(self.header)
+        self.table = QtWidgets.QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels([c.capitalize() for c in self.COLUMNS])
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._selected)
+        lay.addWidget(self.table, 1)
+        row = QtWidgets.QHBoxLayout()
+        self.keep = QtWidgets.QPushButton("Keep")
+        self.reject = QtWidgets.QPushButton("Reject")
+        self.note = QtWidgets.QLineEdit()
+        self.note.setPlaceholderText("note on the selected run")
+        self.report = QtWidgets.QPushButton("Report…")
+        for w in (self.keep, self.reject):
+            w.setEnabled(False)
+            row.addWidget(w)
+        row.addWidget(self.note, 1)
+        row.addWidget(self.report)
+        lay.addLayout(row)
+        self.keep.clicked.connect(lambda: self._annotate("keep"))
+        self.reject.clicked.connect(lambda: self._annotate("reject"))
+        self.note.returnPressed.connect(lambda: self._annotate(None))
+        self.report.clicked.connect(self.reportRequested.emit)
+        self.runs: list[dict] = []
+        self.decisions: dict[int, str] = {}
+
+    def set_data(self, info: dict, runs: list[dict], decisions: dict[int, str] | None = None) -> None:
+        self.runs = list(runs)
+        self.decisions = dict(decisions or {})
+        ds = ", ".join(f"{d['name']} ({d['size']})" for d in info.get("datasets", [])) or "none"
+        self.header.setText(f"{info.get('path', '')}: {len(info.get('grids', []))} grid(s), "
+                            f"datasets {ds}, {info.get('runs', len(runs))} run(s)")
+        self.table.setRowCount(len(self.runs))
+        for i, r in enumerate(self.runs):
+            v = r.get("verdict") or {}
+            gap = v.get("cost_gap")
+            vals = [str(r["id"]), r.get("grid", ""), r.get("split", ""), r.get("label", ""),
+                    r.get("model", ""), "yes" if v.get("feasible") else "no",
+                    f"{100 * (v.get('overall_satisfaction') or 0):.1f}%",
+                    "" if gap is None else f"{100 * gap:.1f}%", self.decisions.get(r["id"], "")]
+            for j, val in enumerate(vals):
+                self.table.setItem(i, j, QtWidgets.QTableWidgetItem(val))
+        self.table.resizeColumnsToContents()
+
+    def selected_run(self) -> dict | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.runs[rows[0].row()] if rows else None
+
+    def _selected(self) -> None:
+        r = self.selected_run()
+        for w in (self.keep, self.reject):
+            w.setEnabled(r is not None)
+        if r is not None:
+            self.runSelected.emit(r)
+
+    def _annotate(self, decision: str | None) -> None:
+        r = self.selected_run()
+        if r is None:
+            return
+        if decision is not None:
+            self.decisions[r["id"]] = decision
+            row = self.runs.index(r)
+            self.table.setItem(row, len(self.COLUMNS) - 1, QtWidgets.QTableWidgetItem(decision))
+        self.annotationChanged.emit(int(r["id"]), self.decisions.get(r["id"], ""),
+                                    self.note.text())

@@ -1,0 +1,371 @@
+"""Curation commands: studies, datasets, batch evaluation and the N-vs-N-1 report.
+
+    n1studio study new|info|runs STUDY             # make / describe a study file
+    n1studio study annotate STUDY --run ID [--tag T] [--note TEXT] [--keep|--reject]
+    n1studio dataset build CASE --study STUDY [--kinds line,trafo] [--sample K --seed S]
+                           [--feasible-only] [--no-islanding] [--sweep SWEEP.json] [--name NAME]
+    n1studio dataset list STUDY
+    n1studio dataset export STUDY [--dataset NAME] --out SET.jsonl
+    n1studio dataset import SET.jsonl --study STUDY [--name NAME]
+    n1studio eval --study STUDY [--dataset NAME] [--model GGUF ...] [--limit N]
+    n1studio report --study STUDY [--dataset NAME] --out DIR [--json]
+
+`eval` is resumable: run it again after a stop or a crash and it carries on where it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_study(sub)
+    _register_dataset(sub)
+    _register_eval(sub)
+    _register_report(sub)
+
+
+# ---- study ------------------------------------------------------------------------------------
+
+def _register_study(sub) -> None:
+    p = sub.add_parser("study", help="make or describe a study file (SQLite)",
+                       description="A study keeps grids, variants, reference solutions, model "
+                                   "runs and annotations in one SQLite file.")
+    ss = p.add_subparsers(dest="study_command", metavar="ACTION")
+    q = ss.add_parser("new", help="create an empty study file")
+    q.add_argument("study", metavar="STUDY", help="the study file to create, e.g. my.n1study")
+    q.set_defaults(func=run_study_new)
+    q = ss.add_parser("info", help="what a study holds")
+    q.add_argument("study", metavar="STUDY")
+    q.add_argument("--json", action="store_true", help="print one JSON document")
+    q.set_defaults(func=run_study_info)
+    q = ss.add_parser("runs", help="list the model runs of a study")
+    q.add_argument("study", metavar="STUDY")
+    q.add_argument("--dataset", metavar="NAME", help="only the runs of this dataset")
+    q.add_argument("--json", action="store_true", help="print one JSON document")
+    q.set_defaults(func=run_study_runs)
+    q = ss.add_parser("annotate", help="tag, note, keep or reject a run or a variant")
+    q.add_argument("study", metavar="STUDY")
+    target = q.add_mutually_exclusive_group(required=True)
+    target.add_argument("--run", type=int, metavar="ID", help="the run id (see `study runs`)")
+    target.add_argument("--variant", type=int, metavar="ID", help="the variant id")
+    q.add_argument("--tag", action="append", metavar="TAG", help="a tag (repeatable; replaces)")
+    q.add_argument("--note", metavar="TEXT", help="a free-text note")
+    dec = q.add_mutually_exclusive_group()
+    dec.add_argument("--keep", action="store_true", help="mark it kept")
+    dec.add_argument("--reject", action="store_true", help="mark it rejected")
+    q.set_defaults(func=run_study_annotate)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+def run_study_new(args) -> int:
+    from pathlib import Path
+
+    from n1studio.curate.study import Study
+    from n1studio.errors import StudyError
+
+    if Path(args.study).expanduser().exists():
+        raise StudyError(f"{args.study} already exists (use `n1studio study info {args.study}`)")
+    with Study.open(args.study, create=True) as st:
+        print(f"created study {st.path} (schema version {st.version})")
+    return 0
+
+
+def run_study_info(args) -> int:
+    from n1studio.curate.study import Study
+
+    with Study.open(args.study) as st:
+        info = st.info()
+    if args.json:
+        from n1studio.cli import emit_json
+
+        emit_json(info)
+        return 0
+    out = [f"study {info['path']} (schema {info['schema_version']})",
+           (f"grids: {len(info['grids'])}   variants: {info['variants']}   references: "
+            f"{info['solutions']}   runs: {info['runs']}   annotations: {info['annotations']}   "
+            f"sweeps: {info['sweeps']}")]
+    for g in info["grids"]:
+        out.append(f"  grid {g['id']}: {g['name']} from {g['source']} ({g['content_hash'][:12]})")
+    for d in info["datasets"]:
+        out.append(f"  dataset {d['name']!r}: {d['size']} cases ({d['n_count']} N, "
+                   f"{d['size'] - d['n_count']} N-1)")
+    for m in info["models"]:
+        out.append(f"  model {m['file_name']} sha256 {m['sha256'][:16]} ({m['size'] / 1e6:.0f} MB)")
+    print("\n".join(out))
+    return 0
+
+
+def run_study_runs(args) -> int:
+    from n1studio.curate.study import Study
+
+    with Study.open(args.study) as st:
+        ds = st.dataset_id(args.dataset) if args.dataset else None
+        runs = st.runs(ds)
+        notes = {r["id"]: st.annotation("run", r["id"]) for r in runs}
+    if args.json:
+        from n1studio.cli import emit_json
+
+        emit_json({"runs": [{k: r[k] for k in ("id", "grid", "label", "split", "model",
+                                               "model_sha256", "verdict", "stats", "cancelled")}
+                            | {"annotation": notes[r["id"]]} for r in runs]})
+        return 0
+    if not runs:
+        print("no runs yet (n1studio eval --study ...)")
+        return 0
+    print(f"{'ID':>5}  {'GRID':<12} {'SPLIT':<5} {'VARIANT':<18} {'MODEL':<28} {'FEAS':<5} "
+          f"{'SATISF':>7}  {'GAP':>8}  NOTE")
+    for r in runs:
+        v = r["verdict"] or {}
+        gap = v.get("cost_gap")
+        a = notes[r["id"]]
+        note = " ".join(filter(None, [a["decision"] or "", ",".join(a["tags"]), a["note"]]))
+        print(f"{r['id']:>5}  {r['grid'][:12]:<12} {r['split']:<5} {r['label'][:18]:<18} "
+              f"{r['model'][:28]:<28} {'yes' if v.get('feasible') else 'no':<5} "
+              f"{100 * (v.get('overall_satisfaction') or 0):>6.1f}%  "
+              f"{'' if gap is None else f'{100 * gap:.1f}%':>8}  {note}")
+    return 0
+
+
+def run_study_annotate(args) -> int:
+    from n1studio.curate.study import Study
+
+    target, tid = ("run", args.run) if args.run is not None else ("variant", args.variant)
+    decision = "keep" if args.keep else "reject" if args.reject else None
+    with Study.open(args.study) as st:
+        if target == "run" and st._one("SELECT 1 FROM runs WHERE id = ?", (tid,)) is None:
+            from n1studio.errors import StudyError
+
+            raise StudyError(f"{args.study} has no run {tid} (see `n1studio study runs`)")
+        if target == "variant":
+            st.variant(tid)
+        st.annotate(target, tid, tags=args.tag, note=args.note, decision=decision)
+        print(f"{target} {tid}: {st.annotation(target, tid)}")
+    return 0
+
+
+# ---- datasets ---------------------------------------------------------------------------------
+
+def _register_dataset(sub) -> None:
+    p = sub.add_parser("dataset", help="build, list, export and import N / N-1 datasets",
+                       description="A dataset is the N case of a grid and a selection of its N-1 "
+                                   "variants, each with its prompt and reference AC OPF answer.")
+    ss = p.add_subparsers(dest="dataset_command", metavar="ACTION")
+    q = ss.add_parser("build", help="build a dataset of a grid's N and N-1 cases",
+                      description="Solve the reference AC OPF of the N case and of each selected "
+                                  "outage, and store them with their prompts as a dataset.")
+    q.add_argument("case", metavar="CASE", help="built-in case name or a .json / .m file")
+    q.add_argument("--study", required=True, metavar="STUDY",
+                   help="the study file (created if missing)")
+    q.add_argument("--name", metavar="NAME", help="dataset name (default CASE-n1)")
+    q.add_argument("--kinds", default="line,trafo",
+                   help="element kinds to take out (default line,trafo; also gen, sgen, load)")
+    q.add_argument("--sample", type=int, metavar="K", help="keep K outages drawn at random")
+    q.add_argument("--seed", type=int, default=0, metavar="S", help="seed of --sample (default 0)")
+    q.add_argument("--feasible-only", action="store_true",
+                   help="keep only outages whose AC OPF is feasible")
+    q.add_argument("--no-islanding", action="store_true",
+                   help="leave out outages that split the grid")
+    q.add_argument("--sweep", metavar="SWEEP.json",
+                   help="take the outages from a saved sweep (`n1studio sweep --save`)")
+    q.add_argument("--status", default="ok,violations",
+                   help="with --sweep: statuses to keep (default ok,violations)")
+    q.add_argument("--no-n", action="store_true", help="leave the N case out")
+    q.add_argument("--replace", action="store_true", help="replace a dataset of the same name")
+    q.set_defaults(func=run_dataset_build)
+    q = ss.add_parser("list", help="the datasets of a study")
+    q.add_argument("study", metavar="STUDY")
+    q.set_defaults(func=run_dataset_list)
+    q = ss.add_parser("export", help="write a dataset as JSONL (one n1studio.case/1 per line)")
+    q.add_argument("study", metavar="STUDY")
+    q.add_argument("--dataset", metavar="NAME", help="which dataset (default: the latest)")
+    q.add_argument("--out", required=True, metavar="SET.jsonl", help="the file to write")
+    q.set_defaults(func=run_dataset_export)
+    q = ss.add_parser("import", help="read a JSONL dataset into a study")
+    q.add_argument("jsonl", metavar="SET.jsonl")
+    q.add_argument("--study", required=True, metavar="STUDY",
+                   help="the study file (created if missing)")
+    q.add_argument("--name", metavar="NAME", help="dataset name (default: as in the file)")
+    q.add_argument("--replace", action="store_true", help="replace a dataset of the same name")
+    q.set_defaults(func=run_dataset_import)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+def run_dataset_build(args) -> int:
+    import json
+
+    from n1studio.curate.dataset import build_dataset
+    from n1studio.curate.progress import ProgressBar
+    from n1studio.curate.study import Study
+    from n1studio.errors import N1Error
+    from n1studio.grid.cases import load_case
+
+    net = load_case(args.case)
+    sweep = None
+    if args.sweep:
+        try:
+            with open(args.sweep, encoding="utf-8") as fh:
+                sweep = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise N1Error(f"cannot read the sweep {args.sweep}: {exc}") from None
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    bar = ProgressBar("references")
+    with Study.open(args.study, create=True) as st:
+        try:
+            ds = build_dataset(st, net, args.case, args.name, kinds=kinds, sample=args.sample,
+                               seed=args.seed, feasible_only=args.feasible_only,
+                               no_islanding=args.no_islanding, include_n=not args.no_n,
+                               sweep=sweep, statuses=tuple(args.status.split(",")),
+                               replace=args.replace, progress=bar)
+        finally:
+            bar.close()
+        items = st.dataset_items(ds)
+        n1 = sum(it["split"] == "N-1" for it in items)
+        print(f"dataset {st.dataset_name(ds)!r} in {args.study}: {len(items)} cases "
+              f"({len(items) - n1} N, {n1} N-1)")
+    return 0
+
+
+def run_dataset_list(args) -> int:
+    from n1studio.curate.study import Study
+
+    with Study.open(args.study) as st:
+        for d in st.datasets():
+            print(f"{d['name']}: {d['size']} cases ({d['n_count']} N, {d['size'] - d['n_count']} "
+                  f"N-1) {d['spec']}")
+    return 0
+
+
+def run_dataset_export(args) -> int:
+    from n1studio.curate.dataset import export_jsonl
+    from n1studio.curate.study import Study
+
+    with Study.open(args.study) as st:
+        ds = st.dataset_id(args.dataset)
+        n = export_jsonl(st, ds, args.out)
+        print(f"wrote {n} records of {st.dataset_name(ds)!r} to {args.out}")
+    return 0
+
+
+def run_dataset_import(args) -> int:
+    from n1studio.curate.dataset import import_jsonl
+    from n1studio.curate.study import Study
+
+    with Study.open(args.study, create=True) as st:
+        ds = import_jsonl(st, args.jsonl, name=args.name, replace=args.replace)
+        print(f"imported {len(st.dataset_items(ds))} cases as dataset {st.dataset_name(ds)!r} "
+              f"into {args.study}")
+    return 0
+
+
+# ---- eval -------------------------------------------------------------------------------------
+
+def _register_eval(sub) -> None:
+    p = sub.add_parser("eval", help="run GGUF models over a dataset (resumable)",
+                       description="Ask each model about each case of the dataset and store the "
+                                   "answer and its verdict; cases already answered with the same "
+                                   "model (by SHA-256) and settings are skipped, so running it "
+                                   "again resumes an interrupted evaluation.")
+    p.add_argument("--study", required=True, metavar="STUDY")
+    p.add_argument("--dataset", metavar="NAME", help="which dataset (default: the latest)")
+    p.add_argument("--model", action="append", metavar="GGUF",
+                   help="a GGUF model file (repeatable; default: the bundled Gemma 3 270M)")
+    p.add_argument("--limit", type=int, metavar="N", help="stop after N new runs")
+    p.add_argument("--free", action="store_true",
+                   help="free-text answers instead of the constrained JSON scaffold")
+    p.add_argument("--gpu-layers", type=int, default=0, metavar="N",
+                   help="layers to offload to the GPU (-1 = all)")
+    p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads")
+    p.add_argument("--temperature", type=float, default=0.0, metavar="T")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    p.set_defaults(func=run_eval_cmd)
+
+
+def run_eval_cmd(args) -> int:
+    import threading
+
+    from n1studio.curate.evaluate import run_eval
+    from n1studio.curate.progress import ProgressBar
+    from n1studio.curate.study import Study
+    from n1studio.llm.runtime import CONSTRAINED, FREE, ModelSettings
+
+    kw = {"n_gpu_layers": args.gpu_layers, "temperature": args.temperature, "seed": args.seed,
+          "mode": FREE if args.free else CONSTRAINED}
+    if args.threads:
+        kw["n_threads"] = args.threads
+    settings = ModelSettings(**kw)
+    cancel = threading.Event()
+    bar = ProgressBar("eval", delay=0.0)
+
+    def on_run(r: dict) -> None:
+        v = r["verdict"] or {}
+        if not bar.enabled:
+            print(f"run {r['run_id']}: {r['model']} {r['variant']} feasible="
+                  f"{bool(v.get('feasible'))} satisfaction={v.get('overall_satisfaction')}",
+                  file=sys.stderr)
+
+    with Study.open(args.study) as st:
+        ds = st.dataset_id(args.dataset)
+        try:
+            summary = run_eval(st, ds, args.model or [None], settings, limit=args.limit,
+                               progress=bar, cancel=cancel, on_run=on_run)
+        except KeyboardInterrupt:
+            cancel.set()
+            bar.close()
+            print("n1studio: evaluation stopped; finished runs are saved, run the same command "
+                  "to resume", file=sys.stderr)
+            return 130
+        finally:
+            bar.close()
+    if args.json:
+        from n1studio.cli import emit_json
+
+        emit_json(summary.to_dict())
+    else:
+        print(f"{summary.done} new run(s), {summary.skipped} already in the study, "
+              f"{summary.seconds:.0f} s" + (" (stopped)" if summary.cancelled else ""))
+    return 0
+
+
+# ---- report -----------------------------------------------------------------------------------
+
+def _register_report(sub) -> None:
+    p = sub.add_parser("report", help="the N-versus-N-1 report of a study (HTML, PNG, JSON)",
+                       description="Satisfaction per constraint kind on N vs N-1, feasibility, "
+                                   "cost gap and recalled-N rate per model, and the drop from N "
+                                   "to N-1, as a table, report.html, report.png/svg and "
+                                   "report.json in --out.")
+    p.add_argument("--study", required=True, metavar="STUDY")
+    p.add_argument("--dataset", metavar="NAME", help="which dataset (default: every run)")
+    p.add_argument("--out", metavar="DIR", help="write report.html, .png, .svg and .json here")
+    p.add_argument("--no-png", action="store_true", help="skip the PNG (needs Qt offscreen)")
+    p.add_argument("--json", action="store_true", help="print the report document")
+    p.set_defaults(func=run_report_cmd)
+
+
+def run_report_cmd(args) -> int:
+    from n1studio.curate.report import build_report, report_text, write_report
+    from n1studio.curate.study import Study
+
+    with Study.open(args.study) as st:
+        ds = st.dataset_id(args.dataset) if args.dataset else None
+        report = build_report(st, ds)
+    files = {}
+    if args.out:
+        png = None
+        if not args.no_png:
+            from n1studio.app.curate_report import svg_to_png
+
+            png = svg_to_png
+        files = write_report(report, args.out, png_writer=png)
+    if args.json:
+        from n1studio.cli import emit_json
+
+        emit_json(report | {"files": {k: str(v) for k, v in files.items()}})
+        return 0
+    print(report_text(report))
+    for k, v in files.items():
+        print(f"{k}: {v}")
+    return 0

@@ -1,0 +1,108 @@
+"""`n1studio sweep CASE [--kinds line,trafo,gen] [--opf] [--json] [--all-violations]`.
+
+Every single outage of the chosen kinds, classified ok / violations / islanded / diverged
+(see n1studio/solve/sweep.py). `--json` prints the `n1studio.sweep/1` document; otherwise
+a table ranked worst first. A progress bar appears on stderr for sweeps over a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep", help="N-1 contingency sweep: every single outage, classified",
+        description="Take each element of the chosen kinds out of service in turn, run the AC "
+                    "power flow and classify the outage: ok, violations (voltage or thermal "
+                    "limits broken, new compared with the base case), islanded (buses cut "
+                    "off), diverged (no power-flow solution).")
+    p.add_argument("case", metavar="CASE", help="built-in case name or a .json / .m file")
+    p.add_argument("--kinds", default="line,trafo",
+                   help="comma-separated element kinds to take out (default line,trafo; also "
+                        "gen, sgen, load, ext_grid, bus, trafo3w, impedance)")
+    p.add_argument("--opf", action="store_true",
+                   help="also solve each variant's AC OPF and say whether it is feasible (slow)")
+    p.add_argument("--all-violations", action="store_true",
+                   help="list violations the base case already has too")
+    p.add_argument("--top", type=int, default=30, metavar="N",
+                   help="rows of the table (default 30; 0 = all)")
+    p.add_argument("--save", metavar="FILE", help="also write the JSON document to FILE")
+    p.add_argument("--json", action="store_true", help="print the n1studio.sweep/1 document")
+    p.set_defaults(func=run_sweep_cmd)
+
+
+def run_sweep_cmd(args: argparse.Namespace) -> int:
+    from n1studio.curate.progress import ProgressBar
+    from n1studio.errors import N1Error
+    from n1studio.grid.cases import load_case
+    from n1studio.solve.sweep import SweepOptions, run_sweep
+
+    net = load_case(args.case)
+    bar = ProgressBar("sweep")
+    try:
+        doc = run_sweep(net, args.kinds, opf=args.opf, progress=bar,
+                        options=SweepOptions(all_violations=args.all_violations))
+    finally:
+        bar.close()
+    if args.save:
+        try:
+            with open(args.save, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=1)
+        except OSError as exc:
+            raise N1Error(f"cannot write {args.save}: {exc.strerror}") from None
+    if args.json:
+        from n1studio.cli import emit_json
+
+        emit_json(doc)
+        return 0
+    sys.stdout.write(format_table(doc, args.top) + "\n")
+    return 0
+
+
+def _detail(r: dict) -> str:
+    if r["status"] == "islanded":
+        buses = r["islanded_buses"]
+        more = f" +{len(buses) - 4}" if len(buses) > 4 else ""
+        return (f"cuts off {', '.join(buses[:4])}{more} "
+                f"({r.get('lost_load_mw', 0.0):.1f} MW of load)")
+    if r["status"] == "diverged":
+        return "no AC power-flow solution"
+    if r["violations"]:
+        v = max(r["violations"], key=lambda x: x.get("excess", 0.0))
+        unit = "pu" if v["constraint"] == "voltage" else "MVA"
+        return (f"{len(r['violations'])} violation(s); worst {v['constraint']} at {v['element']}: "
+                f"{v['value']} {unit} vs limit {v['limit']:.4g}")
+    return ""
+
+
+def format_table(doc: dict, top: int = 30) -> str:
+    """The ranked human table of a sweep document."""
+    from n1studio.solve.sweep import rank
+
+    rows = rank(doc["results"])
+    st = doc["stats"]
+    c = st["counts"]
+    head = (f"{doc['case']}: {st['contingencies']} outages of {', '.join(st['kinds'])} in "
+            f"{st['seconds']:.2f} s ({st['per_second']}/s, {st['engine']}): "
+            f"{c['ok']} ok, {c['violations']} with violations, {c['islanded']} islanded, "
+            f"{c['diverged']} diverged")
+    lines = [head]
+    if st.get("base_violations"):
+        lines.append(f"the base case already breaks {len(st['base_violations'])} limit(s); "
+                     "listed below are the violations an outage adds or worsens")
+    shown = rows if not top else rows[:top]
+    width = max([len(r["element"]) for r in shown] + [7])
+    lines.append(f"{'RANK':>4}  {'ELEMENT':<{width}}  {'STATUS':<10}  "
+                 f"{'OPF':<10}  DETAIL" if st.get("opf_feasible") is not None else
+                 f"{'RANK':>4}  {'ELEMENT':<{width}}  {'STATUS':<10}  DETAIL")
+    for i, r in enumerate(shown, 1):
+        opf = ""
+        if "opf" in r:
+            opf = f"{'feasible' if r['opf']['feasible'] else r['opf']['status']:<10}  "
+        lines.append(f"{i:>4}  {r['element']:<{width}}  {r['status']:<10}  {opf}{_detail(r)}")
+    if top and len(rows) > top:
+        lines.append(f"... {len(rows) - top} more (--top 0 shows all, --json gives everything)")
+    return "\n".join(lines)

@@ -1,0 +1,236 @@
+"""N and N-1 datasets: built from a grid or a sweep, labelled with reference answers, as JSONL.
+
+A dataset is an ordered list of cases of one or more grids: the N case of each grid (split
+``"N"``) and a selection of its single outages (split ``"N-1"``), each with the prompt a
+model is asked and the reference AC OPF answer as its label.
+
+JSONL record format (``n1studio.case/1``), one JSON object per line::
+
+    {"schema": "n1studio.case/1",
+     "dataset": "case14-n1",              # the dataset's name
+     "split": "N-1",                      # "N" (no outage) or "N-1"
+     "grid": {"name": "case14",           # grid identity: display name,
+              "source": "case14",         # where it opens from (built-in name or path),
+              "sha256": "9f2c..."},       # and the hash of its numeric content
+     "outages": ["line:3"],               # elements out of service (SPEC element names)
+     "prompt": "You are ...",             # the exact prompt text asked
+     "reference": {"schema": "n1studio.answer/1", "generators": [...], "buses": [...],
+                   "objective": 8081.5},  # the reference AC OPF answer (null if none)
+     "objective": 8081.5,                 # its cost in $/h (null when not solved)
+     "status": "optimal"}                 # the reference solver's status
+
+Lines are written with sorted keys and no extra spaces, so exporting a dataset, importing
+it into another study and exporting it again gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+from n1studio.curate.study import Study, grid_hash
+from n1studio.errors import N1Error, StudyError
+from n1studio.grid.cases import case_label
+from n1studio.grid.variant import Variant, n1_candidates
+
+log = logging.getLogger(__name__)
+
+CASE = "n1studio.case/1"
+SPLIT_N, SPLIT_N1 = "N", "N-1"
+
+Progress = Callable[[int, int], None]
+
+
+def build_dataset(study: Study, net, source: str, name: str | None = None, *,
+                  kinds=("line", "trafo"), sample: int | None = None, seed: int = 0,
+                  feasible_only: bool = False, no_islanding: bool = False,
+                  include_n: bool = True, sweep: dict | None = None,
+                  statuses: tuple[str, ...] | None = None, replace: bool = False,
+                  progress: Progress | None = None,
+                  cancel: Callable[[], bool] | None = None) -> int:
+    """Build and store a dataset of `net`'s N case and N-1 variants; returns its id.
+
+    Candidates are every in-service element of `kinds`, or the elements of a `sweep`
+    document whose status is in `statuses`. Filters: `no_islanding` drops outages that
+    split the grid; `sample` keeps `sample` outages drawn with `seed` (candidates are
+    shuffled with the seed and taken in that order until `sample` pass the filters, so the
+    same seed gives the same set); `feasible_only` keeps outages whose AC OPF is feasible.
+    Every kept case is labelled with its reference AC OPF answer (solved here, stored).
+    """
+    from n1studio.llm.prompt import render_prompt
+    from n1studio.solve.reference import reference
+
+    label = case_label(net)
+    name = name or f"{label}-n1"
+    if sweep is not None:
+        if sweep.get("schema") != "n1studio.sweep/1":
+            raise N1Error("the sweep file is not an n1studio.sweep/1 document")
+        wanted = set(statuses or ("ok", "violations"))
+        candidates = [r["element"] for r in sweep.get("results", []) if r.get("status") in wanted]
+        kinds = sorted({c.split(":")[0] for c in candidates})
+    else:
+        candidates = n1_candidates(net, kinds)
+    order = list(candidates)
+    if sample is not None:
+        if sample < 0:
+            raise N1Error("--sample must be zero or more")
+        random.Random(seed).shuffle(order)
+    want = len(order) if sample is None else min(sample, len(order))
+    grid_id = study.add_grid(net, source, name=label)
+    items: list[dict] = []
+    total = want + (1 if include_n else 0)
+    done = 0
+
+    def label_case(variant: Variant) -> dict | None:
+        ref = reference(variant, "ac")
+        vid = study.add_variant(grid_id, variant.outages)
+        study.set_solution(vid, "ac", ref.status, ref.success,
+                           float(ref.objective) if ref.success else None,
+                           ref.answer if ref.success else None, ref.solve_time_s)
+        if feasible_only and not ref.success:
+            return None
+        prompt = render_prompt(variant).text
+        return {"variant_id": vid, "split": SPLIT_N if variant.is_base else SPLIT_N1,
+                "prompt": prompt}
+
+    if include_n:
+        it = label_case(Variant(net))
+        if it is None:
+            raise N1Error(f"{label}: the N case has no feasible AC OPF; nothing to compare with")
+        items.append(it)
+        done += 1
+        if progress:
+            progress(done, total)
+    kept = 0
+    for el in order:
+        if kept >= want or (cancel and cancel()):
+            break
+        variant = Variant(net, [el])
+        if no_islanding and variant.islands.islanded:
+            continue
+        it = label_case(variant)
+        if it is None:
+            continue
+        items.append(it)
+        kept += 1
+        done += 1
+        if progress:
+            progress(done, total)
+    spec = {"grid": label, "source": str(source), "kinds": list(kinds), "sample": sample,
+            "seed": seed, "feasible_only": feasible_only, "no_islanding": no_islanding,
+            "from_sweep": sweep is not None,
+            "statuses": list(statuses) if statuses else None, "include_n": include_n}
+    ds = study.create_dataset(name, spec, items, replace=replace)
+    log.info("dataset %s: %d cases (%d N-1)", name, len(items), kept)
+    return ds
+
+
+def dataset_records(study: Study, dataset_id: int) -> list[dict]:
+    """The dataset as `n1studio.case/1` records, in dataset order."""
+    name = study.dataset_name(dataset_id)
+    grids = {g["id"]: g for g in study.grids()}
+    out = []
+    for it in study.dataset_items(dataset_id):
+        g = grids[it["grid_id"]]
+        sol = study.solution(it["variant_id"], "ac")
+        out.append({
+            "schema": CASE, "dataset": name, "split": it["split"],
+            "grid": {"name": g["name"], "source": g["source"], "sha256": g["content_hash"]},
+            "outages": it["outages"], "prompt": it["prompt"],
+            "reference": sol["answer"] if sol else None,
+            "objective": sol["objective"] if sol else None,
+            "status": sol["status"] if sol else None,
+        })
+    return out
+
+
+def _line(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def export_jsonl(study: Study, dataset_id: int, out: str | Path) -> int:
+    """Write the dataset as JSONL; returns the number of records."""
+    recs = dataset_records(study, dataset_id)
+    p = Path(out).expanduser()
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, "w", encoding="utf-8") as fh:
+            fh.writelines(_line(r) + "\n" for r in recs)
+    except OSError as exc:
+        raise N1Error(f"cannot write {p}: {exc.strerror}") from None
+    return len(recs)
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Read and validate `n1studio.case/1` records (clear errors with the line number)."""
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise N1Error(f"cannot read {p}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise N1Error(f"{p.name} is not a text (JSONL) file") from None
+    recs = []
+    for no, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+        except ValueError as exc:
+            raise N1Error(f"{p.name}:{no}: not JSON ({exc.msg})") from None
+        if not isinstance(r, dict) or r.get("schema") != CASE:
+            raise N1Error(f"{p.name}:{no}: not an {CASE} record")
+        for key in ("dataset", "split", "grid", "outages", "prompt"):
+            if key not in r:
+                raise N1Error(f"{p.name}:{no}: the record has no {key!r}")
+        if r["split"] not in (SPLIT_N, SPLIT_N1):
+            raise N1Error(f"{p.name}:{no}: split must be 'N' or 'N-1', not {r['split']!r}")
+        recs.append(r)
+    if not recs:
+        raise N1Error(f"{p.name} holds no records")
+    return recs
+
+
+def import_jsonl(study: Study, path: str | Path, name: str | None = None,
+                 replace: bool = False) -> int:
+    """Import records into `study` as one dataset (named as in the file unless `name`).
+
+    Each grid is reopened from its recorded source (or found in the study by hash) and
+    must have the recorded hash. Prompts and reference answers are stored as they are in
+    the file, so exporting the imported dataset gives the same lines.
+    """
+    from n1studio.grid.cases import load_case
+
+    recs = read_jsonl(path)
+    names = {r["dataset"] for r in recs}
+    ds_name = name or (names.pop() if len(names) == 1 else Path(path).stem)
+    grid_ids: dict[str, int] = {}
+    items = []
+    for r in recs:
+        g = r["grid"]
+        h = g.get("sha256")
+        if h not in grid_ids:
+            gid = study.grid_id(h) if h else None
+            if gid is None:
+                try:
+                    net = load_case(g["source"])
+                except N1Error as exc:
+                    raise StudyError(f"grid {g.get('name')!r}: cannot open its source "
+                                     f"{g['source']!r} ({exc})") from None
+                if h and grid_hash(net) != h:
+                    raise StudyError(f"grid {g.get('name')!r} opened from {g['source']!r} differs "
+                                     "from the one the dataset was built on (hash mismatch)")
+                gid = study.add_grid(net, g["source"], name=g.get("name"))
+            grid_ids[h] = gid
+        vid = study.add_variant(grid_ids[h], r["outages"])
+        if r.get("reference") is not None or r.get("status") is not None:
+            study.set_solution(vid, "ac", r.get("status") or "unknown",
+                               r.get("reference") is not None, r.get("objective"),
+                               r.get("reference"))
+        items.append({"variant_id": vid, "split": r["split"], "prompt": r["prompt"]})
+    spec = {"imported_from": Path(path).name, "records": len(recs)}
+    return study.create_dataset(ds_name, spec, items, replace=replace)
