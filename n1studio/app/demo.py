@@ -58,6 +58,10 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     out.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
+    from n1studio.llm.runtime import validate_settings
+
+    values = {"model_path": model_path or None, "mode": "constrained", "n_gpu_layers": 0}
+    validate_settings(modeljob.settings_from(values))  # a bad model file: one line, at once
     say(f"[1/5] opening {case}")
     session = Session(load_case(case), case)
     entry = session.new_entry((outage,))
@@ -83,7 +87,6 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
                 counter["last"] = time.perf_counter()
                 say(f"      … {counter['n']} tokens")
 
-    values = {"model_path": model_path or None, "mode": "constrained", "n_gpu_layers": 0}
     res = modeljob.ask_and_check(entry, values, None, session.base_entry, on_event,
                                  threading.Event())
     entry.answer, entry.raw, entry.verdict = res["answer"], res["raw"], res["verdict"]

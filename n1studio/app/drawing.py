@@ -128,13 +128,19 @@ def build_drawing(net: pp.pandapowerNet) -> Drawing:
                    unit_bus=u_bus_a, unit_xy=u_xy)
 
 
+def glyph_offset(lay: Layout) -> float:
+    """How far generator and load glyphs sit from their bus: clear of the bus, short of the
+    neighbours (dense computed layouts put buses closer than one branch length)."""
+    return min(0.42 * lay.unit, 0.55 * lay.spacing) if lay.spacing > 0 else 0.42 * lay.unit
+
+
 def _unit_positions(lay: Layout, table: np.ndarray, bus: np.ndarray) -> np.ndarray:
     """Generators above their bus, loads below, spread side by side when several share one."""
     n = len(table)
     xy = np.zeros((n, 2))
     if n == 0:
         return xy
-    step = 0.42 * lay.unit
+    step = glyph_offset(lay)
     is_load = table == UNIT_TABLES.index("load")
     side = np.where(is_load, -1.0, 1.0)
     # rank of each unit among the units on the same side of the same bus

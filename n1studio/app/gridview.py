@@ -19,7 +19,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from scipy.spatial import cKDTree
 
-from n1studio.app.drawing import LINE, UNIT_TABLES, Drawing, DrawState
+from n1studio.app.drawing import LINE, UNIT_TABLES, Drawing, DrawState, glyph_offset
 from n1studio.app.theme import Palette, palette
 
 log = logging.getLogger(__name__)
@@ -337,12 +337,13 @@ class GridView(QtWidgets.QWidget):
             self.legend.scene().removeItem(self.legend) if self.legend.scene() else None
             self.legend = None
         p, s = self._pal, self.scale
-        self.legend = pg.LegendItem(offset=(-12, 12), labelTextColor=p.text,
+        self.legend = pg.LegendItem(offset=(12, -12), labelTextColor=p.text,
                                     labelTextSize=f"{round(9 * s)}pt",
                                     brush=pg.mkBrush(QtGui.QColor(p.background)),
-                                    pen=pg.mkPen(p.off), verSpacing=-4)
+                                    pen=pg.mkPen(p.off), verSpacing=-5, horSpacing=14,
+                                    colCount=3)
         self.legend.setParentItem(pi.getViewBox())
-        self.legend.anchor((1, 0), (1, 0), offset=(-12, 12))
+        self.legend.anchor((0, 1), (0, 1), offset=(12, -12))
         sz = 11 * s
 
         def sample(symbol, brush, pen=None, size=sz):
@@ -375,7 +376,7 @@ class GridView(QtWidgets.QWidget):
         if d is None:
             return
         px = max(self.vb.viewPixelSize())
-        show = px <= 0 or 0.42 * d.layout.unit / px >= 7 * self.scale
+        show = px <= 0 or glyph_offset(d.layout) / px >= 9 * self.scale
         show = show or (self.state is not None and bool(self.state.unit_viol.any())
                         and len(d.unit_names) < 2000)
         if show != self.units.isVisible():

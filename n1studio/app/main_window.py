@@ -133,9 +133,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_model = QtWidgets.QLabel("")
         self.statusBar().addPermanentWidget(self.status_model)
 
+        self.resize(1480, 920)
+        self.resizeDocks([self.dock_variants, self.dock_model], [250, 400],
+                         QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_variants, self.dock_inspector], [260, 420],
+                         QtCore.Qt.Orientation.Vertical)
         self._restore(model_path)
         self.apply_theme(self.theme)
-        self.resize(1480, 920)
 
     # ---- construction ---------------------------------------------------------------------
     def _dock(self, title: str, w: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
@@ -804,12 +808,16 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.save_settings()
         self.stop()
-        for j in list(self.jobs):
-            j.stop()
-            j.wait(3000)
         from n1studio.app import modeljob
 
-        modeljob.shutdown()
+        modeljob.shutdown()  # the model job ends at once when its worker is gone
+        for j in list(self.jobs):
+            j.stop()
+        if any(j.isRunning() for j in self.jobs):
+            self.statusBar().showMessage("Waiting for the solver to finish…")
+            QtWidgets.QApplication.processEvents()
+        for j in list(self.jobs):
+            j.wait()  # a thread must never be destroyed while it runs
         super().closeEvent(ev)
 
 

@@ -26,6 +26,8 @@ EDGE_COLUMNS = {
     "impedance": ("from_bus", "to_bus"),
 }
 
+KK_MAX_BUS = 600
+
 _GEO_RE = r'"coordinates"\s*:\s*\[\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)'
 
 
@@ -39,6 +41,7 @@ class Layout:
     seconds: float
 
     unit: float  # median branch length in layout units: glyph offsets scale with it
+    spacing: float = 0.0  # median distance from a bus to its nearest neighbour
 
     def rows(self, bus_indices) -> np.ndarray:
         """Row numbers into `xy` for pandapower bus indices (vectorised)."""
@@ -109,7 +112,12 @@ def computed_layout(net: pp.pandapowerNet, seed: int = 1) -> np.ndarray:
     g.simplify()
     rng = np.random.default_rng(seed)
     init = rng.uniform(-1, 1, size=(n, 2)) * np.sqrt(n)
-    lay = g.layout_fruchterman_reingold(seed=init.tolist(), niter=500, grid="auto" if n > 1000 else "nogrid")
+    lay = g.layout_fruchterman_reingold(seed=init.tolist(), niter=500,
+                                        grid="auto" if n > 1000 else "nogrid")
+    if n <= KK_MAX_BUS:
+        # Kamada-Kawai evens out edge lengths on meshed grids (readable at a glance); it is
+        # quadratic, so only on small grids, started from the FR layout
+        lay = g.layout_kamada_kawai(seed=lay.coords, maxiter=50 * n)
     xy = np.asarray(lay.coords, dtype=float)
     # scale to a unit comparable to the stored layouts (mean edge length ~ 1)
     if len(rows):
@@ -132,6 +140,16 @@ def _median_edge(net: pp.pandapowerNet, bus_index: np.ndarray, xy: np.ndarray) -
     return float(np.median(d)) if len(d) else 1.0
 
 
+def _spacing(xy: np.ndarray) -> float:
+    if len(xy) < 2:
+        return 1.0
+    from scipy.spatial import cKDTree
+
+    d = cKDTree(xy).query(xy, k=2)[0][:, 1]
+    d = d[d > 0]
+    return float(np.median(d)) if len(d) else 1.0
+
+
 def layout_for(net: pp.pandapowerNet) -> Layout:
     """The layout of `net`, cached per net object (variants share their base's)."""
     key = id(net)
@@ -150,7 +168,7 @@ def layout_for(net: pp.pandapowerNet) -> Layout:
         xy -= xy.mean(axis=0) if len(xy) else 0.0
     bus_index = net.bus.index.to_numpy(dtype=np.int64)
     lay = Layout(bus_index=bus_index, xy=xy, source=source, seconds=time.perf_counter() - t0,
-                 unit=_median_edge(net, bus_index, xy))
+                 unit=_median_edge(net, bus_index, xy), spacing=_spacing(xy))
     log.info("%s: %s layout of %d buses in %.2f s", getattr(net, "name", "grid"), source,
              len(xy), lay.seconds)
     try:
