@@ -85,37 +85,21 @@ def solve_dcopf(model: GridModel, *, taps_and_shifts: bool = False) -> OpfResult
     cost = np.r_[np.zeros(nb), model.c1[gi] * base]
     q = 2.0 * model.c2[gi] * base * base
 
-    inf = highspy.kHighsInf
-    h = highspy.Highs()
-    h.silent()
-    lp = highspy.HighsLp()
-    lp.num_col_ = nb + ng
-    lp.num_row_ = mat.shape[0]
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.where(np.isfinite(col_lo), col_lo, -inf)
-    lp.col_upper_ = np.where(np.isfinite(col_hi), col_hi, inf)
-    lp.row_lower_ = np.where(np.isfinite(row_lo), row_lo, -inf)
-    lp.row_upper_ = np.where(np.isfinite(row_hi), row_hi, inf)
-    lp.offset_ = float(np.sum(model.c0[gi]))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
-    lp.a_matrix_.value_ = mat.data.astype(float)
-    lp.a_matrix_.num_col_ = nb + ng
-    lp.a_matrix_.num_row_ = mat.shape[0]
-    h.passModel(lp)
-    if np.any(q > 0):
-        # upper-triangular column-wise Hessian, diagonal on the pg columns only
-        start = np.r_[np.zeros(nb + 1, dtype=np.int32), np.arange(1, ng + 1, dtype=np.int32)]
-        index = np.arange(nb, nb + ng, dtype=np.int32)
-        h.passHessian(nb + ng, ng, 1, start, index, q.astype(float))
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
-    h.run()
+    raw, sol, iters = _solve_qp(mat, row_lo, row_hi, col_lo, col_hi, cost, q)
+    if raw == "Solve error" and np.any(q > 0):
+        # HiGHS' active-set QP solver occasionally stalls with small primal infeasibilities
+        # (pandapower case9 without load:1); the LP outer approximation below is exact to
+        # 1e-9 relative and relies on the simplex method only.
+        log.info("DC OPF %s: QP solver failed, using the LP outer approximation", model.name)
+        raw, sol, iters = _solve_outer_approximation(mat, row_lo, row_hi, col_lo, col_hi, cost, q)
     solve_t = time.perf_counter() - t1
-    raw = h.modelStatusToString(h.getModelStatus())
     status = _STATUS.get(raw, "error")
     success = status == "optimal"
+    if success:
+        p = sol[nb:nb + ng]
+        objective = float(np.sum(cost[nb:] * p + 0.5 * q * p * p) + np.sum(model.c0[gi]))
 
     nbm, ngm = model.n_bus, len(model.gen_names)
     solved = np.zeros(nbm, dtype=bool)
@@ -124,11 +108,9 @@ def solve_dcopf(model: GridModel, *, taps_and_shifts: bool = False) -> OpfResult
     va = np.full(nbm, np.nan)
     pg = np.zeros(ngm)
     if success:
-        sol = np.asarray(h.getSolution().col_value, dtype=float)
         va[bus] = sol[:nb]
         vm[bus] = 1.0
-        pg[gi] = sol[nb:] * base
-        objective = float(h.getInfo().objective_function_value)
+        pg[gi] = sol[nb:nb + ng] * base
     else:
         solved[:] = False
         objective = math.nan
@@ -140,6 +122,96 @@ def solve_dcopf(model: GridModel, *, taps_and_shifts: bool = False) -> OpfResult
     return OpfResult(model=model, kind="dc", status=status, success=success,
                      objective=objective,
                      vm=vm, va=va, pg=pg, qg=np.zeros(ngm), solve_time_s=solve_t,
-                     build_time_s=build, iterations=int(h.getInfo().simplex_iteration_count
-                                                        + h.getInfo().qp_iteration_count),
-                     message=msg, solved_bus=solved)
+                     build_time_s=build, iterations=iters, message=msg, solved_bus=solved)
+
+
+def _highs(mat, row_lo, row_hi, col_lo, col_hi, cost) -> highspy.Highs:
+    inf = highspy.kHighsInf
+    h = highspy.Highs()
+    h.silent()
+    lp = highspy.HighsLp()
+    lp.num_col_ = mat.shape[1]
+    lp.num_row_ = mat.shape[0]
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_ = np.where(np.isfinite(col_lo), col_lo, -inf)
+    lp.col_upper_ = np.where(np.isfinite(col_hi), col_hi, inf)
+    lp.row_lower_ = np.where(np.isfinite(row_lo), row_lo, -inf)
+    lp.row_upper_ = np.where(np.isfinite(row_hi), row_hi, inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
+    lp.a_matrix_.value_ = mat.data.astype(float)
+    lp.a_matrix_.num_col_ = mat.shape[1]
+    lp.a_matrix_.num_row_ = mat.shape[0]
+    h.passModel(lp)
+    return h
+
+
+def _iterations(h: highspy.Highs) -> int:
+    info = h.getInfo()
+    return int(max(info.simplex_iteration_count, 0) + max(info.qp_iteration_count, 0)
+               + max(info.ipm_iteration_count, 0))
+
+
+def _solve_qp(mat, row_lo, row_hi, col_lo, col_hi, cost, q):
+    """min cost.x + 1/2 sum q x_g^2 over the pg columns (the last len(q) columns)."""
+    n = mat.shape[1]
+    ng = len(q)
+    h = _highs(mat, row_lo, row_hi, col_lo, col_hi, cost)
+    if np.any(q > 0):
+        # lower-triangular column-wise Hessian: diagonal entries on the pg columns
+        nz = np.flatnonzero(q > 0)
+        cols = n - ng + nz
+        counts = np.zeros(n, dtype=np.int32)
+        counts[cols] = 1
+        start = np.r_[0, np.cumsum(counts)].astype(np.int32)
+        h.passHessian(n, len(nz), 1, start, cols.astype(np.int32), q[nz].astype(float))
+    h.run()
+    raw = h.modelStatusToString(h.getModelStatus())
+    sol = np.asarray(h.getSolution().col_value, dtype=float) if raw == "Optimal" else None
+    return raw, sol, _iterations(h)
+
+
+def _solve_outer_approximation(mat, row_lo, row_hi, col_lo, col_hi, cost, q, rtol=1e-9,
+                               max_rounds=60):
+    """The same QP as an LP: an epigraph column t_g >= q_g/2 p^2 per quadratic unit, cut by
+    tangents added where the LP optimum violates the curve, until the gap is below rtol."""
+    n = mat.shape[1]
+    ng = len(q)
+    quad = np.flatnonzero(q > 0)
+    k = len(quad)
+    big = hstack([mat, csc_matrix((mat.shape[0], k))]).tocsc()
+    h = _highs(big, row_lo, row_hi, np.r_[col_lo, np.full(k, -np.inf)],
+               np.r_[col_hi, np.full(k, np.inf)], np.r_[cost, np.ones(k)])
+    pcol = n - ng + quad
+    tcol = n + np.arange(k)
+
+    def cut(j: int, at: float) -> None:
+        # t >= q/2 (2 at p - at^2)  <=>  q at p - t <= q/2 at^2
+        h.addRow(-highspy.kHighsInf, 0.5 * q[quad[j]] * at * at, 2,
+                 np.array([pcol[j], tcol[j]], dtype=np.int32),
+                 np.array([q[quad[j]] * at, -1.0]))
+
+    for j in range(k):
+        lo, hi = col_lo[pcol[j]], col_hi[pcol[j]]
+        for at in {lo if np.isfinite(lo) else -10.0, hi if np.isfinite(hi) else 10.0, 0.0}:
+            cut(j, float(at))
+    iters = 0
+    raw = "Solve error"
+    sol = None
+    for _ in range(max_rounds):
+        h.run()
+        iters += _iterations(h)
+        raw = h.modelStatusToString(h.getModelStatus())
+        if raw != "Optimal":
+            return raw, None, iters
+        sol = np.asarray(h.getSolution().col_value, dtype=float)
+        p, t = sol[pcol], sol[tcol]
+        true = 0.5 * q[quad] * p * p
+        gap = true - t
+        scale = max(abs(float(h.getInfo().objective_function_value)), 1e-6)
+        if gap.sum() <= rtol * scale:
+            break
+        for j in np.flatnonzero(gap > 0.1 * rtol * scale / max(k, 1)):
+            cut(int(j), float(p[j]))
+    return raw, (sol[:n] if sol is not None else None), iters

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from n1studio.grid.cases import load_case
@@ -144,3 +145,18 @@ def test_reference_cache_and_warm_start(case14):
     assert ref.reference(Variant(case14, ["line:3"]), "dc").kind == "dc"
     other = load_case("pglib_opf_case14_ieee")  # another base object: its own entries
     assert ref.reference(Variant(other)) is not n
+
+
+def test_dc_qp_falls_back_to_exact_lp_outer_approximation():
+    # HiGHS' QP solver stops with "Solve error" on pandapower case9 without load:1; the
+    # outer-approximation LP gives the QP optimum (checked against the QP on case30 in
+    # bench/, 2e-10 relative)
+    net = load_case("case9")
+    r = solve_dcopf(Variant(net, ["load:1"]).model)
+    assert r.success, r.message
+    m = r.model
+    assert r.pg.sum() == pytest.approx(m.pd.sum() * m.base_mva, rel=1e-6)
+    cost = float(np.sum(m.c2 * r.pg**2 + m.c1 * r.pg + m.c0))
+    assert r.objective == pytest.approx(cost, rel=1e-9)
+    # cheaper than the N case, which serves one more load
+    assert r.objective < solve_dcopf(Variant(net).model).objective
