@@ -6,7 +6,7 @@ rendered from it (16 to 512 px, never committed), the licence, the Gemma notice 
 the default model's licence requires with every copy, and install.sh. Finally it starts
 the bundle with an empty environment (`--version`) and reports the bundle's size.
 
-Usage: .venv/bin/python packaging/build.py [--dist DIR] [--skip-pyinstaller]
+Usage: .venv/bin/python packaging/build.py [--dist DIR] [--archive] [--skip-pyinstaller]
 """
 
 from __future__ import annotations
@@ -120,10 +120,28 @@ def report_size(bundle: Path) -> None:
         print(f"  _internal/{name}: {size / 2**20:.0f} MiB")
 
 
+def make_archive(bundle: Path) -> Path:
+    """dist/n1studio-<version>-linux-<machine>.tar.gz: the bundle as one file to hand out."""
+    import platform
+    import tarfile
+
+    sys.path.insert(0, str(REPO))
+    from n1studio import __version__
+
+    name = f"n1studio-{__version__}-{platform.system().lower()}-{platform.machine()}"
+    archive = bundle.parent / f"{name}.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
+        tar.add(bundle, arcname="n1studio")
+    print(f"archive: {archive}  {archive.stat().st_size / 2**20:.0f} MiB")
+    return archive
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dist", type=Path, default=REPO / "dist")
     ap.add_argument("--work", type=Path, default=REPO / "build" / "pyinstaller")
+    ap.add_argument("--archive", action="store_true",
+                    help="also pack the bundle as dist/n1studio-VERSION-OS-ARCH.tar.gz")
     ap.add_argument("--skip-pyinstaller", action="store_true",
                     help="only redo the desktop files of an existing bundle")
     args = ap.parse_args()
@@ -135,6 +153,8 @@ def main() -> int:
     desktop_files(bundle)
     print(f"started with an empty environment: {smoke(bundle)}")
     report_size(bundle)
+    if args.archive:
+        make_archive(bundle)
     return 0
 
 

