@@ -20,9 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "limits broken, new compared with the base case), islanded (buses cut "
                     "off), diverged (no power-flow solution).")
     p.add_argument("case", metavar="CASE", help="built-in case name or a .json / .m file")
-    p.add_argument("--kinds", default="line,trafo",
-                   help="comma-separated element kinds to take out (default line,trafo; also "
-                        "gen, sgen, load, ext_grid, bus, trafo3w, impedance)")
+    p.add_argument("--kinds", default="line,trafo,impedance",
+                   help="comma-separated element kinds to take out (default: every branch, "
+                        "line,trafo,impedance; also gen, sgen, load, ext_grid, bus, trafo3w)")
     p.add_argument("--opf", action="store_true",
                    help="also solve each variant's AC OPF and say whether it is feasible (slow)")
     p.add_argument("--all-violations", action="store_true",

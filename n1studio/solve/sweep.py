@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 SWEEP = "n1studio.sweep/1"
 STATUSES = ("diverged", "islanded", "violations", "ok")  # worst first
-DEFAULT_KINDS = ("line", "trafo")
+DEFAULT_KINDS = ("line", "trafo", "impedance")  # every branch (PGLib has impedances)
 
 Progress = Callable[[int, int], None]  # (done, total)
 Cancel = Callable[[], bool]  # True when the caller wants the sweep stopped
