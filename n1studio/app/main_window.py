@@ -63,6 +63,7 @@ class MainWindow(QtWidgets.QMainWindow):
     referenceReady = QtCore.Signal(object)  # the VariantEntry
     answerReady = QtCore.Signal(object)  # the VariantEntry (verdict or error set)
     variantCreated = QtCore.Signal(object)  # the VariantEntry
+    sweepDone = QtCore.Signal(object)  # the n1studio.sweep/1 document
 
     def __init__(self, settings: QtCore.QSettings | None = None, model_path: str = ""):
         super().__init__()
@@ -121,6 +122,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dock_plots = self._dock("Plots", self.plots, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.dock_verdict, self.dock_plots)
         self.dock_verdict.raise_()
+        from n1studio.app.curation import Curation
+
+        self.curation = Curation(self)
 
         self._build_actions()
         self._build_menus()
@@ -230,10 +234,13 @@ class MainWindow(QtWidgets.QMainWindow):
         for d in (self.dock_variants, self.dock_inspector, self.dock_model, self.dock_verdict,
                   self.dock_plots):
             v.addAction(d.toggleViewAction())
+        for d in self.curation.docks():
+            v.addAction(d.toggleViewAction())
         m = mb.addMenu("&Model")
         m.addAction(self.act_ask)
         m.addAction(self.act_stop)
         m.addAction(self.act_reference)
+        self.curation.add_menu(mb)
         h = mb.addMenu("&Help")
         h.addAction(self.act_about)
 
@@ -521,6 +528,33 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             entry.prepare()
             push()
+
+    def show_variant(self, outages: tuple[str, ...], wait: bool = False) -> VariantEntry | None:
+        """Draw the variant with exactly these outages (made, undoably, if it is new)."""
+        s = self.session
+        if s is None:
+            return None
+        try:
+            entry = s.new_entry(outages)
+        except N1Error as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            return None
+        k = s.find(entry.outages)
+        if k >= 0:
+            self.activate(k)
+            return s.entries[k]
+
+        def push(entry=entry, s=s):
+            if self.session is s:
+                self.undo.push(AddVariant(self, entry, f"show {entry.label}"))
+                self.variantCreated.emit(entry)
+
+        if s.big and not wait:
+            self.prepare(entry, then=push)
+        else:
+            entry.prepare()
+            push()
+        return entry
 
     def compare_with(self, k: int) -> None:
         self._compare_index = k
@@ -811,6 +845,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from n1studio.app import modeljob
 
         modeljob.shutdown()  # the model job ends at once when its worker is gone
+        self.curation.stop_sweep()
         for j in list(self.jobs):
             j.stop()
         if any(j.isRunning() for j in self.jobs):
@@ -818,6 +853,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QtWidgets.QApplication.processEvents()
         for j in list(self.jobs):
             j.wait()  # a thread must never be destroyed while it runs
+        self.curation.close()
         super().closeEvent(ev)
 
 

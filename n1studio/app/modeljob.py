@@ -102,7 +102,8 @@ def ask_and_check(entry, values: dict, prompt_override: str | None, base_entry,
         base_ref = base_entry.reference or solve(base_entry.variant)
     verdict = check(variant, res.answer if res.answer is not None else res.raw, ref, base_ref)
     return {"answer": res.answer, "raw": res.raw, "prompt": prompt.text, "stats": res.stats,
-            "verdict": verdict, "model_file": res.model, "reference": ref}
+            "verdict": verdict, "model_file": str(res.settings.get("model_path") or res.model),
+            "reference": ref}
 
 
 def solve(variant):

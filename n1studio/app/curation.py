@@ -1,0 +1,277 @@
+"""The curation side of the window: the N-1 sweep table, the open study (runs, keep/reject,
+notes, saving the active variant's run) and the N-versus-N-1 report.
+
+The widgets are `curate_sweep.SweepTable`, `curate_study.StudyPanel` and
+`curate_report.ReportView`; this module wires them to the window (`Curation(window)`)
+and runs the slow parts (sweep, report) as Jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from n1studio.app.workers import Job
+from n1studio.errors import N1Error
+
+log = logging.getLogger(__name__)
+
+SWEEP_KINDS = ("line", "trafo")
+
+
+def sweep_job(net, kinds=SWEEP_KINDS, on_event=None, cancel=None) -> dict:
+    """Job: the N-1 sweep of a grid, with progress and cooperative cancel."""
+    from n1studio.solve.sweep import run_sweep
+
+    def progress(done: int, total: int) -> None:
+        if on_event is not None:
+            on_event({"done": int(done), "total": int(total)})
+
+    return run_sweep(net, kinds=kinds, progress=progress,
+                     cancel=(lambda: cancel.is_set()) if cancel is not None else None)
+
+
+class Curation(QtCore.QObject):
+    """Sweep, study and report docks of a MainWindow."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        from n1studio.app.curate_report import ReportView
+        from n1studio.app.curate_study import StudyPanel
+        from n1studio.app.curate_sweep import SweepTable
+
+        self.w = window
+        self.study = None
+        self.sweep_job: Job | None = None
+
+        box = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(box)
+        lay.setContentsMargins(6, 6, 6, 6)
+        row = QtWidgets.QHBoxLayout()
+        self.run_button = QtWidgets.QPushButton("Run the N-1 sweep (lines, transformers)")
+        self.run_button.clicked.connect(self.run_sweep)
+        self.stop_button = QtWidgets.QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop_sweep)
+        row.addWidget(self.run_button, 1)
+        row.addWidget(self.stop_button)
+        lay.addLayout(row)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.hide()
+        lay.addWidget(self.progress)
+        self.sweep = SweepTable()
+        self.sweep.variantRequested.connect(lambda outs: self.w.show_variant(tuple(outs)))
+        lay.addWidget(self.sweep, 1)
+
+        self.study_panel = StudyPanel()
+        self.study_panel.runSelected.connect(self.show_run)
+        self.study_panel.annotationChanged.connect(self.annotate)
+        self.study_panel.reportRequested.connect(self.build_report)
+        self.report = ReportView()
+
+        L, R = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+        self.dock_sweep = window._dock("Sweep", box, L)
+        self.dock_study = window._dock("Study", self.study_panel, L)
+        self.dock_report = window._dock("Report", self.report, R)
+        window.tabifyDockWidget(window.dock_inspector, self.dock_sweep)
+        window.tabifyDockWidget(self.dock_sweep, self.dock_study)
+        window.tabifyDockWidget(window.dock_plots, self.dock_report)
+        window.dock_inspector.raise_()
+        window.dock_verdict.raise_()
+
+        self.act_sweep = window._act("Run the N-1 &sweep", self.run_sweep, "Ctrl+Shift+S", "",
+                                     "Every single line and transformer outage, classified")
+        self.act_open_study = window._act("&Open study…", self.open_study_dialog, None, "",
+                                          "Open (or create) a study file")
+        self.act_save_run = window._act("&Save this run to the study", self.save_run,
+                                        "Ctrl+S", "", "Keep the active variant's answer and "
+                                        "verdict in the open study")
+        self.act_report = window._act("N vs N-1 &report", self.build_report, None, "",
+                                      "The report of the open study's runs")
+
+    def add_menu(self, mb: QtWidgets.QMenuBar) -> None:
+        m = mb.addMenu("&Curate")
+        m.addAction(self.act_sweep)
+        m.addSeparator()
+        m.addAction(self.act_open_study)
+        m.addAction(self.act_save_run)
+        m.addAction(self.act_report)
+        return m
+
+    def docks(self) -> list[QtWidgets.QDockWidget]:
+        return [self.dock_sweep, self.dock_study, self.dock_report]
+
+    # ---- sweep ----------------------------------------------------------------------------
+    def run_sweep(self) -> Job | None:
+        s = self.w.session
+        if s is None or self.sweep_job is not None:
+            return None
+        job = Job(sweep_job, s.net, name="sweep")
+        job.event.connect(self._sweep_progress)
+        job.succeeded.connect(self._sweep_done)
+        job.failed.connect(self._sweep_failed)
+        self.sweep_job = job
+        self.run_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.dock_sweep.raise_()
+        self.w.statusBar().showMessage(f"Sweeping every N-1 outage of {s.name}…")
+        self.w._start(job)
+        return job
+
+    def stop_sweep(self) -> None:
+        if self.sweep_job is not None:
+            self.sweep_job.stop()
+
+    def _sweep_progress(self, ev: dict) -> None:
+        total = int(ev.get("total") or 0)
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(int(ev.get("done") or 0))
+
+    def _sweep_finished(self) -> None:
+        self.sweep_job = None
+        self.run_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.progress.hide()
+
+    def _sweep_done(self, doc: dict) -> None:
+        self._sweep_finished()
+        self.sweep.set_sweep(doc)
+        st = doc.get("stats", {})
+        self.w.statusBar().showMessage(
+            f"Sweep: {st.get('contingencies')} outages in {st.get('seconds', 0):.2f} s — click a "
+            "row to draw that variant", 10000)
+        self.w.sweepDone.emit(doc)
+
+    def _sweep_failed(self, msg: str) -> None:
+        self._sweep_finished()
+        self.w.statusBar().showMessage(f"Sweep failed: {msg}", 10000)
+
+    # ---- study ----------------------------------------------------------------------------
+    def open_study_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self.w, "Open or create a study", "study.n1study",
+            "N-1 Studio studies (*.n1study *.sqlite *.db);;All files (*)",
+            options=QtWidgets.QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.open_study(path, create=True)
+
+    def open_study(self, path: str, create: bool = False) -> bool:
+        from n1studio.curate.study import Study
+
+        try:
+            study = Study.open(path, create=create)
+        except N1Error as exc:
+            self.w.statusBar().showMessage(str(exc), 10000)
+            return False
+        if self.study is not None:
+            self.study.close()
+        self.study = study
+        self.refresh_study()
+        self.dock_study.raise_()
+        self.w.statusBar().showMessage(f"Study {Path(path).name} open", 6000)
+        return True
+
+    def refresh_study(self) -> None:
+        st = self.study
+        if st is None:
+            return
+        runs = st.runs()
+        decisions = {r["id"]: (st.annotation("run", r["id"]).get("decision") or "")
+                     for r in runs}
+        self.study_panel.set_data(st.info(), runs, decisions)
+
+    def save_run(self) -> int | None:
+        """Keep the active variant's run (prompt, raw, answer, verdict, stats) in the study."""
+        s, st = self.w.session, self.study
+        if s is None:
+            return None
+        if st is None:
+            self.w.statusBar().showMessage("Open a study first (Curate → Open study…)", 6000)
+            return None
+        e = s.current
+        if e.verdict is None:
+            self.w.statusBar().showMessage("Ask the model first: there is no run to save", 6000)
+            return None
+        from n1studio.llm.runtime import ModelSettings
+
+        try:
+            gid = st.add_grid(s.net, s.source, s.name)
+            vid = st.add_variant(gid, e.outages)
+            if e.reference is not None:
+                r = e.reference
+                st.set_solution(vid, "ac", r.status, bool(r.success),
+                                float(r.objective) if r.success else None,
+                                r.answer if r.success else None)
+            model_path = e.model_file or ModelSettings().resolved().model_path
+            mid = st.add_model(model_path)
+            now = time.time()
+            rid = st.add_run(vid, mid, self.w.model_panel.values(), e.prompt, e.raw, e.answer,
+                             e.verdict, e.stats, now - float(e.stats.get("wall_s") or 0), now)
+        except (N1Error, OSError, TypeError, ValueError) as exc:
+            self.w.statusBar().showMessage(f"Could not save the run: {exc}", 10000)
+            return None
+        self.refresh_study()
+        self.w.statusBar().showMessage(f"Run {rid} saved to {Path(st.path).name}", 6000)
+        return rid
+
+    def show_run(self, run: dict) -> None:
+        """Draw a stored run: its grid (if not the open one), its variant and its verdict."""
+        st = self.study
+        if st is None:
+            return
+        s = self.w.session
+        from n1studio.curate.study import grid_hash
+
+        try:
+            g = st.grid(int(run["grid_id"]))
+            if s is None or grid_hash(s.net) != g["content_hash"]:
+                from n1studio.app.session import Session
+
+                net = st.load_net(int(run["grid_id"]))
+                self.w.set_session(Session(net, g.get("source") or g["name"]))
+            entry = self.w.show_variant(tuple(run.get("outages") or ()), wait=True)
+        except N1Error as exc:
+            self.w.statusBar().showMessage(str(exc), 10000)
+            return
+        if entry is None:
+            return
+        entry.prompt, entry.raw = run.get("prompt") or "", run.get("raw") or ""
+        entry.answer, entry.verdict = run.get("answer"), run.get("verdict")
+        entry.stats = run.get("stats") or {}
+        entry.model_file = run.get("model") or ""
+        self.w._entry_updated(entry)
+
+    def annotate(self, run_id: int, decision: str, note: str) -> None:
+        if self.study is None:
+            return
+        try:
+            self.study.annotate("run", run_id, note=note or None, decision=decision or "")
+        except N1Error as exc:
+            self.w.statusBar().showMessage(str(exc), 8000)
+
+    # ---- report ---------------------------------------------------------------------------
+    def build_report(self) -> None:
+        if self.study is None:
+            self.w.statusBar().showMessage("Open a study first (Curate → Open study…)", 6000)
+            return
+        from n1studio.curate.report import build_report
+
+        try:
+            report = build_report(self.study)
+        except N1Error as exc:
+            self.w.statusBar().showMessage(str(exc), 8000)
+            return
+        self.report.set_report(report)
+        self.dock_report.show()
+        self.dock_report.raise_()
+
+    def close(self) -> None:
+        if self.study is not None:
+            self.study.close()
+            self.study = None

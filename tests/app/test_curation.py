@@ -1,0 +1,69 @@
+"""The curation docks in the window: the sweep table draws variants; a study keeps runs."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
+
+
+def test_sweep_table_row_draws_that_variant(window, qtbot, open_case):
+    open_case(window, "case14")
+    net = window.session.net
+    with qtbot.waitSignal(window.sweepDone, timeout=120_000) as sig:
+        window.curation.run_sweep()
+    doc = sig.args[0]
+    table = window.curation.sweep
+    assert table.table.rowCount() == len(net.line) + len(net.trafo)
+    # the islanding outage of case14 (the transformer feeding bus 7) is ranked and, once
+    # clicked, drawn as a variant whose island report agrees with the sweep
+    islanded = [r for r in doc["results"] if r["status"] == "islanded"]
+    assert islanded
+    r = islanded[0]
+    row = table.row_of(r["element"])
+    table._clicked(row, 0)
+    e = window.session.current
+    assert e.outages == (r["element"],)
+    assert e.variant.islands.islanded
+    assert window.view.state.edge_removed.any()
+    # clicking it again does not make a second copy
+    table._clicked(row, 0)
+    assert sum(x.outages == (r["element"],) for x in window.session.entries) == 1
+    window.undo.undo()
+    assert window.session.current.outages == ()
+
+
+def test_study_keeps_a_run_and_shows_it_again(window, qtbot, open_case, tmp_path):
+    """Save a checked answer (here the reference's own answer of an N-1 variant: feasible)
+    into a study, then draw it back from the study table."""
+    from n1studio.app import modeljob
+
+    open_case(window, "pglib_opf_case14_ieee")
+    window.take_out("line:6")
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    e = window.session.current
+    assert e.reference is not None and e.reference.success
+    e.answer = e.reference.answer
+    e.verdict = modeljob.check(e.variant, e.answer, e.reference,
+                               window.session.base_entry.reference)
+    e.raw, e.prompt, e.stats = "(reference)", "(none)", {"wall_s": 0.0}
+    assert e.verdict["feasible"] and not e.verdict["violations"]
+
+    assert window.curation.open_study(str(tmp_path / "s.n1study"), create=True)
+    rid = window.curation.save_run()
+    assert rid is not None
+    panel = window.curation.study_panel
+    assert panel.table.rowCount() == 1
+    assert panel.table.item(0, 3).text() == "N-1 line:6"
+
+    window.activate(0)
+    assert window.session.current.outages == ()
+    panel.table.selectRow(0)
+    cur = window.session.current
+    assert cur.outages == ("line:6",)
+    assert cur.verdict["feasible"] is True
+    assert window.view.highlighted == set()
+    panel.keep.click()
+    assert window.curation.study.annotation("run", rid)["decision"] == "keep"
+    window.curation.build_report()
+    assert window.curation.report.report["runs"] == 1
