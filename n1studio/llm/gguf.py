@@ -9,6 +9,7 @@ key/values, the tensor infos, then the tensor data aligned to `general.alignment
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import struct
@@ -106,13 +107,23 @@ class _Reader:
 
 
 def inspect_gguf(path: str | Path) -> GGUFInfo:
-    """Read and check the header of a GGUF file; ModelError with one clear line if bad."""
+    """Read and check the header of a GGUF file; ModelError with one clear line if bad.
+
+    The result is cached per (path, size, modification time): reading a header with a
+    large vocabulary takes a fraction of a second, and every request checks its model.
+    """
     p = Path(path).expanduser()
     if not p.exists():
         raise ModelError(f"model file not found: {p}")
     if not p.is_file():
         raise ModelError(f"{p}: not a file")
-    size = p.stat().st_size
+    st = p.stat()
+    return _inspect(str(p.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _inspect(path: str, size: int, mtime_ns: int) -> GGUFInfo:
+    p = Path(path)
     try:
         fh = p.open("rb")
     except OSError as exc:
