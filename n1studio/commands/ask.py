@@ -23,10 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("case", metavar="CASE", help="built-in case name or a .json / .m file")
     p.add_argument("--out", metavar="ELEMENT", action="append", default=[],
                    help="take ELEMENT out of service, e.g. line:3 (repeatable)")
-    p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: Gemma 3 270M)")
+    p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: $N1STUDIO_MODEL, else the bundled "
+                        "Gemma 3 270M)")
     p.add_argument("--gpu-layers", type=int, default=0, metavar="N",
                    help="layers to offload to the GPU (-1 = all; needs a GPU build)")
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads")
+    p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads (default: all cores but one)")
     p.add_argument("--ctx", type=int, default=0, metavar="N",
                    help="context size in tokens (default: sized to the prompt)")
     p.add_argument("--temperature", type=float, default=0.0, metavar="T",
