@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from n1studio.cli import main
 from n1studio.grid.cases import load_case
 from n1studio.grid.variant import Variant
@@ -12,6 +14,7 @@ from n1studio.llm.ask import STAT_KEYS
 from n1studio.llm.prompt import answer_elements
 
 
+@pytest.mark.slow
 def test_ask_case14_line3_json(capsys):
     code = main(["ask", "case14", "--out", "line:3", "--json"])
     out = capsys.readouterr().out

@@ -16,6 +16,8 @@ from n1studio.llm.runtime import FREE, ModelSettings, gpu_offload_supported
 
 FREE_SHORT = ModelSettings(mode=FREE, max_tokens=6)
 
+pytestmark = pytest.mark.slow  # the real model on the CPU: tens of seconds
+
 
 def test_second_variant_reuses_the_cached_prefix(client, case14):
     """Variant 2 of the same grid only evaluates the tail after the shared grid description."""
