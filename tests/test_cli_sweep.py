@@ -1,0 +1,46 @@
+"""`n1studio sweep` as users call it."""
+
+from __future__ import annotations
+
+import json
+
+from n1studio.cli import main
+
+
+def test_sweep_json_one_result_per_element(capsys):
+    assert main(["sweep", "case14", "--kinds", "line,trafo,gen", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)  # exactly one JSON document
+    assert doc["schema"] == "n1studio.sweep/1" and doc["case"] == "case14"
+    names = [r["element"] for r in doc["results"]]
+    assert names == [f"line:{i}" for i in range(15)] + [f"trafo:{i}" for i in range(5)] + \
+        [f"gen:{i}" for i in range(4)]
+    by = {r["element"]: r for r in doc["results"]}
+    assert by["trafo:3"]["status"] == "islanded" and by["trafo:3"]["islanded_buses"] == ["bus:7"]
+    for r in doc["results"]:
+        assert set(r) >= {"element", "status", "islanded_buses", "violations"}
+        for v in r["violations"]:
+            assert set(v) >= {"constraint", "element", "value", "limit"}
+    assert doc["stats"]["counts"]["islanded"] == 1
+
+
+def test_sweep_table_is_ranked(capsys):
+    assert main(["sweep", "case118", "--top", "5"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "186 outages" in out[0] and "9 islanded" in out[0]
+    rows = [line.split() for line in out if line[:4].strip().isdigit()]
+    assert [r[2] for r in rows] == ["islanded"] * 5
+    assert "more" in out[-1]
+
+
+def test_sweep_save_feeds_dataset_build(tmp_path, capsys):
+    sweep = tmp_path / "s.json"
+    assert main(["sweep", "case14", "--save", str(sweep), "--top", "1"]) == 0
+    assert json.loads(sweep.read_text())["schema"] == "n1studio.sweep/1"
+
+
+def test_sweep_bad_input(capsys):
+    assert main(["sweep", "case14", "--kinds", "wires"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown outage kind 'wires'" in err and "Traceback" not in err
+    assert main(["sweep", "nosuchcase"]) == 2
+    assert "unknown case" in capsys.readouterr().err
