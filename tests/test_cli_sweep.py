@@ -44,3 +44,21 @@ def test_sweep_bad_input(capsys):
     assert "unknown outage kind 'wires'" in err and "Traceback" not in err
     assert main(["sweep", "nosuchcase"]) == 2
     assert "unknown case" in capsys.readouterr().err
+
+
+def test_sweep_opf_says_which_variants_are_feasible(capsys):
+    import pytest
+
+    from n1studio.grid.cases import load_case
+    from n1studio.grid.variant import Variant
+    from n1studio.solve.reference import reference
+
+    assert main(["sweep", "case9", "--opf", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["stats"]["opf_feasible"] == sum(r["opf"]["feasible"] for r in doc["results"])
+    net = load_case("case9")
+    for r in doc["results"]:
+        if r["status"] == "ok":
+            ref = reference(Variant(net, [r["element"]]), "ac")
+            assert r["opf"]["feasible"] is True
+            assert r["opf"]["objective"] == pytest.approx(ref.objective, rel=1e-6)
