@@ -55,14 +55,30 @@ def _common_prefix(a: str, b: str) -> int:
 def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
              settings=None, *, limit: int | None = None, progress: Progress | None = None,
              cancel: threading.Event | None = None,
-             on_run: Callable[[dict], None] | None = None) -> EvalSummary:
+             on_run: Callable[[dict], None] | None = None,
+             on_event: Callable[[dict], None] | None = None) -> EvalSummary:
     """Ask every model about every case of the dataset that is not in the study yet.
 
     `models` are GGUF paths (None = the default model). `settings` is an
     `n1studio.llm.runtime.ModelSettings` (its model path is replaced per model). `limit`
     caps the number of new runs (across models). `cancel` (a threading.Event) stops
     between answers, and inside an answer (which is then dropped, not stored).
+    `on_event` (the app's Job) receives {"ev": "progress", done, total, what} and
+    {"ev": "run", ...} for every stored run.
     """
+    if on_event is not None:
+        user_progress, user_on_run = progress, on_run
+
+        def progress(done: int, total: int, what: str) -> None:
+            on_event({"ev": "progress", "done": done, "total": total, "what": what})
+            if user_progress:
+                user_progress(done, total, what)
+
+        def on_run(run: dict) -> None:
+            on_event({"ev": "run", **run})
+            if user_on_run:
+                user_on_run(run)
+
     from n1studio.llm.ask import ask_variant
     from n1studio.llm.client import ModelClient
     from n1studio.llm.prompt import Prompt, render_prompt

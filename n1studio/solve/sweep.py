@@ -47,7 +47,7 @@ STATUSES = ("diverged", "islanded", "violations", "ok")  # worst first
 DEFAULT_KINDS = ("line", "trafo", "impedance")  # every branch (PGLib has impedances)
 
 Progress = Callable[[int, int], None]  # (done, total)
-Cancel = Callable[[], bool]  # True when the caller wants the sweep stopped
+Cancel = Callable[[], bool]  # True when the caller wants the sweep stopped (or a threading.Event)
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,27 @@ class SweepOptions:
 
 def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
               progress: Progress | None = None, cancel: Cancel | None = None,
-              options: SweepOptions | None = None) -> dict:
+              options: SweepOptions | None = None,
+              on_event: Callable[[dict], None] | None = None) -> dict:
     """Sweep every single outage of `kinds`; return an ``n1studio.sweep/1`` document.
 
     `progress(done, total)` is called as contingencies complete; `cancel()` returning True
     stops the sweep at the next chunk and the document holds what finished
     (``stats.cancelled``). With `opf`, each outage also gets ``opf`` =
     ``{feasible, status, objective}`` from the reference AC OPF of the variant (slow).
+    `cancel` may also be a threading.Event and progress may come as `on_event`
+    ``{"ev": "progress", "done", "total"}`` (the app's Job calls it that way).
     """
+    if cancel is not None and hasattr(cancel, "is_set"):
+        cancel = cancel.is_set
+    if on_event is not None:
+        user_progress = progress
+
+        def progress(done: int, total: int) -> None:
+            on_event({"ev": "progress", "done": done, "total": total})
+            if user_progress:
+                user_progress(done, total)
+
     opts = options or SweepOptions()
     kinds = _check_kinds(kinds)
     t0 = time.perf_counter()
