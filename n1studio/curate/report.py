@@ -116,6 +116,9 @@ def report_svg(report: dict, width: int = 900, height: int = 420) -> str:
                 if val is None:
                     continue
                 h = ph * max(0.0, min(1.0, val))
+                if nbar <= 4:  # few bars: print the value on top, so a 0 % bar is seen too
+                    out.append(f'<text x="{x + bar_w * 0.46:.1f}" y="{mt + ph - h - 4:.1f}" '
+                               f'text-anchor="middle" font-size="10">{100 * val:.0f}%</text>')
                 opacity = 1.0 - 0.35 * mi / max(1, len(models) - 1) if len(models) > 1 else 1.0
                 out.append(f'<rect x="{x:.1f}" y="{mt + ph - h:.1f}" width="{bar_w * 0.92:.1f}" '
                            f'height="{h:.1f}" fill="{_COLORS[split]}" fill-opacity="{opacity:.2f}">'
