@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 
@@ -295,7 +296,7 @@ def _compare_gen_vm(model, out: ParsedAnswer, tol: float) -> None:
 def _number(x, missing: bool = False) -> tuple[float | None, str]:
     if missing:
         return None, "missing"
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
         return None, f"not a number ({_short(x)})"
     try:
         v = float(x)

@@ -42,7 +42,7 @@ def check_answer(model, answer: dict | str | None, *, tolerances: Tolerances | N
     """Judge `answer` on `model` (with `outages` taken out first, if given) -> verdict dict."""
     tol = tolerances or Tolerances()
     if outages:
-        model = model.with_outages([o for o in outages if o not in model.outages])
+        model = _with_outages(model, outages)
     prep = prepare(model)
     ans = parse_answer(model, answer, prep.required_bus, prep.required_gen, tol.gen_vm_pu,
                        lookups=prep.lookups)
@@ -137,6 +137,20 @@ def _reference_objective(model, reference: dict, required_gen: np.ndarray) -> fl
         return float(obj)
     parsed = parse_answer(model, reference, np.zeros(model.n_bus, bool), required_gen)
     return dispatch_cost(model, parsed.p_mw, required_gen)
+
+
+def _with_outages(model, outages) -> object:
+    """`model` with `outages` applied, memoised on the model so repeated checks reuse the
+    cached Ybus of the variant."""
+    extra = tuple(sorted({str(o).strip() for o in outages} - set(model.outages)))
+    if not extra:
+        return model
+    memo = model.__dict__.setdefault("_n1check_variants", {})
+    if extra not in memo:
+        if len(memo) >= 32:
+            memo.pop(next(iter(memo)))
+        memo[extra] = model.with_outages(extra)
+    return memo[extra]
 
 
 _ISSUE_ORDER = {"format": 0, "removed_element": 1}

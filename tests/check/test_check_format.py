@@ -157,3 +157,14 @@ def test_a_bad_entry_before_a_good_duplicate_keeps_the_first():
     assert _format(verdict) == [("bus:3", "vm_pu: not a number ('high')"),
                                 ("bus:3", "listed more than once (the first is used)")]
     assert ("voltage", "bus:3") in {(v["constraint"], v["element"]) for v in verdict["violations"]}
+
+
+def test_numpy_numbers_are_numbers():
+    import numpy as np
+
+    answer = runopp_answer(CASE)
+    for b in answer["buses"]:
+        b["vm_pu"] = np.float32(b["vm_pu"])
+        b["va_degree"] = np.float64(b["va_degree"])
+    verdict = check_answer(model_of(CASE), answer)
+    assert not [v for v in verdict["violations"] if v["constraint"] == "format"]
