@@ -159,6 +159,12 @@ def _f(x):
 
 def evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict[str, KindResult]:
     """Per kind: how many constraints and which are violated (records in model order)."""
+    # absurd values (1e308) overflow to inf/NaN: the comparisons below treat those as violated
+    with np.errstate(all="ignore"):
+        return _evaluate(model, prep, ans, tol)
+
+
+def _evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict[str, KindResult]:
     base = model.base_mva
     nb = model.n_bus
     ext = prep.ext
@@ -194,7 +200,7 @@ def evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict[
     unknown = needs_unknown | bus_gen_unknown[ext]
     slack = prep.ysum[ext] * tol.digits_pu * base
     tp, tq = np.maximum(tol.p_mw, slack), np.maximum(tol.q_mvar, slack)
-    bad = unknown | (dp > tp) | (dq > tq)
+    bad = unknown | ~(dp <= tp) | ~(dq <= tq)
     viols = []
     for j in np.flatnonzero(bad):
         k = ext[j]
@@ -203,6 +209,9 @@ def evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict[
                 "a generator's dispatch is missing"
             viols.append(_viol("power_balance", names[k], None, tol.p_mw, "MW",
                                message=f"not evaluable: {why}"))
+        elif not (np.isfinite(dp[j]) and np.isfinite(dq[j])):
+            viols.append(_viol("power_balance", names[k], None, tol.p_mw, "MW",
+                               message="residual not finite (absurd voltages or dispatch)"))
         elif dp[j] / tp[j] >= dq[j] / tq[j]:
             viols.append(_viol("power_balance", names[k], dp[j], tp[j], "MW",
                                p_residual_mw=_f(mis[j].real * base), q_residual_mvar=_f(mis[j].imag * base)))
@@ -248,7 +257,7 @@ def evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict[
     smax = np.maximum(np.abs(sf), np.abs(st)) * base
     rate = model.rate[r] * base
     row_unknown = ~(known[f] & known[t_])
-    over = smax > rate * (1.0 + tol.thermal_rel) + tol.thermal_mva
+    over = ~(smax <= rate * (1.0 + tol.thermal_rel) + tol.thermal_mva)
     out["thermal"] = KindResult(len(prep.th_names), _per_element(
         "thermal", prep.th_group, prep.th_names, row_unknown, over, smax, rate, smax / rate, "MVA",
         "voltage missing at an end"))
@@ -284,6 +293,9 @@ def _per_element(kind, group, gnames, unknown, over, value, limit, score, unit, 
         name = gnames[group[r]]
         if unknown[r]:
             out.append(_viol(kind, name, None, limit[r], unit, message=f"not evaluable: {why}"))
+        elif not np.isfinite(value[r]):
+            out.append(_viol(kind, name, None, limit[r], unit,
+                             message="not finite (absurd voltages in the answer)"))
         else:
             out.append(_viol(kind, name, value[r], limit[r], unit))
     return out
@@ -295,4 +307,6 @@ def dispatch_cost(model, p_mw: np.ndarray, required_gen: np.ndarray) -> float | 
     p = p_mw[g]
     if not np.isfinite(p).all():
         return None
-    return float(np.sum(model.c2[g] * p * p + model.c1[g] * p + model.c0[g]))
+    with np.errstate(all="ignore"):
+        cost = float(np.sum(model.c2[g] * p * p + model.c1[g] * p + model.c0[g]))
+    return cost if np.isfinite(cost) else None

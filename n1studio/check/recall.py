@@ -89,11 +89,12 @@ def recall_check(model, answer: dict | None, n_reference: dict | None,
     _, bref = _vectors(model, reference)
     angles = [va for _, va in bref.values()]
     spread = float(np.ptp(angles)) if angles else 10.0
-    d_n = distance(model, answer, n_reference, spread)
-    d_n1 = distance(model, answer, reference, spread)
+    with np.errstate(all="ignore"):
+        d_n = distance(model, answer, n_reference, spread)
+        d_n1 = distance(model, answer, reference, spread)
     recalled = d_n is not None and d_n1 is not None and d_n < d_n1
     return {"recalled_n_answer": bool(recalled), "distance_to_n": _r(d_n), "distance_to_n1": _r(d_n1)}
 
 
 def _r(x):
-    return None if x is None else round(float(x), 6)
+    return None if x is None or not np.isfinite(x) else round(float(x), 6)

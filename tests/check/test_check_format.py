@@ -168,3 +168,52 @@ def test_numpy_numbers_are_numbers():
         b["va_degree"] = np.float64(b["va_degree"])
     verdict = check_answer(model_of(CASE), answer)
     assert not [v for v in verdict["violations"] if v["constraint"] == "format"]
+
+
+_JUNK = [None, True, 0, -1e308, 1e308, float("nan"), float("-inf"), "", "bus:1", "1.0", [], {},
+         [1, 2], {"element": "bus:1"}, "ext_grid:0", 10 ** 400, "\u00e9\u0000"]
+
+
+def test_seeded_random_mutations_never_crash():
+    """Hundreds of randomly damaged answers: always a JSON-able verdict, never an exception."""
+    import copy
+    import random
+
+    rng = random.Random(20260)
+    base = runopp_answer(CASE)
+    model = model_of(CASE)
+    for _ in range(300):
+        answer = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 4)):
+            where = rng.choice(["buses", "generators", "top"])
+            if where == "top":
+                key = rng.choice(["schema", "buses", "generators", "objective"])
+                if rng.random() < 0.5:
+                    answer.pop(key, None)
+                else:
+                    answer[key] = rng.choice(_JUNK)
+                continue
+            items = answer.get(where)
+            if not isinstance(items, list) or not items:
+                continue
+            i = rng.randrange(len(items))
+            if rng.random() < 0.3 or not isinstance(items[i], dict):
+                items[i] = rng.choice(_JUNK)
+            else:
+                key = rng.choice(list(items[i]) + ["extra"])
+                items[i][key] = rng.choice(_JUNK)
+        text = json.dumps(answer) if rng.random() < 0.5 else answer
+        verdict = check_answer(model, text)
+        json.dumps(verdict, allow_nan=False)
+        assert verdict["feasible"] == (not verdict["violations"])
+        assert all(0.0 <= s <= 1.0 for s in verdict["satisfaction"].values())
+
+
+def test_absurd_but_finite_voltage_fails_everything_around_it():
+    answer = runopp_answer(CASE)
+    answer["buses"][4]["vm_pu"] = 1e308
+    verdict = check_answer(model_of(CASE), answer)
+    kinds = {(v["constraint"], v["element"]) for v in verdict["violations"]}
+    assert ("voltage", "bus:4") in kinds and ("power_balance", "bus:4") in kinds
+    assert verdict["satisfaction"]["power_balance"] < 1.0
+    json.dumps(verdict, allow_nan=False)
