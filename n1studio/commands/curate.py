@@ -168,7 +168,8 @@ def _register_dataset(sub) -> None:
     q.add_argument("--no-islanding", action="store_true",
                    help="leave out outages that split the grid")
     q.add_argument("--sweep", metavar="SWEEP.json",
-                   help="take the outages from a saved sweep (`n1studio sweep --save`)")
+                   help="take the outages from a saved sweep (`n1studio sweep --save FILE`), or "
+                        "'study' for the grid's latest sweep kept in the study (`sweep --study`)")
     q.add_argument("--status", default="ok,violations",
                    help="with --sweep: statuses to keep (default ok,violations)")
     q.add_argument("--no-n", action="store_true", help="leave the N case out")
@@ -203,7 +204,13 @@ def run_dataset_build(args) -> int:
 
     net = load_case(args.case)
     sweep = None
-    if args.sweep:
+    if args.sweep == "study":
+        with Study.open(args.study) as st:
+            sweep = st.latest_sweep(st.add_grid(net, args.case))
+        if sweep is None:
+            raise N1Error(f"{args.study} keeps no sweep of {args.case} (run `n1studio sweep "
+                          f"{args.case} --study {args.study}` first)")
+    elif args.sweep:
         try:
             with open(args.sweep, encoding="utf-8") as fh:
                 sweep = json.load(fh)

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=30, metavar="N",
                    help="rows of the table (default 30; 0 = all)")
     p.add_argument("--save", metavar="FILE", help="also write the JSON document to FILE")
+    p.add_argument("--study", metavar="STUDY",
+                   help="also keep the sweep in a study (`dataset build --sweep study` uses it)")
     p.add_argument("--json", action="store_true", help="print the n1studio.sweep/1 document")
     p.set_defaults(func=run_sweep_cmd)
 
@@ -53,6 +55,11 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
                 json.dump(doc, fh, indent=1)
         except OSError as exc:
             raise N1Error(f"cannot write {args.save}: {exc.strerror}") from None
+    if args.study:
+        from n1studio.curate.study import Study
+
+        with Study.open(args.study, create=True) as st:
+            st.add_sweep(st.add_grid(net, args.case), doc)
     if args.json:
         from n1studio.cli import emit_json
 
