@@ -217,3 +217,12 @@ def test_absurd_but_finite_voltage_fails_everything_around_it():
     assert ("voltage", "bus:4") in kinds and ("power_balance", "bus:4") in kinds
     assert verdict["satisfaction"]["power_balance"] < 1.0
     json.dumps(verdict, allow_nan=False)
+
+
+def test_generator_vm_disagreeing_with_its_bus_is_a_warning_only():
+    answer = runopp_answer(CASE)
+    gen = next(g for g in answer["generators"] if g["element"] == "gen:0")
+    gen["vm_pu"] = 0.95
+    verdict = check_answer(model_of(CASE), answer)
+    assert verdict["feasible"] is True
+    assert len(verdict["warnings"]) == 1 and verdict["warnings"][0].startswith("gen:0: vm_pu 0.95")
