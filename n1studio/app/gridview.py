@@ -343,7 +343,6 @@ class GridView(QtWidgets.QWidget):
                                     pen=pg.mkPen(p.off), verSpacing=-5, horSpacing=14,
                                     colCount=3)
         self.legend.setParentItem(pi.getViewBox())
-        self.legend.anchor((0, 1), (0, 1), offset=(12, -12))
         sz = 11 * s
 
         def sample(symbol, brush, pen=None, size=sz):
@@ -368,6 +367,9 @@ class GridView(QtWidgets.QWidget):
             if k in MARKERS:
                 sym, _, text = MARKERS[k]
                 self.legend.addItem(sample(sym, None, pg.mkPen(p.violation, width=2)), "  " + text)
+        # anchor once filled: the anchor follows the view's size, not the legend's own growth
+        self.legend.updateSize()
+        self.legend.anchor((0, 1), (0, 1), offset=(12, -12))
 
     def _level_of_detail(self, *_args) -> None:
         """Generator and load glyphs only where they can be told apart from their bus: on a
@@ -393,8 +395,15 @@ class GridView(QtWidgets.QWidget):
             return
         x0, y0, x1, y1 = self.drawing.bounds()
         pad = 0.6 * self.drawing.layout.unit
-        self.vb.setRange(QtCore.QRectF(x0 - pad, y0 - pad, (x1 - x0) + 2 * pad,
-                                       (y1 - y0) + 2 * pad), padding=0.02)
+        x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+        # keep the drawing clear of the legend at the bottom and the banner at the top
+        h_px = max(self.vb.height(), 1.0)
+        below = (self.legend.boundingRect().height() + 20) if self.legend is not None else 0
+        above = (self.banner.height() + 12) if self.banner.isVisible() else 0
+        free = max(0.3, 1 - (below + above) / h_px)
+        h = (y1 - y0) / free
+        y0, y1 = y0 - h * below / h_px, y1 + h * above / h_px
+        self.vb.setRange(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0), padding=0.02)
 
     def centre_on(self, name: str, zoom: bool = True) -> bool:
         """Centre the view on an element; zoom in on big grids so it can be seen."""

@@ -142,6 +142,8 @@ class MainWindow(QtWidgets.QMainWindow):
                          QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_variants, self.dock_inspector], [260, 420],
                          QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.dock_model, self.dock_verdict], [330, 560],
+                         QtCore.Qt.Orientation.Vertical)
         self._restore(model_path)
         self.apply_theme(self.theme)
 

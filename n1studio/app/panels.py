@@ -193,7 +193,10 @@ class VerdictPanel(QtWidgets.QWidget):
     def show_verdict(self, verdict: dict | None, error: str = "") -> None:
         if error:
             self.clear()
-            self.banner.setText(f"Model error: {error}")
+            first = " ".join(error.split())
+            short = first if len(first) <= 240 else first[:237] + "…"
+            self.banner.setText(f"Model error: {short}")
+            self.banner.setToolTip(error)
             self._set_level(self.banner, "error")
             return
         if not verdict:

@@ -10,6 +10,7 @@ variant of one grid is drawn at the same place.
 from __future__ import annotations
 
 import logging
+import random
 import time
 import weakref
 from dataclasses import dataclass
@@ -112,12 +113,19 @@ def computed_layout(net: pp.pandapowerNet, seed: int = 1) -> np.ndarray:
     g.simplify()
     rng = np.random.default_rng(seed)
     init = rng.uniform(-1, 1, size=(n, 2)) * np.sqrt(n)
-    lay = g.layout_fruchterman_reingold(seed=init.tolist(), niter=500,
-                                        grid="auto" if n > 1000 else "nogrid")
-    if n <= KK_MAX_BUS:
-        # Kamada-Kawai evens out edge lengths on meshed grids (readable at a glance); it is
-        # quadratic, so only on small grids, started from the FR layout
-        lay = g.layout_kamada_kawai(seed=lay.coords, maxiter=50 * n)
+    # igraph draws its random numbers from Python's `random`: seed it (and put its state
+    # back) so that a grid is drawn the same way every time it is opened
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        lay = g.layout_fruchterman_reingold(seed=init.tolist(), niter=500,
+                                            grid="auto" if n > 1000 else "nogrid")
+        if n <= KK_MAX_BUS:
+            # Kamada-Kawai evens out edge lengths on meshed grids (readable at a glance); it
+            # is quadratic, so only on small grids, started from the FR layout
+            lay = g.layout_kamada_kawai(seed=lay.coords, maxiter=50 * n)
+    finally:
+        random.setstate(state)
     xy = np.asarray(lay.coords, dtype=float)
     # scale to a unit comparable to the stored layouts (mean edge length ~ 1)
     if len(rows):
