@@ -74,3 +74,18 @@ def test_about_dialog_shows_it_and_copies_the_details(qtbot):
     assert copied.startswith(f"N-1 Studio {__version__}")
     assert dialog.info.llama_build in copied
     dialog.close()
+
+
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")
+def test_help_about_in_the_main_window_opens_the_dialog(qtbot):
+    from n1studio.app.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    help_menu = next(a.menu() for a in win.menuBar().actions() if a.text() == "&Help")
+    about = next(a for a in help_menu.actions() if "About" in a.text())
+    about.trigger()
+    dialog = win.findChild(AboutDialog)
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.info.version == __version__
+    dialog.close()
