@@ -72,3 +72,13 @@ def test_n_answer_naming_a_cut_off_bus_is_removed_element():
     # the cut-off bus is not a constraint of the variant any more
     assert verdict["counts"]["voltage"]["constraints"] == 117
     assert not [v for v in verdict["violations"] if v["constraint"] == "format"]
+
+
+def test_n_answer_on_bus_outage_names_the_bus_and_its_generator():
+    n_answer = runopp_answer(CASE)
+    verdict = check_answer(model_of(CASE, ("bus:2",)), n_answer)
+    removed = {v["element"]: v["message"] for v in verdict["violations"]
+               if v["constraint"] == "removed_element"}
+    # case14's gen:1 sits on bus:2
+    assert removed == {"bus:2": "out of service in this variant",
+                       "gen:1": "its bus bus:2 is out of service"}
