@@ -62,3 +62,13 @@ def test_sweep_opf_says_which_variants_are_feasible(capsys):
             ref = reference(Variant(net, [r["element"]]), "ac")
             assert r["opf"]["feasible"] is True
             assert r["opf"]["objective"] == pytest.approx(ref.objective, rel=1e-6)
+
+
+def test_sweep_of_buses_and_the_slack(capsys):
+    assert main(["sweep", "case14", "--kinds", "bus,ext_grid", "--json"]) == 0
+    by = {r["element"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    # the only slack (ext_grid:0 at bus 0) gone: no power flow can be solved, and it says why
+    for el in ("ext_grid:0", "bus:0"):
+        assert by[el]["status"] == "diverged" and "slack" in by[el]["reason"]
+    # bus 6 joins bus 7 (a synchronous condenser) to the grid: taking it out cuts bus 7 off
+    assert by["bus:6"]["status"] == "islanded" and by["bus:6"]["islanded_buses"] == ["bus:7"]

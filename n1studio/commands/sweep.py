@@ -76,7 +76,7 @@ def _detail(r: dict) -> str:
         return (f"cuts off {', '.join(buses[:4])}{more} "
                 f"({r.get('lost_load_mw', 0.0):.1f} MW of load)")
     if r["status"] == "diverged":
-        return "no AC power-flow solution"
+        return r.get("reason") or "no AC power-flow solution"
     if r["violations"]:
         v = max(r["violations"], key=lambda x: x.get("excess", 0.0))
         unit = "pu" if v["constraint"] == "voltage" else "MVA"

@@ -106,7 +106,8 @@ def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
         if engine is not None and table in ("gen", "sgen", "load"):
             results[el] = engine.injection_outage(el)
         else:
-            results[el] = _pandapower_outage(net, model, el, opts)
+            lim = engine.limits if engine is not None else _limits_of(model, opts)
+            results[el] = _pandapower_outage(net, model, el, opts, lim)
         tracker.step(1)
     if opf and not tracker.cancelled():
         _add_opf(net, elements, results, tracker)
@@ -223,6 +224,12 @@ def _result(el: str, status: str, violations=(), islanded_buses=(),
          "violations": list(violations)}
     if lost_load_mw is not None:
         r["lost_load_mw"] = round(float(lost_load_mw), 4)
+    return r
+
+
+def _diverged(el: str, reason: str) -> dict:
+    r = _result(el, "diverged")
+    r["reason"] = reason
     return r
 
 
@@ -468,7 +475,7 @@ class _LsEngine:
         finally:
             on(pos)
         if len(v) == 0 or not np.all(np.isfinite(v)):
-            return _result(el, "diverged")
+            return _diverged(el, "the AC power flow did not converge")
         vm = np.abs(v[self.ls_bus_rows])
         return self.limits.results([el], vm[None, :], self._smax_single(v)[None, :])[0]
 
@@ -499,7 +506,7 @@ def _sweep_branches(eng: _LsEngine, elements: list[str], tracker: _Tracker) -> d
             ca.compute(eng.v0, eng.opts.max_iter, eng.opts.tol)
         except RuntimeError as exc:  # the C++ side raises for a failed base case
             log.warning("contingency analysis failed: %s", exc)
-            out.update({el: _result(el, "diverged") for el in part})
+            out.update({el: _diverged(el, f"contingency analysis failed: {exc}") for el in part})
             tracker.step(len(part))
             continue
         order = [tuple(d) for d in ca.my_defaults()]
@@ -515,7 +522,8 @@ def _sweep_branches(eng: _LsEngine, elements: list[str], tracker: _Tracker) -> d
         good = np.flatnonzero(ok_rows)
         solved = lim.results([part[k] for k in good], vm[good], smax[good])
         out.update({r["element"]: r for r in solved})
-        out.update({part[k]: _result(part[k], "diverged") for k in np.flatnonzero(~ok_rows)})
+        out.update({part[k]: _diverged(part[k], "the AC power flow did not converge")
+                    for k in np.flatnonzero(~ok_rows)})
         tracker.step(len(part))
     return out
 
@@ -581,6 +589,17 @@ def _quiet_runpp(net) -> bool:
             lg.setLevel(lvl)
 
 
+def _has_slack(net) -> bool:
+    bus_on = net.bus.in_service
+    eg = net.ext_grid
+    if len(eg) and (eg.in_service & bus_on.reindex(eg.bus).to_numpy()).any():
+        return True
+    g = net.gen
+    return bool(len(g) and "slack" in g
+                and (g.slack.fillna(False).astype(bool) & g.in_service
+                     & bus_on.reindex(g.bus).to_numpy()).any())
+
+
 def _model_voltages(model: GridModel, net) -> np.ndarray:
     v = np.zeros(model.n_bus, dtype=complex)
     named = model.bus_index >= 0
@@ -611,7 +630,8 @@ def _pandapower_base(net, model, opts) -> list[dict]:
     return lim.set_base(np.abs(v[lim.bus_rows]), _flows_mva(model, v, lim.rated))
 
 
-def _pandapower_outage(net, model: GridModel, el: str, opts: SweepOptions) -> dict:
+def _pandapower_outage(net, model: GridModel, el: str, opts: SweepOptions,
+                       lim: _Limits | None = None) -> dict:
     """One outage solved by pandapower's runpp on the variant (kinds lightsim2grid lacks)."""
     var = Variant(net, [el])
     vmodel = var.model
@@ -619,9 +639,11 @@ def _pandapower_outage(net, model: GridModel, el: str, opts: SweepOptions) -> di
     if len(cut):
         return _cut_result(model, el, cut)
     work = var.net
+    if not _has_slack(work):
+        return _diverged(el, "no reference (slack) bus left in service")
     if not _quiet_runpp(work):
-        return _result(el, "diverged")
-    lim = _limits_of(model, opts)
+        return _diverged(el, "the AC power flow did not converge")
+    lim = lim or _limits_of(model, opts)
     v = _model_voltages(vmodel, work)
     v[~vmodel.bus_on] = 0.0
     return lim.results([el], np.abs(v[lim.bus_rows])[None, :],
