@@ -18,20 +18,22 @@ import pandapower as pp
 from n1studio.grid.elements import OUTAGE_TABLES, elements_of, parse_element, resolve
 from n1studio.grid.model import GridModel, _sort_key
 
-_BASE_MODELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# Base models by id(net); pandapowerNet is unhashable, so a finaliser drops the entry with the net.
+_BASE_MODELS: dict[int, GridModel] = {}
 
 
 def base_model(net: pp.pandapowerNet) -> GridModel:
-    """The GridModel of `net`, built once per net object."""
-    try:
-        return _BASE_MODELS[net]
-    except (KeyError, TypeError):
+    """The GridModel of `net`, built once per net object (the base net is never mutated)."""
+    key = id(net)
+    m = _BASE_MODELS.get(key)
+    if m is None:
         m = GridModel.from_net(net)
+        _BASE_MODELS[key] = m
         try:
-            _BASE_MODELS[net] = m
-        except TypeError:
+            weakref.finalize(net, _BASE_MODELS.pop, key, None)
+        except TypeError:  # not weak-referenceable: keep the entry (bounded by the nets a user opens)
             pass
-        return m
+    return m
 
 
 @dataclass
