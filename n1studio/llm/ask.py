@@ -64,6 +64,20 @@ def shared_client() -> ModelClient:
         return c
 
 
+def shared_worker_pid() -> int | None:
+    """The shared client's worker process id while it runs (None otherwise)."""
+    c = _SHARED.get("client")
+    return c.worker_pid if c is not None else None
+
+
+def close_shared_client() -> None:
+    """Stop the shared worker (e.g. when the window closes); a later ask starts a new one."""
+    with _SHARED_LOCK:
+        c = _SHARED.pop("client", None)
+    if c is not None:
+        c.close()
+
+
 def ask_variant(variant: Variant, settings: ModelSettings | None = None,
                 on_event: Callable[[dict], None] | None = None,
                 cancel: threading.Event | None = None, *, client: ModelClient | None = None,
