@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench demo clean
+.PHONY: run test test-fast lint bench demo clean package test-package
+PYINSTALLER := pyinstaller==6.22.3
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,5 +33,15 @@ bench: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/n1studio demo --out demo-out
 
+# A one-folder desktop bundle in dist/n1studio (PyInstaller; the default model included).
+package: $(STAMP)
+	$(BIN)/python -c "import PyInstaller" 2>/dev/null || $(BIN)/python -m pip install --quiet --progress-bar off '$(PYINSTALLER)'
+	$(BIN)/python packaging/build.py
+	du -sh dist/n1studio
+
+test-package: $(STAMP)
+	$(BIN)/python -c "import PyInstaller" 2>/dev/null || $(BIN)/python -m pip install --quiet --progress-bar off '$(PYINSTALLER)'
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m package tests/packaging
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
