@@ -117,8 +117,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.dock_variants = self._dock("Variants", self.variants, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.dock_inspector = self._dock("Inspector", self.inspector, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.dock_model = self._dock("Model", self.model_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.dock_verdict = self._dock("Verdict", self.verdict, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        # scrollable, so that the window fits a 768-pixel-high screen (or a projector)
+        self.dock_model = self._dock("Model", _scroll(self.model_panel),
+                                     QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock_verdict = self._dock("Verdict", _scroll(self.verdict),
+                                       QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.dock_plots = self._dock("Plots", self.plots, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.dock_verdict, self.dock_plots)
         self.dock_verdict.raise_()
@@ -138,7 +141,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addPermanentWidget(self.status_model)
 
         self.resize(1480, 920)
-        self.resizeDocks([self.dock_variants, self.dock_model], [250, 400],
+        self.resizeDocks([self.dock_variants, self.dock_model], [250, 430],
                          QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_variants, self.dock_inspector], [260, 420],
                          QtCore.Qt.Orientation.Vertical)
@@ -857,6 +860,16 @@ class MainWindow(QtWidgets.QMainWindow):
             j.wait()  # a thread must never be destroyed while it runs
         self.curation.close()
         super().closeEvent(ev)
+
+
+def _scroll(w: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    area = QtWidgets.QScrollArea()
+    area.setWidget(w)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(max(360, w.minimumSizeHint().width()))
+    return area
 
 
 def _dropped_case(mime: QtCore.QMimeData) -> str:

@@ -61,8 +61,12 @@ class ModelPanel(QtWidgets.QWidget):
         self.threads.setValue(max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity")
                               else os.cpu_count() or 1)
         self.mode = QtWidgets.QComboBox()
-        self.mode.addItem("constrained (schema scaffold, model writes numbers)", "constrained")
-        self.mode.addItem("free (model writes anything; answer parsed)", "free")
+        self.mode.addItem("constrained", "constrained")
+        self.mode.addItem("free", "free")
+        self.mode.setItemData(0, "The answer's JSON structure is written for the model; it only "
+                                 "writes the numbers", QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.mode.setItemData(1, "The model writes what it wants; the answer is parsed from "
+                                 "its text", QtCore.Qt.ItemDataRole.ToolTipRole)
 
         form = QtWidgets.QFormLayout()
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
