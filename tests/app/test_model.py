@@ -91,3 +91,16 @@ def test_killed_model_worker_leaves_window_and_variants_intact(window, qtbot, op
     window.undo.undo()
     assert [x.outages for x in window.session.entries] == entries_before
     assert np.isfinite(window.session.drawing.bus_xy).all()
+
+
+def test_stop_ends_the_answer_and_keeps_the_window(window, qtbot, open_case):
+    _make_variant(window, qtbot, open_case)
+    window.ask()
+    qtbot.waitUntil(lambda: len(window.session.current.raw) > 0, timeout=MODEL_TIMEOUT_MS)
+    with qtbot.waitSignal(window.answerReady, timeout=120_000):
+        window.model_panel.stop.click()  # cooperative: the worker stops between tokens
+    e = window.session.current
+    assert "stopped" in e.error
+    assert e.raw  # the partial text is kept
+    assert modeljob.worker_pid() is not None  # the worker lives on for the next question
+    assert window.model_panel.ask.isEnabled()

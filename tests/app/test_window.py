@@ -168,3 +168,46 @@ def test_bad_file_is_reported_and_window_keeps_its_grid(window, qtbot, open_case
         window.open_case(str(bad))
     assert "broken" in sig.args[0]
     assert window.session.name == "case14"
+
+
+def test_hover_tooltip_names_the_element_with_its_results(window, qtbot, open_case):
+    open_case(window, "case14")
+    view = window.view
+    sp = view.plot.mapToScene(view.screen_point("bus:4"))
+    view._on_move((sp,))
+    tip = view.vb.toolTip()
+    assert "bus:4" in tip and "reference V" in tip  # data and the reference's voltage
+
+
+def test_compare_side_by_side_shows_the_other_variant(window, qtbot, open_case):
+    open_case(window, "case14")
+    window.take_out("line:2")
+    window.act_compare.trigger()
+    assert window.compare.isVisible()
+    # the active variant on the left, the N case on the right, views linked
+    assert window.view.state.edge_removed.any()
+    assert not window.compare.state.edge_removed.any()
+    assert "N-1 line:2" in window.view.banner.text()
+    window.view.vb.translateBy(x=1.0)
+    assert window.compare.vb.viewRange()[0] == pytest.approx(window.view.vb.viewRange()[0])
+    window.act_compare.trigger()
+    assert not window.compare.isVisible()
+
+
+def test_preferences_persist(qtbot, tmp_path):
+    from n1studio.app.main_window import MainWindow
+
+    path = str(tmp_path / "prefs.ini")
+    w = MainWindow(settings=QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.model_panel.temp.setValue(0.7)
+    w.model_panel.seed.setValue(42)
+    w.model_panel.mode.setCurrentIndex(1)
+    w.apply_theme("dark")
+    w.save_settings()
+    w2 = MainWindow(settings=QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat))
+    qtbot.addWidget(w2)
+    v = w2.model_panel.values()
+    assert v["temperature"] == pytest.approx(0.7) and v["seed"] == 42 and v["mode"] == "free"
+    assert w2.theme == "dark" and w2.act_dark.isChecked()
+    w2.apply_theme("light")
