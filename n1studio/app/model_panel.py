@@ -130,10 +130,11 @@ class ModelPanel(QtWidgets.QWidget):
 
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addLayout(form)
+        # Ask/Stop first: always in sight, even when the dock is short
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
         lay.addWidget(self.stats)
+        lay.addLayout(form)
         lay.addWidget(tabs, 1)
 
     # ---- model files ----------------------------------------------------------------------
