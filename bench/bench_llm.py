@@ -126,7 +126,7 @@ def main() -> int:
                 f"did not finish ({b['tokens']} tok)" if not b["valid"] else "capped")
             speed = f">{b['s'] / a['s']:.1f}x" if not b["finished"] else f"{b['s'] / a['s']:.1f}x"
             print(f"{case + ' -' + out:<22}{a['prompt_tokens']:>11}{a['s']:>9.1f}{a['tokens']:>8}"
-                  f"{a['exact']!s:>7}{b['s']:>10.1f}{b['tokens']:>8}{res:>22}{speed:>10}")
+                  f"{a['exact']!s:>7}{b['s']:>10.1f}{b['tokens']:>8}{res:>28}{speed:>10}")
             if not b["finished"]:
                 print(f"{'':<22}plain approach's last text: {b['tail']!r}")
         engine.llama.close()
