@@ -111,7 +111,7 @@ def main() -> int:
     if "answer" not in skip:
         print("1. time to a complete schema-valid answer (cold context, prompt included)")
         print(f"{'variant':<22}{'prompt tok':>11}{'ours s':>9}{'tokens':>8}{'exact':>7}"
-              f"{'plain s':>10}{'tokens':>8}{'plain result':>22}{'speed-up':>10}")
+              f"{'plain s':>10}{'tokens':>8}{'plain result':>28}{'speed-up':>10}")
         engine = Engine(s.to_dict(), n_ctx=8192)
         cases = [("case14", "line:3")] if args.quick else [("case14", "line:3"),
                                                             ("case30", "line:5")]
