@@ -137,6 +137,7 @@ class GridModel:
         ytt, yff, yft, ytf = _branch_admittances(br)
         rate = br[:, _RATE_A] / base
         rate[rate <= 0] = np.inf
+        rate[_placeholder_ratings(net, bnames)] = np.inf
         angmin = np.full(len(br), -np.inf)
         angmax = np.full(len(br), np.inf)
         for k, nm in enumerate(bnames):
@@ -223,17 +224,21 @@ class GridModel:
         return m
 
     def _finish(self) -> None:
+        if not self._lookup:
+            self._build_lookup()
+        # a bus that is off takes everything attached to it off
+        off = ~self.bus_on
+        self.branch_on = self.branch_on & ~off[self.f] & ~off[self.t]
+        self.gen_on = self.gen_on & self.bus_on[self.gen_bus]
+        self.load_on = self.load_on & self.bus_on[self.load_bus]
+
+    def _build_lookup(self) -> None:
         self._lookup = {}
         for kind, names in (("bus", self.bus_names), ("branch", self.branch_names),
                             ("gen", self.gen_names), ("load", self.load_names)):
             for k, n in enumerate(names):
                 if n:
                     self._lookup.setdefault(n, (kind, []))[1].append(k)
-        # a bus that is off takes everything attached to it off
-        off = ~self.bus_on
-        self.branch_on = self.branch_on & ~off[self.f] & ~off[self.t]
-        self.gen_on = self.gen_on & self.bus_on[self.gen_bus]
-        self.load_on = self.load_on & self.bus_on[self.load_bus]
 
     # ---- variants -----------------------------------------------------------------------
     def with_outages(self, elements, net: pp.pandapowerNet | None = None) -> "GridModel":
@@ -308,6 +313,29 @@ class GridModel:
 def _sort_key(name: str):
     t, _, i = name.partition(":")
     return (t, int(i) if i.lstrip("-").isdigit() else 0)
+
+
+# pandapower's MATPOWER converter stores "no rating" (rate_a = 0) as placeholders:
+# max_i_ka = 99999 for lines, sn_mva = 99999 for transformers, and 99.999 MVA in the
+# built-in networks saved when sn was in kVA (case1354pegase ... case9241pegase, the RTE
+# cases, case_ieee30). PGLib gives every such branch a computed rating far above 100 MVA;
+# read as limits, the 99.999 MVA ones make case1354pegase's OPF infeasible.
+_PLACEHOLDER_MAX_I_KA = 99999.0
+_PLACEHOLDER_SN_MVA = (99.999, 99999.0)
+
+
+def _placeholder_ratings(net, bnames: list[str]) -> np.ndarray:
+    """Per model branch: whether its rating is a converter placeholder for "unlimited"."""
+    out = np.zeros(len(bnames), dtype=bool)
+    line_max = net.line.max_i_ka if "max_i_ka" in net.line else None
+    trafo_sn = net.trafo.sn_mva if "sn_mva" in net.trafo else None
+    for k, nm in enumerate(bnames):
+        table, _, i = nm.partition(":")
+        if table == "line" and line_max is not None:
+            out[k] = line_max.at[int(i)] >= _PLACEHOLDER_MAX_I_KA
+        elif table == "trafo" and trafo_sn is not None:
+            out[k] = bool(np.any(np.isclose(trafo_sn.at[int(i)], _PLACEHOLDER_SN_MVA, rtol=1e-7)))
+    return out
 
 
 def _col(df, el, col, default):
