@@ -17,12 +17,25 @@ variant of a grid then reuses the same compiled solver.
 
 Islands: each energised island gets one angle reference (see `topology.solve_set`).
 An infeasible variant is a result with Ipopt's status, never an exception.
+
+Budget: every solve stops after `max_iter` Ipopt iterations or `time_limit_s` seconds of
+wall-clock time (defaults `DEFAULT_MAX_ITER`, `DEFAULT_TIME_LIMIT_S`, overridable per call
+and by the environment variables N1STUDIO_OPF_MAX_ITER / N1STUDIO_OPF_TIME_LIMIT_S), or
+when `cancel` is set; the result then says "iteration_limit", "time_limit" or "cancelled"
+with success False. The limits are checked by an Ipopt iteration callback, so one
+compiled solver serves every budget; the time limit can be overrun by one iteration and
+does not cover the one-off build of the NLP.
+
+Ratings that no flow can reach (|S| at the voltage bounds is below the rating) are left
+out of the NLP: they cannot bind, and ratings of 1e5..1e7 MVA (pandapower's placeholders
+for "unlimited") squared into 1e10..1e14 bounds only hurt Ipopt's conditioning.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -43,10 +56,32 @@ Progress = Callable[[float, str], None]
 IPOPT_OPTIONS = {
     "print_level": 0,
     "tol": 1e-8,
-    "max_iter": 1000,
+    "max_iter": 100000,  # a ceiling only: the per-call budget is enforced by the callback
     "sb": "yes",
     "mu_strategy": "adaptive",  # fewer iterations on the larger PGLib cases
 }
+
+
+def _env_number(name: str, default: float, cast=float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = cast(text)
+    except ValueError:
+        log.warning("%s=%r is not a number; using %s", name, text, default)
+        return default
+    if not value > 0:
+        log.warning("%s=%r must be positive; using %s", name, text, default)
+        return default
+    return value
+
+
+# The budget of one solve. Every PGLib case up to case2869_pegase converges in under 200
+# iterations here (bench/bench_opf.py); an Ipopt run still going after 1000 has lost its
+# way. 300 s leaves room for case9241pegase on 2 cores.
+DEFAULT_MAX_ITER: int = int(_env_number("N1STUDIO_OPF_MAX_ITER", 1000, int))
+DEFAULT_TIME_LIMIT_S: float = _env_number("N1STUDIO_OPF_TIME_LIMIT_S", 300.0)
 
 # Warm start from a neighbouring solution (the N case) with its multipliers: start close
 # to the central path. Measured on case118 N-1 line outages: 8 Ipopt iterations instead
@@ -70,6 +105,73 @@ def _incidence(rows: np.ndarray, n_rows: int, n_cols: int) -> ca.DM:
     """Sparse 0/1 matrix with a one at (rows[k], k)."""
     m = csc_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(n_rows, n_cols))
     return ca.DM(m)
+
+
+def flow_bound(model: GridModel) -> np.ndarray:
+    """Per branch: an upper bound (pu MVA) on |S| at either end within the voltage bounds.
+
+    |S_f| = |V_f| |yff V_f + yft V_t| <= vmax_f (|yff| vmax_f + |yft| vmax_t), and the same
+    at the to end; a rating at or above it can never bind. NaN where a bound is unknown.
+    """
+    vf, vt = model.vmax[model.f], model.vmax[model.t]
+    sf = vf * (np.abs(model.yff) * vf + np.abs(model.yft) * vt)
+    st = vt * (np.abs(model.ytt) * vt + np.abs(model.ytf) * vf)
+    return np.maximum(sf, st)
+
+
+class _Watch(ca.Callback):
+    """Ipopt's iteration callback: stops the solve at the budget or on cancel.
+
+    Returning 1 makes Ipopt end with User_Requested_Stop; `reason` says why we asked.
+    Armed before each solve (under the NLP's lock), so one compiled solver serves any budget.
+    """
+
+    def __init__(self, name: str, nx: int, ng: int, np_: int):
+        ca.Callback.__init__(self)
+        self._sizes = {"x": nx, "lam_x": nx, "g": ng, "lam_g": ng, "lam_p": np_, "f": 1}
+        self.arm(DEFAULT_MAX_ITER, DEFAULT_TIME_LIMIT_S, None, None)
+        self.construct(name, {})
+
+    def arm(self, max_iter: int, time_limit_s: float, cancel, progress) -> None:
+        self.max_iter, self.time_limit_s = max_iter, time_limit_s
+        self.cancel, self.progress = cancel, progress
+        self.t0 = time.perf_counter()
+        self.iteration = -1
+        self.reason = ""
+
+    def get_n_in(self):
+        return ca.nlpsol_n_out()
+
+    def get_n_out(self):
+        return 1
+
+    def get_name_in(self, i):
+        return ca.nlpsol_out(i)
+
+    def get_name_out(self, i):
+        return "stop"
+
+    def get_sparsity_in(self, i):
+        return ca.Sparsity.dense(self._sizes.get(ca.nlpsol_out(i), 1), 1)
+
+    def eval(self, arg):
+        self.iteration += 1  # called at iteration 0 (the start) and after each iteration
+        elapsed = time.perf_counter() - self.t0
+        if self.cancel is not None and self.cancel.is_set():
+            self.reason = "cancelled"
+        elif self.iteration >= self.max_iter:
+            self.reason = "iteration_limit"
+        elif elapsed >= self.time_limit_s:
+            self.reason = "time_limit"
+        if self.progress is not None and not self.reason:
+            frac = max(self.iteration / self.max_iter, elapsed / self.time_limit_s)
+            try:
+                self.progress(0.3 + 0.65 * min(frac, 1.0),
+                              f"solving the AC OPF: Ipopt iteration {self.iteration}")
+            except Exception:  # a broken progress display must not stop Ipopt
+                log.exception("progress callback failed")
+                self.progress = None
+        return [1.0 if self.reason else 0.0]
 
 
 class _AcNlp:
@@ -113,7 +215,8 @@ class _AcNlp:
         p_bal = ca.mtimes(cg, pg) - pd - model.gs * vm2 - ca.mtimes(cf, pf) - ca.mtimes(ct, pt)
         q_bal = ca.mtimes(cg, qg) - qd + model.bs * vm2 - ca.mtimes(cf, qf) - ca.mtimes(ct, qt)
 
-        self.rated = np.flatnonzero(np.isfinite(model.rate))
+        # ratings that cannot bind are left out (see the module docstring)
+        self.rated = np.flatnonzero(np.isfinite(model.rate) & ~(model.rate >= flow_bound(model)))
         r = self.rated.tolist()
         sf2 = pf[r] ** 2 + qf[r] ** 2
         st2 = pt[r] ** 2 + qt[r] ** 2
@@ -126,16 +229,19 @@ class _AcNlp:
         x = ca.vertcat(va, vm, pg, qg)
         p = ca.vertcat(st, pd, qd)
         self._nlp = {"x": x, "f": cost, "g": g, "p": p}
+        self.watch = _Watch(f"watch_{id(self)}", x.numel(), g.numel(), p.numel())
         self._options = {**IPOPT_OPTIONS, **(ipopt_options or {})}
         self.solver = self._compile("acopf", self._options)
         self.warm_solver = None  # built on the first warm start with multipliers
         self.build_time_s = time.perf_counter() - t0
         self.lock = threading.Lock()  # a CasADi Function is not re-entrant across threads
-        log.info("AC OPF of %s built in %.2fs (%d buses, %d branches, %d generators)",
-                 model.name, self.build_time_s, nb, nl, ng)
+        log.info("AC OPF of %s built in %.2fs (%d buses, %d branches, %d generators, "
+                 "%d of %d ratings can bind)", model.name, self.build_time_s, nb, nl, ng,
+                 len(self.rated), int(np.isfinite(model.rate).sum()))
 
     def _compile(self, name: str, ipopt: dict):
-        opts = {"ipopt": ipopt, "print_time": False, "error_on_fail": False}
+        opts = {"ipopt": ipopt, "print_time": False, "error_on_fail": False,
+                "iteration_callback": self.watch}
         return ca.nlpsol(name, "ipopt", self._nlp, opts)
 
     def warm(self):
@@ -148,7 +254,9 @@ class _AcNlp:
             self.warm_solver = self._compile("acopf_warm", {**self._options, **WARM_OPTIONS})
         return self.warm_solver
 
-    def solve(self, model: GridModel, ss: SolveSet, x0: np.ndarray, duals=None):
+    def solve(self, model: GridModel, ss: SolveSet, x0: np.ndarray, duals=None, *,
+              max_iter: int = DEFAULT_MAX_ITER, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+              cancel=None, progress: Progress | None = None):
         nb, nl = self.nb, self.nl
         live = np.zeros(nb, dtype=bool)
         live[ss.buses] = True
@@ -181,6 +289,7 @@ class _AcNlp:
         p = np.concatenate([status, np.where(live, model.pd, 0.0), np.where(live, model.qd, 0.0)])
         x0 = np.clip(x0, lbx, ubx)
         with self.lock:
+            self.watch.arm(max_iter, time_limit_s, cancel, progress)
             if duals is not None:
                 solver = self.warm()
                 sol = solver(x0=x0, p=p, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg,
@@ -189,6 +298,7 @@ class _AcNlp:
                 solver = self.solver
                 sol = solver(x0=x0, p=p, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
             stats = dict(solver.stats())
+            stats["stop_reason"] = self.watch.reason
         duals_out = (np.asarray(sol["lam_x"]).ravel(), np.asarray(sol["lam_g"]).ravel())
         return np.asarray(sol["x"]).ravel(), float(sol["f"]), stats, duals_out
 
@@ -233,8 +343,15 @@ def has_warm_solver(model: GridModel) -> bool:
 
 
 def solve_acopf(model: GridModel, *, init: dict | None = None,
-                progress: Progress | None = None) -> OpfResult:
+                progress: Progress | None = None, max_iter: int | None = None,
+                time_limit_s: float | None = None, cancel=None) -> OpfResult:
     """Solve the AC OPF of `model` (its outages applied as masks).
+
+    The solve stops after `max_iter` Ipopt iterations or `time_limit_s` seconds (None: the
+    defaults `DEFAULT_MAX_ITER`, `DEFAULT_TIME_LIMIT_S`), or once `cancel.is_set()` (e.g. a
+    `threading.Event`), with status "iteration_limit", "time_limit" or "cancelled" and
+    success False. The limits are checked once per iteration; the one-off build of a grid's
+    NLP is not counted.
 
     `init` warm-starts Ipopt: a dict with any of "vm", "va" (per model bus, radians),
     "pg", "qg" (per model generator, MW/Mvar), e.g. the N solution's; NaN entries fall
@@ -243,6 +360,10 @@ def solve_acopf(model: GridModel, *, init: dict | None = None,
     its interior point too (see `warm_start_from`).
     `progress(fraction, text)` is called at the build and solve stages.
     """
+    max_iter = DEFAULT_MAX_ITER if max_iter is None else int(max_iter)
+    time_limit_s = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
+    if max_iter < 0 or not time_limit_s > 0:
+        raise ValueError(f"bad AC OPF budget: max_iter={max_iter}, time_limit_s={time_limit_s}")
     t0 = time.perf_counter()
     if progress:
         progress(0.0, "AC OPF")
@@ -265,11 +386,16 @@ def solve_acopf(model: GridModel, *, init: dict | None = None,
     if progress:
         progress(0.3, f"solving the AC OPF ({len(ss.buses)} buses)")
     t1 = time.perf_counter()
-    xs, fval, stats, duals_out = nlp.solve(model, ss, _start(model, ss, init), duals)
+    xs, fval, stats, duals_out = nlp.solve(model, ss, _start(model, ss, init), duals,
+                                           max_iter=max_iter, time_limit_s=time_limit_s,
+                                           cancel=cancel, progress=progress)
     solve_t = time.perf_counter() - t1
 
     raw = str(stats.get("return_status", "unknown"))
     status = IPOPT_STATUS.get(raw, "error")
+    iters = int(stats.get("iter_count", 0) or 0)
+    if raw == "User_Requested_Stop" and stats.get("stop_reason"):
+        status = stats["stop_reason"]
     success = status in ("optimal", "acceptable")
     nb, ng, base = nlp.nb, nlp.ng, model.base_mva
     solved = np.zeros(nb, dtype=bool)
@@ -282,6 +408,12 @@ def solve_acopf(model: GridModel, *, init: dict | None = None,
     qg = np.where(gl, xs[2 * nb + ng:] * base, 0.0)
     objective = fval + float(np.sum(model.c0[ss.gens])) if success else math.nan
     msg = f"Ipopt: {raw}"
+    if status == "time_limit":
+        msg = f"stopped at the time limit of {time_limit_s:g} s after {iters} Ipopt iterations"
+    elif status == "iteration_limit":
+        msg = f"stopped at the iteration limit of {max_iter} Ipopt iterations"
+    elif status == "cancelled":
+        msg = f"cancelled after {iters} Ipopt iterations"
     if ss.n_islands > 1:
         msg += f"; {ss.n_islands} energised islands"
     cut = int(np.sum(model.bus_on & ~solved))
@@ -295,7 +427,7 @@ def solve_acopf(model: GridModel, *, init: dict | None = None,
                      objective=objective if math.isfinite(objective) else math.nan,
                      vm=vm, va=va, pg=pg, qg=qg, solve_time_s=solve_t,
                      build_time_s=build if built else 0.0,
-                     iterations=int(stats.get("iter_count", 0) or 0),
+                     iterations=iters,
                      message=msg, solved_bus=solved, warm_started=init is not None,
                      duals=duals_out if success else None)
 
