@@ -55,3 +55,88 @@ def test_ask_with_an_unknown_element(capsys):
     code = main(["ask", "case14", "--out", "line:99"])
     cap = capsys.readouterr()
     assert code == 2 and "line:99" in cap.err and "Traceback" not in cap.err
+
+
+def _pty_stream():
+    """A real terminal (a pseudo-terminal pair): what the user's stderr is in a shell."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    return os.fdopen(slave, "w", encoding="utf-8"), master
+
+
+def _read_all(fd: int) -> str:
+    import os
+    import select
+
+    chunks = []
+    while select.select([fd], [], [], 0.2)[0]:
+        chunks.append(os.read(fd, 65536))
+    return b"".join(chunks).decode()
+
+
+def test_prompt_progress_on_a_terminal_rewrites_one_line():
+    from n1studio.commands.ask import PromptProgress
+
+    stream, master = _pty_stream()
+    try:
+        p = PromptProgress(stream)
+        assert p.tty
+        for done in (512, 1024, 1536, 1542):
+            p.update(done, 1542)
+        stream.write("answer\n")
+        stream.flush()
+        out = _read_all(master).replace("\r\n", "\n")  # the terminal turns \n into \r\n
+    finally:
+        stream.close()
+    first, rest = out.split("\n", 1)
+    # one terminal line, rewritten in place, then the answer on a line of its own
+    assert first.count("\r") == 4
+    assert first.split("\r")[-1].strip() == "reading the prompt: 1542/1542 tokens"
+    assert rest == "answer\n"
+
+
+def test_prompt_progress_in_a_log_is_one_line_per_update():
+    import io
+
+    from n1studio.commands.ask import PromptProgress
+
+    buf = io.StringIO()  # not a terminal: a pipe or a log file
+    p = PromptProgress(buf, every_s=0)
+    for done in (512, 1024, 1536, 1542):
+        p.update(done, 1542)
+    p.finish()
+    assert "\r" not in buf.getvalue()
+    assert buf.getvalue().splitlines() == [f"reading the prompt: {d}/1542 tokens"
+                                           for d in (512, 1024, 1536, 1542)]
+    # throttled: a long prompt gives the first and the last update, not hundreds of lines
+    buf = io.StringIO()
+    p = PromptProgress(buf, every_s=3600)
+    for done in range(512, 30000, 512):
+        p.update(done, 30000)
+    p.update(30000, 30000)
+    assert buf.getvalue().splitlines() == ["reading the prompt: 512/30000 tokens",
+                                           "reading the prompt: 30000/30000 tokens"]
+
+
+@pytest.mark.slow
+def test_ask_case14_line3_text_output_is_readable(capsys):
+    code = main(["ask", "case14", "--out", "line:3"])
+    cap = capsys.readouterr()
+    assert code in (0, 1)
+    lines = cap.err.splitlines()
+    progress = [ln for ln in lines if ln.startswith("reading the prompt")]
+    # each update on its own line, never run together, and the prompt read to the end
+    assert progress and cap.err.count("reading the prompt") == len(progress)
+    import re
+
+    m = re.fullmatch(r"reading the prompt: (\d+)/(\d+) tokens", progress[-1])
+    assert m and m.group(1) == m.group(2)
+    answer = [ln for ln in lines if ln.startswith("N-1 line:3: ")]
+    assert len(answer) == 1
+    json.loads(answer[0][len("N-1 line:3: "):])  # the streamed answer, whole, on one line
+    assert lines.index(answer[0]) > lines.index(progress[-1])
+    out = cap.out.splitlines()
+    assert out[0].startswith("N-1 line:3 of case14, model ")
+    assert "verdict: " in cap.out and f"prompt_tokens {m.group(2)}," in cap.out

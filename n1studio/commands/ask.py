@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
+from typing import TextIO
 
 from n1studio.llm.runtime import CONSTRAINED, FREE
 
@@ -69,19 +71,17 @@ def run(args: argparse.Namespace) -> int:
         settings.n_threads = args.threads
 
     err = sys.stderr
-    progress = {"shown": False, "streaming": False}
+    progress = PromptProgress(err)
+    streaming = {"on": False}
 
     def on_event(ev: dict) -> None:
         kind = ev.get("ev")
         if kind == "progress" and ev["total"] > 256:
-            done, total = ev["done"], ev["total"]
-            err.write(f"\rprompt {done}/{total} tokens")
-            progress["shown"] = True
-            if done >= total:
-                err.write("\n")
+            progress.update(int(ev["done"]), int(ev["total"]))
         elif kind == "token" and not args.json:
-            if not progress["streaming"]:
-                progress["streaming"] = True
+            if not streaming["on"]:
+                streaming["on"] = True
+                progress.finish()
                 err.write(f"{variant.label}: ")
             err.write(ev["text"])
             err.flush()
@@ -96,8 +96,10 @@ def run(args: argparse.Namespace) -> int:
         raise
     finally:
         client.close()
-    if progress["streaming"]:
+    progress.finish()
+    if streaming["on"]:
         err.write("\n")
+        err.flush()
     verdict = res.verdict or {}
     feasible = bool(verdict.get("feasible"))
     if args.json:
@@ -126,3 +128,46 @@ def run(args: argparse.Namespace) -> int:
         if verdict.get("cost_gap") is not None:
             print(f"  cost gap to the reference: {verdict['cost_gap']:.1%}")
     return 0 if feasible else 1
+
+
+class PromptProgress:
+    """Prompt-processing progress on stderr that stays readable.
+
+    On a terminal one line is rewritten in place (carriage return, padded so a shorter
+    text leaves no tail) and ended with a newline when the prompt is read. Elsewhere (a
+    log file, a pipe) each update is a line of its own, at most one every `every_s`
+    seconds plus the last one, so that a long prompt does not flood the log.
+    """
+
+    def __init__(self, stream: TextIO, every_s: float = 2.0) -> None:
+        self.stream = stream
+        isatty = getattr(stream, "isatty", None)
+        self.tty = bool(isatty and isatty())
+        self.every_s = every_s
+        self._open = False  # a terminal line is being rewritten
+        self._last = -1e9
+        self._width = 0
+
+    def update(self, done: int, total: int) -> None:
+        text = f"reading the prompt: {done}/{total} tokens"
+        last = done >= total
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self._width))
+            self._width = max(self._width, len(text))
+            self._open = True
+            if last:
+                self.finish()
+        else:
+            now = time.monotonic()
+            if not last and now - self._last < self.every_s:
+                return
+            self._last = now
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        """End the terminal line (the answer starts on a fresh one)."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
