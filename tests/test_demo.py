@@ -33,6 +33,9 @@ def test_demo_writes_a_drawing_and_a_valid_verdict(tmp_path, qapp):
     assert proc.returncode == 0, proc.stderr[-3000:]
     png, vfile, afile = out / "grid.png", out / "verdict.json", out / "answer.json"
     assert str(png.resolve()) in proc.stdout  # it says where the picture is
+    # a clean terminal: Qt's offscreen-platform notices go to the debug log
+    assert "does not support" not in proc.stderr + proc.stdout
+    assert "reading the prompt (" in proc.stdout and "… 1 tokens" not in proc.stdout
 
     arr = _pixels(png)
     assert arr.shape[0] >= 600 and arr.std() > 10

@@ -78,10 +78,16 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
         f"{entry.label}: " + (f"{r.objective:,.2f} $/h ({r.status})" if r.success else r.status))
 
     say("[3/5] asking the model (constrained mode, CPU)")
-    counter = {"n": 0, "last": time.perf_counter()}
+    counter = {"n": 0, "last": time.perf_counter(), "prompt": False}
 
     def on_event(ev: dict) -> None:
-        if ev.get("ev") == "token":
+        kind = ev.get("ev")
+        if kind == "progress" and not counter["prompt"]:
+            counter["prompt"] = True
+            say(f"      reading the prompt ({ev.get('total')} tokens)…")
+        elif kind == "token":
+            if counter["n"] == 0:
+                counter["last"] = time.perf_counter()  # count from the first token
             counter["n"] += 1
             if time.perf_counter() - counter["last"] > 5:
                 counter["last"] = time.perf_counter()

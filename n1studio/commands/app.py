@@ -39,6 +39,9 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
     from n1studio.app.demo import DEMO_CASE, DEMO_OUTAGE, ensure_offscreen, run_demo
 
     ensure_offscreen()
+    from n1studio.app import qtlog
+
+    qtlog.install()  # the offscreen platform's notices go to the debug log, not the terminal
     res = run_demo(args.out, case=args.case or DEMO_CASE, outage=args.outage or DEMO_OUTAGE,
                    model_path=args.model)
     print(f"The drawing with the violations highlighted: {res['grid_png']}")
@@ -55,7 +58,10 @@ def run_gui(args: argparse.Namespace) -> int:
         return run_demo_cmd(ns)
     from PySide6 import QtWidgets
 
+    from n1studio.app import qtlog
     from n1studio.app.main_window import MainWindow
+
+    qtlog.install()
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("N-1 Studio")
