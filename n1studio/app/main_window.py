@@ -145,9 +145,10 @@ class MainWindow(QtWidgets.QMainWindow):
                          QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_variants, self.dock_inspector], [260, 420],
                          QtCore.Qt.Orientation.Vertical)
-        self.resizeDocks([self.dock_model, self.dock_verdict], [330, 560],
+        self.resizeDocks([self.dock_model, self.dock_verdict], [380, 510],
                          QtCore.Qt.Orientation.Vertical)
         self._restore(model_path)
+        self._docks_sized = self.settings.value("window_state") is not None
         self.apply_theme(self.theme)
 
     # ---- construction ---------------------------------------------------------------------
@@ -418,7 +419,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if e.verdict is None and not e.error:
             self.verdict.clear(self._verdict_hint(e))
         self.model_panel.answer.setPlainText(e.raw)
-        self.model_panel.stats.setText(_stats_text(e.stats))
+        self.model_panel.set_stats(_stats_text(e.stats))
         self._refresh_compare()
         if not (e.ready or not s.big):
             return
@@ -759,11 +760,18 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.model_panel.append_token(str(ev.get("text", "")))
             st = ev.get("stats")
             if st:
-                self.model_panel.stats.setText(_stats_text(st))
+                self.model_panel.set_stats(_stats_text(st))
+            elif current and self.model_panel.stats.text().startswith(_BEFORE_ANSWER):
+                self.model_panel.set_stats("the model is answering…")
         elif kind == "prompt":
             entry.prompt = str(ev.get("text", ""))
-        elif kind in ("loading", "loaded", "progress", "checking", "reference"):
-            self.model_panel.stats.setText(str(ev.get("message") or kind))
+        elif kind == "progress" and current:
+            self.model_panel.set_stats(f"reading the prompt: {int(ev.get('done') or 0)}/"
+                                       f"{int(ev.get('total') or 0)} tokens")
+        elif kind == "loaded" and current:
+            self.model_panel.set_stats("model loaded")
+        elif kind in ("loading", "checking", "reference"):
+            self.model_panel.set_stats(str(ev.get("message") or kind))
 
     def _model_done(self, entry: VariantEntry, out: dict) -> None:
         self._model_finished()
@@ -844,6 +852,24 @@ class MainWindow(QtWidgets.QMainWindow):
 
         show_about(self)
 
+    def showEvent(self, ev: QtGui.QShowEvent) -> None:
+        super().showEvent(ev)
+        if not self._docks_sized:  # first run: size the right column for the real window
+            self._docks_sized = True
+            QtCore.QTimer.singleShot(0, self._default_dock_heights)
+
+    def _default_dock_heights(self) -> None:
+        """Give the model dock what its panel needs (Ask/Stop, settings, a few lines of
+        answer) and the verdict the rest, whatever the window height."""
+        total = self.dock_model.height() + self.dock_verdict.height()
+        if total <= 0:
+            return
+        title = self.dock_model.height() - self.dock_model.widget().height()
+        need = self.model_panel.minimumSizeHint().height() + max(title, 0) + 4
+        model = min(max(need, int(0.40 * total)), total - 200)
+        self.resizeDocks([self.dock_model, self.dock_verdict], [model, total - model],
+                         QtCore.Qt.Orientation.Vertical)
+
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.save_settings()
         self.stop()
@@ -868,7 +894,10 @@ def _scroll(w: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setMinimumWidth(max(360, w.minimumSizeHint().width()))
+    # the vertical scroll bar takes its width from the viewport: count it, or the panel's
+    # right edge (buttons, spin-box arrows) is clipped whenever the bar shows
+    bar = area.verticalScrollBar().sizeHint().width()
+    area.setMinimumWidth(max(360, w.minimumSizeHint().width() + bar + 2))
     return area
 
 
@@ -888,6 +917,9 @@ def _list(v) -> list[str]:
     if isinstance(v, str):
         return [v] if v else []
     return [str(x) for x in v if x]
+
+
+_BEFORE_ANSWER = ("reading the prompt", "model loaded", "starting")
 
 
 def _stats_text(st: dict) -> str:

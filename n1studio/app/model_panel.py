@@ -24,7 +24,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.model.setObjectName("modelCombo")
         self.model.setEditable(False)
         self.model.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model.setMinimumContentsLength(18)
+        self.model.setMinimumContentsLength(14)
         self.model.addItem(DEFAULT_LABEL, "")
         browse = QtWidgets.QToolButton()
         browse.setText("…")
@@ -50,17 +50,24 @@ class ModelPanel(QtWidgets.QWidget):
         self.ctx.setRange(0, 131072)
         self.ctx.setSingleStep(1024)
         self.ctx.setSpecialValueText("auto")
+        self.ctx.setToolTip("Context size in tokens: auto = sized to the prompt")
         self.temp = QtWidgets.QDoubleSpinBox()
         self.temp.setRange(0.0, 2.0)
         self.temp.setSingleStep(0.1)
         self.temp.setDecimals(2)
+        self.temp.setToolTip("Sampling temperature: 0 = greedy, reproducible")
         self.seed = QtWidgets.QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("Sampling seed (used when the temperature is above 0)")
         self.threads = QtWidgets.QSpinBox()
         self.threads.setRange(1, 256)
         self.threads.setValue(max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity")
                               else os.cpu_count() or 1)
+        self.threads.setToolTip("CPU threads llama.cpp uses")
         self.mode = QtWidgets.QComboBox()
+        self.mode.setToolTip("constrained: the answer's JSON structure is written for the model, "
+                             "which writes only the numbers; free: the model writes what it "
+                             "wants and the answer is read from its text")
         self.mode.addItem("constrained", "constrained")
         self.mode.addItem("free", "free")
         self.mode.setItemData(0, "The answer's JSON structure is written for the model; it only "
@@ -68,16 +75,28 @@ class ModelPanel(QtWidgets.QWidget):
         self.mode.setItemData(1, "The model writes what it wants; the answer is parsed from "
                                  "its text", QtCore.Qt.ItemDataRole.ToolTipRole)
 
-        form = QtWidgets.QFormLayout()
-        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Model", row)
-        form.addRow("GPU layers", self.gpu)
-        form.addRow("", self.gpu_note)
-        form.addRow("Context", self.ctx)
-        form.addRow("Temperature", self.temp)
-        form.addRow("Seed", self.seed)
-        form.addRow("CPU threads", self.threads)
-        form.addRow("Mode", self.mode)
+        # Two columns of short settings: the whole form fits a ~360-pixel dock and leaves
+        # the height to the prompt and the answer.
+        form = QtWidgets.QGridLayout()
+        form.setHorizontalSpacing(6)
+        form.setVerticalSpacing(4)
+        form.setColumnStretch(1, 3)
+        form.setColumnStretch(3, 2)
+        form.addWidget(_label("Model", self.model), 0, 0)
+        form.addLayout(row, 0, 1, 1, 3)
+        for r, pairs in enumerate(((("Mode", self.mode), ("Threads", self.threads)),
+                                   (("GPU layers", self.gpu), ("Context", self.ctx)),
+                                   (("Temperature", self.temp), ("Seed", self.seed))), start=1):
+            for c, (text, w) in enumerate(pairs):
+                form.addWidget(_label(text, w), r, 2 * c)
+                form.addWidget(w, r, 2 * c + 1)
+        for w in (self.threads, self.gpu, self.ctx, self.temp, self.seed):
+            # numbers: a fixed sensible width instead of room for 131072 or 2**31
+            w.setMinimumWidth(64)
+            w.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.mode.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
+                                QtWidgets.QSizePolicy.Policy.Fixed)
+        form.addWidget(self.gpu_note, 4, 0, 1, 4)
 
         self.prompt = QtWidgets.QPlainTextEdit()
         self.prompt.setObjectName("promptEdit")
@@ -107,6 +126,10 @@ class ModelPanel(QtWidgets.QWidget):
         tabs.addTab(self.answer, "Answer")
         tabs.addTab(pw, "Prompt")
         self.tabs = tabs
+        # the scroll area sizes the panel to its preferred height: let the prompt/answer take
+        # what the dock has (at least a few lines) instead of asking for a text editor's 200+
+        tabs.setMinimumHeight(120)
+        tabs.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Ignored)
 
         self.ask = QtWidgets.QPushButton("Ask the model")
         self.ask.setObjectName("askButton")
@@ -124,6 +147,10 @@ class ModelPanel(QtWidgets.QWidget):
         self.stats = QtWidgets.QLabel("")
         self.stats.setObjectName("statsLabel")
         self.stats.setWordWrap(True)
+        self.stats.hide()  # shown with text only: no blank band under the buttons
+        self.stop.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed,
+                                QtWidgets.QSizePolicy.Policy.Fixed)
+        self.ask.setMinimumWidth(120)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.ask, 1)
         buttons.addWidget(self.stop)
@@ -183,6 +210,11 @@ class ModelPanel(QtWidgets.QWidget):
         self.prompt.blockSignals(False)
         self.prompt_edited = False
 
+    def set_stats(self, text: str) -> None:
+        """Show a status line under Ask/Stop (tokens/s, prompt progress); empty hides it."""
+        self.stats.setText(text)
+        self.stats.setVisible(bool(text))
+
     def _edited(self) -> None:
         self.prompt_edited = True
 
@@ -199,3 +231,12 @@ class ModelPanel(QtWidgets.QWidget):
         cur.insertText(text)
         self.answer.setTextCursor(cur)
         self.answer.ensureCursorVisible()
+
+
+def _label(text: str, buddy: QtWidgets.QWidget) -> QtWidgets.QLabel:
+    """A form label that focuses its field (Alt+letter) and carries the field's tooltip."""
+    lab = QtWidgets.QLabel(text)
+    lab.setBuddy(buddy)
+    if buddy.toolTip():
+        lab.setToolTip(buddy.toolTip())
+    return lab
