@@ -104,3 +104,28 @@ def test_stop_ends_the_answer_and_keeps_the_window(window, qtbot, open_case):
     assert e.raw  # the partial text is kept
     assert modeljob.worker_pid() is not None  # the worker lives on for the next question
     assert window.model_panel.ask.isEnabled()
+
+
+def test_edited_prompt_still_reuses_the_unchanged_prefix(window, qtbot, open_case):
+    """The user edits the end of the prompt and asks again: the edited text is what the
+    model reads, and llama.cpp's cache still serves everything before the edit."""
+    _make_variant(window, qtbot, open_case)
+    with qtbot.waitSignal(window.answerReady, timeout=MODEL_TIMEOUT_MS):
+        window.ask()
+    e = window.session.current
+    assert e.error == "" and e.stats["prompt_tokens"] > 0
+    first = e.prompt
+    edited = first.replace("Load served:", "Note: line:2 is out; re-dispatch.\nLoad served:")
+    assert edited != first
+    window.model_panel.prompt.setPlainText(edited)  # as typing would: marks it edited
+    assert window.model_panel.prompt_edited
+    with qtbot.waitSignal(window.answerReady, timeout=MODEL_TIMEOUT_MS):
+        window.ask()
+    e = window.session.current
+    assert e.error == ""
+    assert e.prompt == edited  # the edited prompt, whole, went to the model
+    st = e.stats
+    # everything before the edit comes from the cache: the grid's shared part and the
+    # variant's first lines, over nine tenths of the text; only the tail is read again
+    assert len(first[:first.index("Load served:")]) > 0.9 * len(first)
+    assert 0.8 * st["prompt_tokens"] < st["cached_tokens"] < st["prompt_tokens"]
