@@ -14,7 +14,7 @@ import numpy as np
 
 from n1studio.errors import CaseError
 
-_MATRIX = re.compile(r"mpc\.(\w+)\s*=\s*\[(.*?)\]\s*;", re.S)
+_MATRIX = re.compile(r"mpc\.(\w+)\s*=\s*\[(.*?)\]\s*;", re.DOTALL)
 _SCALAR = re.compile(r"mpc\.(baseMVA)\s*=\s*([-+0-9.eE]+)\s*;")
 _REQUIRED = {"bus": 13, "gen": 10, "branch": 13}
 
@@ -69,5 +69,5 @@ def read_matpower(path: str | Path) -> dict:
         for c in cols:
             missing = set(ppc[name][:, c].astype(int)) - bus_ids
             if missing:
-                raise CaseError(f"{path.name}: mpc.{name} refers to unknown bus {sorted(missing)[0]}")
+                raise CaseError(f"{path.name}: mpc.{name} refers to unknown bus {min(missing)}")
     return ppc

@@ -22,7 +22,7 @@ import pandapower as pp
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from n1studio.grid.elements import Element, resolve
+from n1studio.grid.elements import resolve
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class GridModel:
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
-    def from_net(cls, net: pp.pandapowerNet) -> "GridModel":
+    def from_net(cls, net: pp.pandapowerNet) -> GridModel:
         """Build the model of `net` as it is (its own in_service flags are respected)."""
         from pandapower.converter.pypower.to_ppc import to_ppc
 
@@ -241,14 +241,14 @@ class GridModel:
                     self._lookup.setdefault(n, (kind, []))[1].append(k)
 
     # ---- variants -----------------------------------------------------------------------
-    def with_outages(self, elements, net: pp.pandapowerNet | None = None) -> "GridModel":
+    def with_outages(self, elements, net: pp.pandapowerNet | None = None) -> GridModel:
         """A copy with the given elements out of service (names or Elements)."""
         m = dataclasses.replace(self)
         for attr in ("bus_on", "branch_on", "gen_on", "load_on", "pd", "qd"):
             setattr(m, attr, getattr(self, attr).copy())
         outs = []
         for e in elements:
-            name = str(e if isinstance(e, Element) else e).strip()
+            name = str(e).strip()
             if net is not None:
                 resolve(net, name, outage=True)
             if name not in self._lookup:

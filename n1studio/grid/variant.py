@@ -82,10 +82,11 @@ class Variant:
 
     @property
     def label(self) -> str:
-        return "N" if self.is_base else "N-1 " + ", ".join(self.outages) if len(self.outages) == 1 \
-            else f"N-{len(self.outages)} " + ", ".join(self.outages)
+        if self.is_base:
+            return "N"
+        return f"N-{len(self.outages)} " + ", ".join(self.outages)
 
-    def with_outage(self, element: str) -> "Variant":
+    def with_outage(self, element: str) -> Variant:
         return Variant(self.base, self.outages + (element,))
 
     @cached_property

@@ -67,8 +67,8 @@ def test_json_round_trip(tmp_path):
 @pytest.mark.parametrize("content,needle", [
     ("this is not a case", "not a MATPOWER case"),
     ("function mpc = x\nmpc.baseMVA = 100;\nmpc.bus = [1 3 0 0 0 0 1 1 0 1 1 1.1 0.9];\n", "mpc.gen"),
-    ("mpc.baseMVA = 100;\nmpc.bus = [1 3 0 0 0 0 1 1 0 1 1 1.1 0.9;];\n"
-     "mpc.gen = [7 0 0 1 -1 1 100 1 10 0;];\nmpc.branch = [1 1 0 0.1 0 0 0 0 0 0 1 -360 360;];\n",
+    (("mpc.baseMVA = 100;\nmpc.bus = [1 3 0 0 0 0 1 1 0 1 1 1.1 0.9;];\n"
+      "mpc.gen = [7 0 0 1 -1 1 100 1 10 0;];\nmpc.branch = [1 1 0 0.1 0 0 0 0 0 0 1 -360 360;];\n"),
      "unknown bus 7"),
     ("mpc.baseMVA = 100;\nmpc.bus = [1 3 zero];\n", "non-numeric"),
 ])
