@@ -119,12 +119,12 @@ def _llama_build() -> tuple[str | None, bool, list[str]]:
     """llama-cpp-python's version, whether it can offload to a GPU, its ggml backends."""
     try:
         import llama_cpp
-    except Exception as exc:  # missing, or its shared library failed to load
+    except Exception as exc:  # noqa: BLE001 - missing, or its shared library failed to load
         log.warning("llama_cpp cannot be imported: %s", exc)
         return None, False, []
     try:
         gpu = bool(llama_cpp.llama_supports_gpu_offload())
-    except Exception:
+    except Exception:  # noqa: BLE001 - an About box never fails for a probe
         gpu = False
     backends: list[str] = []
     try:
@@ -134,7 +134,7 @@ def _llama_build() -> tuple[str | None, bool, list[str]]:
         for name in re.findall(r"(?:^|\|)\s*([A-Za-z][\w-]*) : ", sysinfo):
             if name not in backends:
                 backends.append(name)
-    except Exception as exc:  # the backend list is a nicety; never fail the dialog for it
+    except Exception as exc:  # noqa: BLE001 - the backend list is a nicety; never fail the dialog
         log.debug("llama_print_system_info failed: %s", exc)
     return str(getattr(llama_cpp, "__version__", "?")), gpu, backends
 
@@ -145,7 +145,7 @@ def _model_package_dir() -> Path | None:
         from importlib.resources import files
 
         data = Path(str(files(MODEL_PACKAGE).joinpath("data")))
-    except Exception:
+    except Exception:  # noqa: BLE001 - package absent or not a plain folder
         return None
     return data if data.is_dir() else None
 
