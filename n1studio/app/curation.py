@@ -75,9 +75,15 @@ class Curation(QtCore.QObject):
         L, R = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, QtCore.Qt.DockWidgetArea.RightDockWidgetArea
         self.dock_sweep = window._dock("Sweep", box, L)
         self.dock_study = window._dock("Study", self.study_panel, L)
-        self.dock_report = window._dock("Report", self.report, R)
+        # scrollable: the report's plot and table must not force the whole right column
+        # (verdict, plots, report share one tab group) to be 400 pixels high
+        report_area = QtWidgets.QScrollArea()
+        report_area.setWidget(self.report)
+        report_area.setWidgetResizable(True)
+        report_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.dock_report = window._dock("Report", report_area, R)
         window.tabifyDockWidget(window.dock_inspector, self.dock_sweep)
-        window.tabifyDockWidget(self.dock_sweep, self.dock_study)
+        window.tabifyDockWidget(window.dock_inspector, self.dock_study)
         window.tabifyDockWidget(window.dock_plots, self.dock_report)
         window.dock_inspector.raise_()
         window.dock_verdict.raise_()

@@ -857,6 +857,24 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._docks_sized:  # first run: size the right column for the real window
             self._docks_sized = True
             QtCore.QTimer.singleShot(0, self._default_dock_heights)
+        QtCore.QTimer.singleShot(0, self._hide_stale_tab_bars)
+
+    def _hide_stale_tab_bars(self) -> None:
+        """Qt 6.12 leaves the tab bar of a half-built tab group on screen when a second group
+        is tabified (["Inspector", "Sweep"] drawn over the inspector's title, under the real
+        ["Inspector", "Sweep", "Study"]): hide every dock tab bar that shows no current group.
+        Qt shows again any bar it reuses."""
+        groups = set()
+        for d in self.findChildren(QtWidgets.QDockWidget):
+            tabbed = self.tabifiedDockWidgets(d)
+            if tabbed and not d.isFloating():
+                groups.add(frozenset(x.windowTitle() for x in [d, *tabbed]))
+        for bar in self.findChildren(QtWidgets.QTabBar):
+            if bar.parent() is not self or not bar.isVisible():
+                continue
+            tabs = frozenset(bar.tabText(i) for i in range(bar.count()))
+            if tabs not in groups:
+                bar.hide()
 
     def _default_dock_heights(self) -> None:
         """Give the model dock what its panel needs (Ask/Stop, settings, a few lines of
@@ -865,8 +883,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if total <= 0:
             return
         title = self.dock_model.height() - self.dock_model.widget().height()
-        need = self.model_panel.minimumSizeHint().height() + max(title, 0) + 4
+        mp = self.model_panel
+        need = mp.minimumSizeHint().height() + max(title, 0) + 4
+        if mp.stats.isHidden():  # room for the two-line status that comes with an answer
+            need += 2 * mp.stats.fontMetrics().lineSpacing() + 6
         model = min(max(need, int(0.40 * total)), total - 200)
+        log.debug("model dock: need %s of %s, title %s", need, total, title)
         self.resizeDocks([self.dock_model, self.dock_verdict], [model, total - model],
                          QtCore.Qt.Orientation.Vertical)
 

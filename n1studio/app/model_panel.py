@@ -38,7 +38,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.gpu.setRange(-1, 999)
         self.gpu.setSpecialValueText("all")
         self.gpu.setToolTip("Layers offloaded to the GPU: 0 = CPU only, all = every layer")
-        self.gpu_note = QtWidgets.QLabel(
+        self.gpu_note = WrapLabel(
             "this llama.cpp build can offload to a GPU" if gpu_supported else
             "CPU-only llama.cpp build: GPU layers need a CUDA build (see README)")
         self.gpu_note.setObjectName("hint")
@@ -144,7 +144,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.progress.setMaximumHeight(8)
         self.progress.setTextVisible(False)
         self.progress.hide()
-        self.stats = QtWidgets.QLabel("")
+        self.stats = WrapLabel("")
         self.stats.setObjectName("statsLabel")
         self.stats.setWordWrap(True)
         self.stats.hide()  # shown with text only: no blank band under the buttons
@@ -231,6 +231,26 @@ class ModelPanel(QtWidgets.QWidget):
         cur.insertText(text)
         self.answer.setTextCursor(cur)
         self.answer.ensureCursorVisible()
+
+
+class WrapLabel(QtWidgets.QLabel):
+    """A word-wrapped label that asks its layout for the height of all its lines at its
+    current width (a plain QLabel in a scroll area gets one line and is cut)."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(ev)
+        h = self.heightForWidth(self.width())
+        if h > 0 and h != self.minimumHeight():
+            self.setMinimumHeight(h)
+
+    def setText(self, text: str) -> None:  # noqa: N802  (Qt's name)
+        super().setText(text)
+        if self.width() > 0:
+            self.setMinimumHeight(max(0, self.heightForWidth(self.width())))
 
 
 def _label(text: str, buddy: QtWidgets.QWidget) -> QtWidgets.QLabel:
