@@ -58,3 +58,24 @@ def test_levels():
     assert qtlog.level_for(W, "QPainter::begin: Paint device returned engine == 0") == logging.WARNING
     assert qtlog.level_for(C, "could not connect to display") == logging.ERROR
     assert qtlog.level_for(QtCore.QtMsgType.QtInfoMsg, "x") == logging.INFO
+
+
+def test_many_qt_messages_do_not_break_the_interpreter():
+    """PySide6 6.12's handler wrapper drops a reference to None per message: without the
+    compensation, a chatty session aborts ("deallocating None") after a few thousand."""
+    code = textwrap.dedent("""
+        import sys
+        from PySide6 import QtCore
+        from n1studio.app import qtlog
+        qtlog.install()
+        before = sys.getrefcount(None)
+        for _ in range(20000):
+            QtCore.qWarning("This plugin does not support propagateSizeHints()")
+        print(sys.getrefcount(None) - before)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert abs(int(proc.stdout.strip())) < 100  # stable, not -20000
+    assert "does not support" not in proc.stderr
