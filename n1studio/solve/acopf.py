@@ -59,6 +59,11 @@ IPOPT_OPTIONS = {
     "max_iter": 100000,  # a ceiling only: the per-call budget is enforced by the callback
     "sb": "yes",
     "mu_strategy": "adaptive",  # fewer iterations on the larger PGLib cases
+    # Ipopt's inertia correction raises the Hessian regularisation up to this bound, one
+    # MUMPS factorisation per step; at the default 1e20, pandapower's case1888rte (no
+    # feasible point) spends minutes per iteration in the restoration phase. At 1e8 it
+    # stops as Restoration_Failed in 8 s; no PGLib case comes near it.
+    "max_hessian_perturbation": 1e8,
 }
 
 
@@ -77,9 +82,10 @@ def _env_number(name: str, default: float, cast=float) -> float:
     return value
 
 
-# The budget of one solve. Every PGLib case up to case2869_pegase converges in under 200
-# iterations here (bench/bench_opf.py); an Ipopt run still going after 1000 has lost its
-# way. 300 s leaves room for case9241pegase on 2 cores.
+# The budget of one solve. 1000 iterations is Ipopt's own default; every PGLib case and
+# every solvable built-in case converges in far fewer here (bench/bench_opf.py), so a run
+# still going has lost its way (pandapower's case300, whose data has no feasible point,
+# uses them all in ~25 s). 300 s leaves room for case9241pegase on 2 cores.
 DEFAULT_MAX_ITER: int = int(_env_number("N1STUDIO_OPF_MAX_ITER", 1000, int))
 DEFAULT_TIME_LIMIT_S: float = _env_number("N1STUDIO_OPF_TIME_LIMIT_S", 300.0)
 
@@ -124,6 +130,9 @@ class _Watch(ca.Callback):
 
     Returning 1 makes Ipopt end with User_Requested_Stop; `reason` says why we asked.
     Armed before each solve (under the NLP's lock), so one compiled solver serves any budget.
+    Ipopt calls it once per iteration and once more on entering a restoration phase, so a
+    run stopped at `max_iter` calls may report a few fewer iterations (case_illinois200:
+    933 at 1000).
     """
 
     def __init__(self, name: str, nx: int, ng: int, np_: int):
@@ -299,6 +308,7 @@ class _AcNlp:
                 sol = solver(x0=x0, p=p, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
             stats = dict(solver.stats())
             stats["stop_reason"] = self.watch.reason
+            self.watch.cancel = self.watch.progress = None  # hold no caller objects
         duals_out = (np.asarray(sol["lam_x"]).ravel(), np.asarray(sol["lam_g"]).ravel())
         return np.asarray(sol["x"]).ravel(), float(sol["f"]), stats, duals_out
 
