@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
+
+from n1studio.llm.runtime import ModelSettings
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ class ModelPanel(QtWidgets.QWidget):
         self.seed.setToolTip("Sampling seed (used when the temperature is above 0)")
         self.threads = QtWidgets.QSpinBox()
         self.threads.setRange(1, 256)
-        self.threads.setValue(max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity")
-                              else os.cpu_count() or 1)
+        # the runtime's default, all cores but one: the window needs a core of its own, and
+        # llama.cpp's spinning threads collapse on an oversubscribed CPU
+        self.threads.setValue(ModelSettings().n_threads)
         self.threads.setToolTip("CPU threads llama.cpp uses")
         self.mode = QtWidgets.QComboBox()
         self.mode.setToolTip("constrained: the answer's JSON structure is written for the model, "
@@ -247,7 +249,7 @@ class WrapLabel(QtWidgets.QLabel):
         if h > 0 and h != self.minimumHeight():
             self.setMinimumHeight(h)
 
-    def setText(self, text: str) -> None:  # noqa: N802  (Qt's name)
+    def setText(self, text: str) -> None:
         super().setText(text)
         if self.width() > 0:
             self.setMinimumHeight(max(0, self.heightForWidth(self.width())))
