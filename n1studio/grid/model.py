@@ -12,6 +12,7 @@ Internal buses (the star points of three-winding transformers) have an empty nam
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import warnings
@@ -84,20 +85,33 @@ class GridModel:
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def from_net(cls, net: pp.pandapowerNet) -> GridModel:
-        """Build the model of `net` as it is (its own in_service flags are respected)."""
+        """Build the model of `net` as it is (its own in_service flags are respected).
+
+        pandapower's converter drops out-of-service branches and units from its tables while
+        its lookups still span every element, so the conversion runs on a copy with every
+        bus, branch and dispatchable unit in service; the net's own flags become the masks.
+        Loads and fixed injections keep their flags (they make up the buses' Pd/Qd).
+        """
         from pandapower.converter.pypower.to_ppc import to_ppc
 
+        work = copy.deepcopy(net)
+        for table in ("bus", "line", "trafo", "trafo3w", "impedance", "gen", "ext_grid"):
+            if table in work and len(work[table]):
+                work[table]["in_service"] = True
+        if len(work.sgen) and "controllable" in work.sgen.columns:
+            ctrl = work.sgen.controllable.fillna(False).astype(bool)
+            work.sgen.loc[ctrl, "in_service"] = True
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             lvl = logging.getLogger("pandapower").level
             logging.getLogger("pandapower").setLevel(logging.ERROR)
             try:
-                ppc = to_ppc(net, init="flat", mode="opf", check_connectivity=False,
+                ppc = to_ppc(work, init="flat", mode="opf", check_connectivity=False,
                              trafo_model="pi", calculate_voltage_angles=True,
                              take_slack_vm_limits=False)
             finally:
                 logging.getLogger("pandapower").setLevel(lvl)
-        lk = net._pd2ppc_lookups
+        lk = work._pd2ppc_lookups
         base = float(ppc["baseMVA"])
         bus, br, gen = ppc["bus"], ppc["branch"].real.astype(float), ppc["gen"]
         nb = len(bus)
@@ -111,7 +125,7 @@ class GridModel:
                 if bus_index[k] < 0:  # merged buses keep the first name
                     bus_index[k] = pp_idx
                     names[k] = f"bus:{pp_idx}"
-        bus_on = bus[:, _BUS_TYPE].real != 4
+        bus_on = np.ones(nb, dtype=bool)
         for pp_idx, on in zip(net.bus.index, net.bus.in_service.values):
             if not on and pp_idx < len(bus_lookup) and bus_lookup[pp_idx] >= 0:
                 bus_on[bus_lookup[pp_idx]] = False
@@ -149,7 +163,8 @@ class GridModel:
                     angmin[k] = np.deg2rad(lo)
                 if np.isfinite(hi) and hi < 360:
                     angmax[k] = np.deg2rad(hi)
-        br_on = br[:, _STATUS] > 0
+        br_on = np.array([bool(net[t].at[int(i), "in_service"])
+                          for t, _, i in (n.partition(":") for n in bnames)], dtype=bool)
 
         # generators: ext_grid, gen, controllable sgen, with pandapower's OPF limits
         gnames, gbus, gon, lims, costs = [], [], [], [], []

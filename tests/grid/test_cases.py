@@ -130,3 +130,22 @@ def test_bus_outage_takes_attached_elements_out():
     attached = [n for i, n in enumerate(m.branch_names) if 13 in (m.f[i], m.t[i])]
     assert attached and not any(m.branch_on[m.branch_names.index(n)] for n in attached)
     assert "load:" in " ".join(v.islands.lost_loads) or not any(net.load.bus == 13)
+
+
+def test_base_case_with_elements_out_of_service_opens():
+    # case33bw ships 5 lines out of service (tie switches): the model must name every branch
+    net = load_case("case33bw")
+    m = base_model(net)
+    off = sorted(n for n, on in zip(m.branch_names, m.branch_on) if not on)
+    assert off == sorted(f"line:{i}" for i in net.line.index[~net.line.in_service])
+    assert len(m.branch_names) == len(net.line) + len(net.trafo)
+
+
+def test_out_of_service_in_base_equals_the_same_outage_as_a_variant():
+    net = load_case("case14")
+    edited = load_case("case14")
+    edited.line.loc[3, "in_service"] = False
+    edited.gen.loc[0, "in_service"] = False
+    a, b = base_model(edited), Variant(net, ["line:3", "gen:0"]).model
+    assert (a.branch_on == b.branch_on).all() and (a.gen_on == b.gen_on).all()
+    assert np.allclose(a.pd, b.pd)
