@@ -68,3 +68,15 @@ def test_user_mistakes_exit_2_with_one_line(argv, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1 and "Traceback" not in captured.err
+
+
+def test_solve_budget_flags_stop_the_solver_with_a_clear_status(capsys):
+    rc = main(["solve", "case30", "--max-iter", "3", "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    doc = json.loads(out)
+    assert doc["status"] == "iteration_limit" and doc["success"] is False
+    assert len(err.strip().splitlines()) == 1 and "iteration limit of 3" in err
+    # the next call with the default budget solves it
+    assert main(["solve", "case30", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "optimal"

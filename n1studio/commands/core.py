@@ -32,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     kind.add_argument("--dc", action="store_true", help="DC OPF (HiGHS) instead of AC OPF")
     kind.add_argument("--pf", action="store_true",
                       help="AC power flow of the case's own dispatch (pandapower)")
+    p.add_argument("--max-iter", type=int, default=None, metavar="N",
+                   help="AC OPF: stop after N Ipopt iterations (default 1000)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="AC OPF: stop after this much solver time (default 300 s)")
     p.add_argument("--json", action="store_true", help="print the answer document")
     p.set_defaults(func=run_solve)
 
@@ -71,7 +75,10 @@ def run_solve(args: argparse.Namespace) -> int:
     net = load_case(args.case)
     variant = Variant(net, args.out)
     progress = _stderr_progress if (sys.stderr.isatty() and not args.json) else None
-    result = reference(variant, kind, progress=progress)
+    budget = {}
+    if kind == "ac":
+        budget = {"max_iter": args.max_iter, "time_limit_s": args.time_limit}
+    result = reference(variant, kind, progress=progress, **budget)
     label = case_label(net)
     if args.json:
         from n1studio.cli import emit_json
