@@ -11,7 +11,8 @@ from n1studio.llm.runtime import ModelSettings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LABEL = "Default model (Gemma 3 270M Q4_K_M)"
+DEFAULT_LABEL = "Gemma 3 270M (default)"  # short: the combo is ~190 px in the dock
+DEFAULT_TIP = "The default model: Gemma 3 270M, Q4_K_M GGUF, installed with N-1 Studio"
 
 
 class ModelPanel(QtWidgets.QWidget):
@@ -27,6 +28,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.model.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model.setMinimumContentsLength(14)
         self.model.addItem(DEFAULT_LABEL, "")
+        self.model.setItemData(0, DEFAULT_TIP, QtCore.Qt.ItemDataRole.ToolTipRole)
         browse = QtWidgets.QToolButton()
         browse.setText("…")
         browse.setToolTip("Choose a GGUF file")
@@ -171,6 +173,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.model.blockSignals(True)
         self.model.clear()
         self.model.addItem(DEFAULT_LABEL, "")
+        self.model.setItemData(0, DEFAULT_TIP, QtCore.Qt.ItemDataRole.ToolTipRole)
         for p in paths:
             if p and Path(p).is_file():
                 self.model.addItem(Path(p).name, p)

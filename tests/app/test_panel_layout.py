@@ -60,5 +60,7 @@ def _check_model_dock(mp, area: QtWidgets.QScrollArea) -> None:
     # the mode's text is not cut ("constrained", the longer of the two)
     longest = max(mp.mode.itemText(k) for k in range(mp.mode.count()))
     assert mp.mode.width() >= mp.mode.fontMetrics().horizontalAdvance(longest) + 20
+    # the default model's name is readable in its combo
+    assert mp.model.width() >= mp.model.fontMetrics().horizontalAdvance(mp.model.currentText()) + 20
     # the GPU note is wrapped to its width, whole
     assert mp.gpu_note.height() >= mp.gpu_note.heightForWidth(mp.gpu_note.width())
