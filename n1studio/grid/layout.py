@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ EDGE_COLUMNS = {
 }
 
 KK_MAX_BUS = 600
+_IGRAPH_RNG_LOCK = threading.Lock()
 
 _GEO_RE = r'"coordinates"\s*:\s*\[\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)'
 
@@ -113,19 +115,29 @@ def computed_layout(net: pp.pandapowerNet, seed: int = 1) -> np.ndarray:
     g.simplify()
     rng = np.random.default_rng(seed)
     init = rng.uniform(-1, 1, size=(n, 2)) * np.sqrt(n)
-    # igraph draws its random numbers from Python's `random`: seed it (and put its state
-    # back) so that a grid is drawn the same way every time it is opened
-    state = random.getstate()
-    random.seed(seed)
-    try:
-        lay = g.layout_fruchterman_reingold(seed=init.tolist(), niter=500,
-                                            grid="auto" if n > 1000 else "nogrid")
-        if n <= KK_MAX_BUS:
-            # Kamada-Kawai evens out edge lengths on meshed grids (readable at a glance); it
-            # is quadratic, so only on small grids, started from the FR layout
-            lay = g.layout_kamada_kawai(seed=lay.coords, maxiter=50 * n)
-    finally:
-        random.setstate(state)
+    # igraph draws its random numbers from Python's global `random`, which other threads
+    # also use: give it a private seeded generator for this call (under a lock, since the
+    # setting is process-wide) so a grid is drawn the same way every time it is opened
+    with _IGRAPH_RNG_LOCK:
+        ig.set_random_number_generator(random.Random(seed))
+        try:
+            lay = _fr_then_kk(g, init, n)
+        finally:
+            ig.set_random_number_generator(random)
+    return _finish_layout(lay, rows)
+
+
+def _fr_then_kk(g, init: np.ndarray, n: int):
+    lay = g.layout_fruchterman_reingold(seed=init.tolist(), niter=500,
+                                        grid="auto" if n > 1000 else "nogrid")
+    if n <= KK_MAX_BUS:
+        # Kamada-Kawai evens out edge lengths on meshed grids (readable at a glance); it
+        # is quadratic, so only on small grids, started from the FR layout
+        lay = g.layout_kamada_kawai(seed=lay.coords, maxiter=50 * n)
+    return lay
+
+
+def _finish_layout(lay, rows: np.ndarray) -> np.ndarray:
     xy = np.asarray(lay.coords, dtype=float)
     # scale to a unit comparable to the stored layouts (mean edge length ~ 1)
     if len(rows):

@@ -63,3 +63,30 @@ def test_drawing_masks_follow_the_variant():
     assert [d.bus_names[k] for k in np.flatnonzero(st3.bus_viol)] == ["bus:3"]
     assert [d.edge_names[k] for k in np.flatnonzero(st3.edge_viol)] == ["line:5"]
     assert [d.unit_names[k] for k in np.flatnonzero(st3.unit_viol)] == ["gen:1"]
+
+
+def test_computed_layout_is_the_same_while_other_threads_use_random():
+    import random
+    import threading
+
+    import numpy as np
+
+    from n1studio.grid.cases import load_case
+    from n1studio.grid.layout import computed_layout
+
+    net = load_case("pglib_opf_case14_ieee")
+    first = computed_layout(net)
+    stop = threading.Event()
+
+    def noise():
+        while not stop.is_set():
+            random.random()
+
+    t = threading.Thread(target=noise)
+    t.start()
+    try:
+        again = [computed_layout(net) for _ in range(3)]
+    finally:
+        stop.set()
+        t.join()
+    assert all(np.allclose(first, a) for a in again)
