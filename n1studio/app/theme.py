@@ -69,5 +69,7 @@ def stylesheet(name: str = "light", scale: float = 1.0) -> str:
     except OSError:
         log.warning("theme file %s is missing", path)
         return ""
-    return qss.replace("@FONT_PT@", f"{round(10 * scale)}").replace(
-        "@FONT_BIG_PT@", f"{round(13 * scale)}")
+    icons = resource("icons").as_posix()
+    return (qss.replace("@FONT_PT@", f"{round(10 * scale)}")
+            .replace("@FONT_BIG_PT@", f"{round(13 * scale)}")
+            .replace("@ICONS@", icons))
