@@ -54,7 +54,7 @@ def solve_reference(entry: VariantEntry, on_event=None, cancel=None):
     """Job: the AC OPF of a variant (the reference every answer is compared with)."""
     from n1studio.app.modeljob import solve
 
-    return solve(entry.variant)
+    return solve(entry.variant, cancel=cancel)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -659,6 +659,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _reference_done(self, entry: VariantEntry, result) -> None:
         self.ref_jobs.pop(id(entry), None)
+        if getattr(result, "status", "") == "cancelled":  # stopped, not solved: ask again later
+            self.statusBar().showMessage(f"Reference of {entry.label}: stopped", 8000)
+            return
         entry.reference = result
         self.statusBar().showMessage(
             f"Reference of {entry.label}: " + (f"{result.objective:,.2f} $/h" if result.success

@@ -106,11 +106,11 @@ def ask_and_check(entry, values: dict, prompt_override: str | None, base_entry,
             "reference": ref}
 
 
-def solve(variant):
-    """The reference AC OPF of a variant (None when no solver is available)."""
+def solve(variant, cancel=None):
+    """The reference AC OPF of a variant; a set `cancel` event stops Ipopt between iterations."""
     from n1studio.solve.reference import reference
 
-    return reference(variant, kind="ac")
+    return reference(variant, kind="ac", cancel=cancel)
 
 
 def check(variant, answer, ref, base_ref) -> dict:
