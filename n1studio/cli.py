@@ -1,7 +1,8 @@
 """The `n1studio` command line (SPEC.md's stable contract).
 
-Each command group lives in `n1studio/commands/<group>.py` and exposes
-`register(subparsers)`; a handler returns the exit code. User mistakes (N1Error) print
+Each command group lives in `n1studio/commands/<group>.py` (never importing Qt) or, for the
+commands that need Qt, in `n1studio/app/commands.py`; each exposes `register(subparsers)`
+and a handler returns the exit code. User mistakes (N1Error) print
 one line on stderr and exit 2; `--json` prints exactly one JSON document on stdout.
 """
 
@@ -16,8 +17,9 @@ import sys
 from n1studio import __version__
 from n1studio.errors import N1Error
 
-# Command groups in help order. A group module registers its subcommands.
-GROUPS = ("core", "check", "ask", "sweep", "curate", "app")
+# Command group modules in help order. A group module registers its subcommands.
+GROUPS = ("n1studio.commands.core", "n1studio.commands.check", "n1studio.commands.ask",
+          "n1studio.commands.sweep", "n1studio.commands.curate", "n1studio.app.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,13 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in GROUPS:
-        try:
-            mod = importlib.import_module(f"n1studio.commands.{group}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"n1studio.commands.{group}":
-                continue
-            raise
-        mod.register(sub)
+        importlib.import_module(group).register(sub)
     return parser
 
 

@@ -23,7 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_study(sub)
     _register_dataset(sub)
     _register_eval(sub)
-    _register_report(sub)
 
 
 # ---- study ------------------------------------------------------------------------------------
@@ -333,46 +332,4 @@ def run_eval_cmd(args) -> int:
     else:
         print(f"{summary.done} new run(s), {summary.skipped} already in the study, "
               f"{summary.seconds:.0f} s" + (" (stopped)" if summary.cancelled else ""))
-    return 0
-
-
-# ---- report -----------------------------------------------------------------------------------
-
-def _register_report(sub) -> None:
-    p = sub.add_parser("report", help="the N-versus-N-1 report of a study (HTML, PNG, JSON)",
-                       description="Satisfaction per constraint kind on N vs N-1, feasibility, "
-                                   "cost gap and recalled-N rate per model, and the drop from N "
-                                   "to N-1, as a table, report.html, report.png/svg and "
-                                   "report.json in --out.")
-    p.add_argument("--study", required=True, metavar="STUDY")
-    p.add_argument("--dataset", metavar="NAME", help="which dataset (default: every run)")
-    p.add_argument("--out", metavar="DIR", help="write report.html, .png, .svg and .json here")
-    p.add_argument("--no-png", action="store_true", help="skip the PNG (needs Qt offscreen)")
-    p.add_argument("--json", action="store_true", help="print the report document")
-    p.set_defaults(func=run_report_cmd)
-
-
-def run_report_cmd(args) -> int:
-    from n1studio.curate.report import build_report, report_text, write_report
-    from n1studio.curate.study import Study
-
-    with Study.open(args.study) as st:
-        ds = st.dataset_id(args.dataset) if args.dataset else None
-        report = build_report(st, ds)
-    files = {}
-    if args.out:
-        png = None
-        if not args.no_png:
-            from n1studio.app.curate_report import svg_to_png
-
-            png = svg_to_png
-        files = write_report(report, args.out, png_writer=png)
-    if args.json:
-        from n1studio.cli import emit_json
-
-        emit_json(report | {"files": {k: str(v) for k, v in files.items()}})
-        return 0
-    print(report_text(report))
-    for k, v in files.items():
-        print(f"{k}: {v}")
     return 0

@@ -1,4 +1,6 @@
-"""`n1studio gui [CASE] [--model GGUF]` (also plain `n1studio`) and `n1studio demo [--out DIR]`.
+"""The commands that need Qt: `n1studio gui [CASE] [--model GGUF]` (also plain `n1studio`),
+`n1studio demo [--out DIR]` and `n1studio report` (its PNG is rendered with Qt offscreen).
+They live in the app layer so that n1studio/commands, like the core, never imports Qt.
 
 With no display (Linux: no DISPLAY, no WAYLAND_DISPLAY, no QT_QPA_PLATFORM), `gui` runs
 the headless demo into ./demo-out and says where the picture is, so `make run` does
@@ -17,6 +19,7 @@ DEFAULT_CASE = "case14"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _register_report(sub)
     p = sub.add_parser("gui", help="the desktop app (default when no command is given)",
                        description="Open the desktop app on a case (default: case14).")
     p.add_argument("case", nargs="?", default=None,
@@ -96,3 +99,45 @@ def _check_case(spec: str) -> None:
                         "nor a .json or .m file")
     if not path.is_file():
         raise CaseError(f"no such file: {path}")
+
+
+# ---- report (n1studio.report/1 from a study) ---------------------------------------------
+
+def _register_report(sub) -> None:
+    p = sub.add_parser("report", help="the N-versus-N-1 report of a study (HTML, PNG, JSON)",
+                       description="Satisfaction per constraint kind on N vs N-1, feasibility, "
+                                   "cost gap and recalled-N rate per model, and the drop from N "
+                                   "to N-1, as a table, report.html, report.png/svg and "
+                                   "report.json in --out.")
+    p.add_argument("--study", required=True, metavar="STUDY")
+    p.add_argument("--dataset", metavar="NAME", help="which dataset (default: every run)")
+    p.add_argument("--out", metavar="DIR", help="write report.html, .png, .svg and .json here")
+    p.add_argument("--no-png", action="store_true", help="skip the PNG (needs Qt offscreen)")
+    p.add_argument("--json", action="store_true", help="print the report document")
+    p.set_defaults(func=run_report_cmd)
+
+
+def run_report_cmd(args) -> int:
+    from n1studio.curate.report import build_report, report_text, write_report
+    from n1studio.curate.study import Study
+
+    with Study.open(args.study) as st:
+        ds = st.dataset_id(args.dataset) if args.dataset else None
+        report = build_report(st, ds)
+    files = {}
+    if args.out:
+        png = None
+        if not args.no_png:
+            from n1studio.app.curate_report import svg_to_png
+
+            png = svg_to_png
+        files = write_report(report, args.out, png_writer=png)
+    if args.json:
+        from n1studio.cli import emit_json
+
+        emit_json(report | {"files": {k: str(v) for k, v in files.items()}})
+        return 0
+    print(report_text(report))
+    for k, v in files.items():
+        print(f"{k}: {v}")
+    return 0
