@@ -16,6 +16,7 @@ import sys
 
 from n1studio import __version__
 from n1studio.errors import N1Error
+from n1studio.schema import json_default
 
 # Command group modules in help order. A group module registers its subcommands.
 GROUPS = ("n1studio.commands.core", "n1studio.commands.check", "n1studio.commands.ask",
@@ -37,18 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def emit_json(doc) -> None:
     """Print exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=_default) + "\n")
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=json_default) + "\n")
     sys.stdout.flush()
-
-
-def _default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot serialise {type(o).__name__}")
 
 
 def main(argv: list[str] | None = None) -> int:

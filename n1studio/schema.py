@@ -50,3 +50,14 @@ def answer_json_schema() -> dict:
 def _r(x, nd):
     x = float(x)
     return round(x, nd) if math.isfinite(x) else x
+
+
+def json_default(o):
+    """`json.dumps(default=...)` for numpy scalars and arrays in our documents."""
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot serialise {type(o).__name__}")

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from n1studio.schema import json_default
+
 log = logging.getLogger(__name__)
 
 DEMO_CASE = "pglib_opf_case14_ieee"
@@ -118,11 +120,11 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     view.export_png(str(png))
     view.close()
     vpath, apath = out / "verdict.json", out / "answer.json"
-    vpath.write_text(json.dumps(v, indent=2, default=_json_default) + "\n")
+    vpath.write_text(json.dumps(v, indent=2, default=json_default) + "\n")
     apath.write_text(json.dumps({"case": case, "outages": list(entry.outages),
                                  "answer": entry.answer, "raw": entry.raw, "stats": st,
                                  "model_file": res.get("model_file")}, indent=2,
-                                default=_json_default) + "\n")
+                                default=json_default) + "\n")
     say(f"done in {time.perf_counter() - t0:.1f} s:")
     for p in (png, vpath, apath):
         say(f"  {p.resolve()}")
@@ -149,12 +151,3 @@ def _banner(session, entry) -> str:
 def _pct(x) -> str:
     return f"{x:.1%}" if isinstance(x, (int, float)) else "n/a"
 
-
-def _json_default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot serialise {type(o).__name__}")

@@ -15,6 +15,7 @@ import threading
 import time
 from typing import TextIO
 
+from n1studio.commands._args import add_variant_args
 from n1studio.llm.runtime import CONSTRAINED, FREE
 
 
@@ -22,9 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ask", help="ask a local GGUF model to solve a variant's OPF, and check it",
                        description="Ask a local GGUF model for the OPF of CASE with the given "
                                    "elements out of service; the answer is checked.")
-    p.add_argument("case", metavar="CASE", help="built-in case name or a .json / .m file")
-    p.add_argument("--out", metavar="ELEMENT", action="append", default=[],
-                   help="take ELEMENT out of service, e.g. line:3 (repeatable)")
+    add_variant_args(p)
     p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: $N1STUDIO_MODEL, else the bundled "
                         "Gemma 3 270M)")
     p.add_argument("--gpu-layers", type=int, default=0, metavar="N",

@@ -13,6 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
+from n1studio.commands._args import add_variant_args
 from n1studio.errors import N1Error
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="check an answer against a variant: the verdict",
                        description="Check an n1studio.answer/1 document against CASE with the "
                                    "given elements out of service.")
-    p.add_argument("case", metavar="CASE", help="built-in case name or a .json / .m file")
+    add_variant_args(p)
     p.add_argument("answer", metavar="ANSWER.json", help="the answer file, '-' for stdin")
-    p.add_argument("--out", metavar="ELEMENT", action="append", default=[],
-                   help="take ELEMENT out of service, e.g. line:3 (repeatable)")
     p.add_argument("--json", action="store_true", help="print the verdict document")
     p.add_argument("--tol", metavar="KEY=VALUE", action="append", default=[],
                    help="override a tolerance, e.g. p_mw=0.5 (repeatable; see the README)")

@@ -15,6 +15,8 @@ import sys
 
 import numpy as np
 
+from n1studio.commands._args import add_variant_args
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cases", help="list the built-in cases",
@@ -25,9 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("solve", help="the reference solution of a variant (AC OPF by default)",
                        description="Solve CASE with the given elements out of service and print "
                                    "the reference answer (n1studio.answer/1 with --json).")
-    p.add_argument("case", metavar="CASE", help="built-in case name or a .json / .m file")
-    p.add_argument("--out", metavar="ELEMENT", action="append", default=[],
-                   help="take ELEMENT out of service, e.g. line:3 (repeatable)")
+    add_variant_args(p)
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--dc", action="store_true", help="DC OPF (HiGHS) instead of AC OPF")
     kind.add_argument("--pf", action="store_true",

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from n1studio.errors import StudyError
+from n1studio.schema import json_default
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +137,7 @@ def _dumps(doc) -> str | None:
     if doc is None:
         return None
     return json.dumps(doc, separators=(",", ":"), sort_keys=False, allow_nan=True,
-                      default=_np_default)
-
-
-def _np_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot store {type(o).__name__}")
+                      default=json_default)
 
 
 def _loads(text):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import pandapower.networks as pn
 
 from n1studio.errors import CaseError
 from n1studio.grid.matpower import read_matpower
+from n1studio.grid.quiet import quiet_pandapower
 from n1studio.resources import resource
 
 log = logging.getLogger(__name__)
@@ -49,15 +49,8 @@ def builtin_cases() -> list[dict]:
 
 
 def _quiet(fn, *args, **kwargs):
-    # pandapower's converters are chatty (pandas FutureWarnings, info logs); users see our errors.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        level = logging.getLogger("pandapower").level
-        logging.getLogger("pandapower").setLevel(logging.ERROR)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            logging.getLogger("pandapower").setLevel(level)
+    with quiet_pandapower():
+        return fn(*args, **kwargs)
 
 
 def net_from_ppc(ppc: dict, name: str) -> pp.pandapowerNet:

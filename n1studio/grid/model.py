@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +23,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from n1studio.grid.elements import resolve
+from n1studio.grid.quiet import quiet_pandapower
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +101,10 @@ class GridModel:
         if len(work.sgen) and "controllable" in work.sgen.columns:
             ctrl = work.sgen.controllable.fillna(False).astype(bool)
             work.sgen.loc[ctrl, "in_service"] = True
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            lvl = logging.getLogger("pandapower").level
-            logging.getLogger("pandapower").setLevel(logging.ERROR)
-            try:
-                ppc = to_ppc(work, init="flat", mode="opf", check_connectivity=False,
-                             trafo_model="pi", calculate_voltage_angles=True,
-                             take_slack_vm_limits=False)
-            finally:
-                logging.getLogger("pandapower").setLevel(lvl)
+        with quiet_pandapower():
+            ppc = to_ppc(work, init="flat", mode="opf", check_connectivity=False,
+                         trafo_model="pi", calculate_voltage_angles=True,
+                         take_slack_vm_limits=False)
         lk = work._pd2ppc_lookups
         base = float(ppc["baseMVA"])
         bus, br, gen = ppc["bus"], ppc["branch"].real.astype(float), ppc["gen"]

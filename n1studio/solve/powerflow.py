@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import math
 import time
-import warnings
 
 import numpy as np
 import pandapower as pp
 
+from n1studio.grid.quiet import quiet_pandapower
 from n1studio.grid.variant import Variant
 from n1studio.solve.result import OpfResult, dispatch_cost, empty_result
 
@@ -30,11 +30,8 @@ def run_ac_pf(variant: Variant, **runpp_kwargs) -> OpfResult:
     t0 = time.perf_counter()
     kwargs = {"calculate_voltage_angles": True, "init": "auto", "numba": False}
     kwargs.update(runpp_kwargs)
-    level = logging.getLogger("pandapower").level
-    logging.getLogger("pandapower").setLevel(logging.CRITICAL)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_pandapower(logging.CRITICAL):
             pp.runpp(net, **kwargs)
     except pp.LoadflowNotConverged:
         r = empty_result(model, "pf", "diverged", "pandapower: power flow did not converge")
@@ -44,8 +41,6 @@ def run_ac_pf(variant: Variant, **runpp_kwargs) -> OpfResult:
         r = empty_result(model, "pf", "error", f"pandapower: {exc.__class__.__name__}: {exc}")
         r.solve_time_s = time.perf_counter() - t0
         return r
-    finally:
-        logging.getLogger("pandapower").setLevel(level)
     solve_t = time.perf_counter() - t0
 
     nb, ng = model.n_bus, len(model.gen_names)

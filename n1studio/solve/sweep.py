@@ -38,6 +38,7 @@ from n1studio.errors import N1Error
 from n1studio.grid.cases import case_label
 from n1studio.grid.elements import OUTAGE_TABLES, parse_element
 from n1studio.grid.model import GridModel
+from n1studio.grid.quiet import quiet_pandapower
 from n1studio.grid.variant import Variant, base_model, n1_candidates
 
 log = logging.getLogger(__name__)
@@ -534,7 +535,7 @@ def _ls_source(net) -> tuple[pp.pandapowerNet, list[str]] | None:
     lightsim2grid has no impedance element; MATPOWER branches joining buses of different
     nominal voltage without a tap arrive as pandapower impedances (pglib case118 has two),
     so symmetric ones become the equivalent line (same per-unit r, x, b; verified against
-    runpp). GridModel's converter leaves ``_options["trafo_model"] = "pi"``, which
+    runpp). A net last run with ``trafo_model="pi"`` keeps it in ``_options``, which
     lightsim2grid refuses; it models transformers as runpp does by default.
     """
     import pandas as pd
@@ -575,18 +576,12 @@ def _ls_source(net) -> tuple[pp.pandapowerNet, list[str]] | None:
 # ---- the pandapower fallback ----------------------------------------------------------------
 
 def _quiet_runpp(net) -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lg = logging.getLogger("pandapower")
-        lvl = lg.level
-        lg.setLevel(logging.CRITICAL)
+    with quiet_pandapower(logging.CRITICAL):
         try:
             pp.runpp(net, init="dc", calculate_voltage_angles=True, max_iteration=30)
             return bool(net.converged)
         except Exception:  # noqa: BLE001 - pandapower raises LoadflowNotConverged and friends
             return False
-        finally:
-            lg.setLevel(lvl)
 
 
 def _has_slack(net) -> bool:
