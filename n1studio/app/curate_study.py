@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from n1studio.app.tables import row_table
+
 
 class StudyPanel(QtWidgets.QWidget):
     runSelected = QtCore.Signal(dict)
@@ -25,13 +27,7 @@ class StudyPanel(QtWidgets.QWidget):
         self.header = QtWidgets.QLabel("No study open.")
         self.header.setWordWrap(True)
         lay.addWidget(self.header)
-        self.table = QtWidgets.QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels([c.capitalize() for c in self.COLUMNS])
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table([c.capitalize() for c in self.COLUMNS])
         self.table.itemSelectionChanged.connect(self._selected)
         lay.addWidget(self.table, 1)
         row = QtWidgets.QHBoxLayout()

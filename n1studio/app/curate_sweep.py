@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from n1studio.app.tables import row_table
+
 STATUS_COLORS = {"diverged": "#8e44ad", "islanded": "#e67e22", "violations": "#c0392b",
                  "ok": "#27ae60"}
 
@@ -33,13 +35,7 @@ class SweepTable(QtWidgets.QWidget):
         top.addWidget(QtWidgets.QLabel("Show:"))
         top.addWidget(self.filter)
         lay.addLayout(top)
-        self.table = QtWidgets.QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels([c.capitalize() for c in self.COLUMNS])
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table([c.capitalize() for c in self.COLUMNS])
         self.table.cellClicked.connect(self._clicked)
         self.table.cellActivated.connect(self._clicked)
         lay.addWidget(self.table)

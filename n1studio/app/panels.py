@@ -7,6 +7,7 @@ import logging
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from n1studio.app.session import Session
+from n1studio.app.tables import row_table
 from n1studio.schema import CONSTRAINT_KINDS
 
 log = logging.getLogger(__name__)
@@ -157,13 +158,8 @@ class VerdictPanel(QtWidgets.QWidget):
         self.cost = QtWidgets.QLabel("")
         self.cost.setObjectName("costLabel")
         self.cost.setWordWrap(True)
-        self.table = QtWidgets.QTableWidget(0, 5)
+        self.table = row_table(["Constraint", "Element", "Value", "Limit", "Excess"], single=False)
         self.table.setObjectName("violationsTable")
-        self.table.setHorizontalHeaderLabels(["Constraint", "Element", "Value", "Limit", "Excess"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
         self.table.cellClicked.connect(self._clicked)
         lay = QtWidgets.QVBoxLayout(self)
