@@ -61,3 +61,12 @@ def json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def emit_json(doc) -> None:
+    """Print exactly one JSON document on stdout (what every `--json` prints)."""
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=json_default) + "\n")
+    sys.stdout.flush()

@@ -2,6 +2,6 @@
 tolerances.py for the documented defaults)."""
 
 from n1studio.check.tolerances import Tolerances
-from n1studio.check.verdict import check_answer, check_variant
+from n1studio.check.verdict import check_answer
 
-__all__ = ["Tolerances", "check_answer", "check_variant"]
+__all__ = ["Tolerances", "check_answer"]

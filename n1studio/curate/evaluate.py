@@ -79,7 +79,8 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
             if user_on_run:
                 user_on_run(run)
 
-    from n1studio.llm.ask import ask_variant
+    from n1studio import pipeline
+    from n1studio.jobs import JobState, JobStopped
     from n1studio.llm.client import ModelClient
     from n1studio.llm.prompt import Prompt, render_prompt
     from n1studio.llm.runtime import ModelSettings, validate_settings
@@ -127,8 +128,10 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
                 if progress:
                     progress(summary.done, total, f"{Path(s.model_path).name}: {variant.label}")
                 started = time.time()
-                res = ask_variant(variant, s, cancel=cancel, client=client, prompt=prompt)
-                if res.cancelled:
+                try:
+                    res = pipeline.ask(variant, s, client=client, prompt=prompt,
+                                       state=JobState(cancel=cancel))
+                except JobStopped:  # the answer in progress is dropped, not stored
                     summary.cancelled = True
                     break
                 run_id = study.add_run(it["variant_id"], model_id, sdict, res.prompt, res.raw,

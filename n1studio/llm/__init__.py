@@ -1,4 +1,7 @@
-"""The local model runtime: prompts, the GGUF worker process, constrained and free answers.
+"""Models: prompts, runtimes (the local GGUF worker process), constrained and free answers.
+
+`llm` never judges an answer (it does not import `n1studio.check`); the whole question,
+answer and verdict together, is `n1studio.pipeline.ask`.
 
 Public API (import from the submodules; nothing heavy is imported here):
 - `runtime.ModelSettings`, `runtime.default_model_path()`, `runtime.gpu_offload_supported()`,
@@ -6,6 +9,7 @@ Public API (import from the submodules; nothing heavy is imported here):
 - `gguf.inspect_gguf(path)`: header checks (not GGUF, version, truncated)
 - `prompt.render_prompt(variant, template=None) -> Prompt`, `prompt.default_template()`
 - `client.ModelClient(settings)`: the worker process; `.complete(...)`, `.close()`, `.kill()`
-- `ask.ask_variant(variant, settings, on_event, cancel) -> AskResult` (the job the GUI runs)
+- `ask.ask_variant(variant, settings, on_event, cancel) -> AskResult` (prompt, raw text,
+  parsed answer, stats); `ask.shared_client()`, `shared_worker_pid()`, `close_shared_client()`
 - `parse.extract_answer(text)`: the answer in free-mode text, or None
 """

@@ -1,8 +1,8 @@
-"""The "ask the model about a variant" job: prompt -> worker -> answer -> verdict.
+"""Ask a model about a variant: prompt -> runtime -> text -> parsed answer.
 
-`ask_variant` is a plain module-level function (the GUI runs it on a worker thread and
-turns `on_event` into signals; the CLI calls it directly). It keeps everything a study
-needs: the prompt, the raw text, the parsed answer, the verdict and the timings.
+`ask_variant` knows prompts, runtimes and parsing only; it never judges. The whole question
+(references, answer, verdict, with progress and stop) is `n1studio.pipeline.ask`, which
+the command line, the app and batch evaluation all call.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ class AskResult:
     prompt: str
     raw: str
     answer: dict | None
-    verdict: dict | None
     stats: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     model: str = ""
@@ -44,53 +43,56 @@ class AskResult:
 
     def to_dict(self, with_prompt: bool = True) -> dict:
         doc = {"variant": self.variant, "outages": self.outages, "answer": self.answer,
-               "verdict": self.verdict, "raw": self.raw, "stats": self.stats,
+               "raw": self.raw, "stats": self.stats,
                "settings": self.settings, "model": self.model, "cancelled": self.cancelled}
         if with_prompt:
             doc["prompt"] = self.prompt
         return doc
 
 
-_SHARED: dict = {}
-_SHARED_LOCK = threading.Lock()
+_shared: dict = {}
+_shared_lock = threading.Lock()
 
 
 def shared_client() -> ModelClient:
     """The process-wide model client: one worker, so every caller shares the prefix cache."""
-    with _SHARED_LOCK:
-        c = _SHARED.get("client")
+    with _shared_lock:
+        c = _shared.get("client")
         if c is None:
-            c = _SHARED["client"] = ModelClient()
+            c = _shared["client"] = ModelClient()
         return c
 
 
 def shared_worker_pid() -> int | None:
     """The shared client's worker process id while it runs (None otherwise)."""
-    c = _SHARED.get("client")
+    c = _shared.get("client")
     return c.worker_pid if c is not None else None
 
 
 def close_shared_client() -> None:
-    """Stop the shared worker (e.g. when the window closes); a later ask starts a new one."""
-    with _SHARED_LOCK:
-        c = _SHARED.pop("client", None)
+    """Stop the shared worker (e.g. when the window closes); a later ask starts a new one.
+    Best effort: a worker that is already gone is not an error here."""
+    with _shared_lock:
+        c = _shared.pop("client", None)
     if c is not None:
-        c.close()
+        try:
+            c.close()
+        except Exception:  # noqa: BLE001 -- closing a dead worker must not stop a quit
+            log.debug("model client close failed", exc_info=True)
 
 
 def ask_variant(variant: Variant, settings: ModelSettings | None = None,
                 on_event: Callable[[dict], None] | None = None,
-                cancel: threading.Event | None = None, *, client: ModelClient | None = None,
-                template: str | None = None, prompt: Prompt | None = None,
-                check: bool = True) -> AskResult:
-    """Ask the model to solve `variant`'s OPF and check the answer.
+                cancel: threading.Event | None = None, *, client=None,
+                template: str | None = None, prompt: Prompt | None = None) -> AskResult:
+    """Ask the model to solve `variant`'s OPF; the answer is parsed, not judged.
 
-    on_event receives the worker's events ({"ev": "token", "text"}, "progress" while the
-    prompt is processed, "loaded"), then {"ev": "answer"} with the parsed answer and
-    {"ev": "verdict"}. `cancel` stops the answer between tokens (the partial text is kept
-    and checked). `template` overrides the prompt template, `prompt` the whole prompt.
-    Raises ModelError (settings, model file, worker failure) and nothing else for model
-    trouble; an unreadable answer is a `format` verdict.
+    `client` is any runtime with `ModelClient.complete`'s signature (the local GGUF worker
+    by default, or an OpenAI-compatible endpoint). on_event receives the runtime's events
+    ({"ev": "token", "text"}, "progress" while the prompt is processed, "loaded"). `cancel`
+    stops the answer between tokens (the partial text is kept, `cancelled` is set).
+    `template` overrides the prompt template, `prompt` the whole prompt. Raises ModelError
+    (settings, model file, worker failure) and nothing else for model trouble.
     """
     s = validate_settings(settings or ModelSettings())
     client = client or shared_client()
@@ -104,17 +106,8 @@ def ask_variant(variant: Variant, settings: ModelSettings | None = None,
     comp = client.complete(p.text, plan=plan, max_tokens=max_tokens, settings=s,
                            on_event=on_event, cancel=cancel)
     answer = _read(comp.raw, constrained=plan is not None and not comp.cancelled)
-    if on_event is not None:
-        on_event({"ev": "answer", "answer": answer})
-    verdict = None
-    if check:
-        from n1studio.check import check_variant
-
-        verdict = check_variant(variant, answer if answer is not None else comp.raw)
-        if on_event is not None:
-            on_event({"ev": "verdict", "verdict": verdict})
     return AskResult(variant=variant.label, outages=list(variant.outages), prompt=p.text,
-                     raw=comp.raw, answer=answer, verdict=verdict, stats=comp.stats,
+                     raw=comp.raw, answer=answer, stats=comp.stats,
                      settings=s.to_dict(), model=Path(s.model_path).name,
                      cancelled=comp.cancelled)
 

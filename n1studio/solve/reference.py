@@ -35,6 +35,9 @@ _MAX = 256
 # key -> (base net held alive, result, (max_iter, time_limit_s) it was solved with)
 _cache: OrderedDict[tuple, tuple[object, OpfResult, tuple[int, float]]] = OrderedDict()
 _lock = threading.RLock()
+# key -> the lock held while that reference is being solved: a second caller waits for the
+# first one's result instead of solving the same variant again at the same time
+_solving: dict[tuple, threading.Lock] = {}
 
 
 def _key(variant: Variant, kind: str) -> tuple:
@@ -75,13 +78,43 @@ def reference(variant: Variant, kind: str = "ac", *, warm_start: bool = True,
 
         budget = (acopf.DEFAULT_MAX_ITER if max_iter is None else int(max_iter),
                   acopf.DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s))
-    hit = _entry(variant, kind)
+    hit = _usable(variant, kind, budget)
     if hit is not None:
-        result, was = hit[1], hit[2]
-        if result.status not in BUDGET_STATUSES or (budget[0] <= was[0] and budget[1] <= was[1]):
-            return result
-        log.info("%s %s: solving again with a larger budget than the cached %s",
-                 variant.model.name, variant.outages, result.status)
+        return hit
+    key = _key(variant, kind)
+    with _lock:
+        key_lock = _solving.setdefault(key, threading.Lock())
+    # wait for whoever is solving this very variant (cooperatively: a cancel ends the wait)
+    while not key_lock.acquire(timeout=0.1):
+        if cancel is not None and cancel.is_set():
+            from n1studio.solve.result import empty_result
+
+            return empty_result(variant.model, kind, "cancelled",
+                                "cancelled while another caller was solving it")
+    try:
+        hit = _usable(variant, kind, budget)  # solved by the caller we waited for
+        if hit is not None:
+            return hit
+        return _solve_and_keep(variant, kind, warm_start, progress, budget, cancel)
+    finally:
+        key_lock.release()
+
+
+def _usable(variant: Variant, kind: str, budget: tuple[int, float]) -> OpfResult | None:
+    """The cached result when it answers a call with this budget."""
+    hit = _entry(variant, kind)
+    if hit is None:
+        return None
+    result, was = hit[1], hit[2]
+    if result.status not in BUDGET_STATUSES or (budget[0] <= was[0] and budget[1] <= was[1]):
+        return result
+    log.info("%s %s: solving again with a larger budget than the cached %s",
+             variant.model.name, variant.outages, result.status)
+    return None
+
+
+def _solve_and_keep(variant: Variant, kind: str, warm_start: bool, progress,
+                    budget: tuple[int, float], cancel) -> OpfResult:
     if kind == "ac":
         result = _ac_reference(variant, warm_start, progress, budget, cancel)
     elif kind == "dc":
@@ -131,3 +164,4 @@ def clear() -> None:
     """Forget every cached reference."""
     with _lock:
         _cache.clear()
+        _solving.clear()
