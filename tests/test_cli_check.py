@@ -90,3 +90,117 @@ def test_stdin_through_the_console_script(answer_file):
     verdict = json.loads(proc.stdout)
     assert verdict["tolerances"]["p_mw"] == 0.5
     assert b"Traceback" not in proc.stderr
+
+
+# ---- issue 10: hostile answers, many answers, internal errors ------------------------------
+
+PGLIB14 = "pglib_opf_case14_ieee"
+
+
+@pytest.fixture(scope="module")
+def solved_answer():
+    """The reference answer as `n1studio solve --json` prints it (real solver, real CLI)."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["solve", PGLIB14, "--json"])
+    assert code == 0
+    return json.loads(out.getvalue())
+
+
+def test_byte_order_mark_file_is_read(answer_file, capsys):
+    answer_file.write_bytes(b"\xef\xbb\xbf" + answer_file.read_bytes())
+    code, out, _ = _run(["check", "case14", str(answer_file), "--json", "--no-reference"], capsys)
+    assert code == 0 and json.loads(out)["feasible"] is True
+
+
+@pytest.mark.parametrize("name", ["line:\u0661", "line: 1", "line:01", "line:" + "9" * 5000])
+def test_odd_out_names_are_one_line_user_errors(name, answer_file, capsys):
+    code, out, err = _run(["check", "case14", str(answer_file), "--out", name], capsys)
+    assert code == 2 and out == ""
+    assert "malformed element name" in err and len(err.strip().splitlines()) == 1
+    assert len(err) < 300
+
+
+def test_integer_beyond_float_range_is_a_verdict_with_references(tmp_path, solved_answer, capsys):
+    """It raised OverflowError in the recall test and the CLI exited 1 with a traceback."""
+    answer = dict(solved_answer, generators=[dict(g) for g in solved_answer["generators"]])
+    gen = answer["generators"][0]["element"]
+    answer["generators"][0]["p_mw"] = "BIG"
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(answer).replace('"BIG"', "1" + "0" * 400))
+    code, out, err = _run(["check", PGLIB14, str(path), "--json"], capsys)
+    assert code == 1, err
+    verdict = json.loads(out)
+    assert [(v["element"], v["constraint"]) for v in verdict["violations"]
+            if v["constraint"] == "format"] == [(gen, "format")]
+    assert verdict["reference_objective"] is not None
+    assert "Traceback" not in err
+
+
+def test_many_answers_in_one_process(tmp_path, solved_answer, capsys):
+    """The reference from `solve --json` is feasible; garbage lines are format verdicts."""
+    lines = [json.dumps(solved_answer),  # a document
+             json.dumps({"id": "m1", "answer": solved_answer}),  # a wrapped document
+             json.dumps({"id": 7, "answer": "```json\n" + json.dumps(solved_answer) + "\n```"}),
+             "",  # blank: skipped
+             "the dispatch is 40 MW",
+             '{"schema": "n1studio.answer/1", "buses": [',
+             json.dumps({"answer": None}),
+             "\ufeff" + json.dumps(solved_answer)[:-1] + ', "generators": 5}']
+    jsonl = tmp_path / "answers.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = _run(["check", PGLIB14, "--jsonl", str(jsonl), "--json"], capsys)
+    assert code == 1, err
+    verdicts = [json.loads(line) for line in out.splitlines()]
+    assert [v["source"] for v in verdicts] == [f"{jsonl}:{n}" for n in (1, 2, 3, 5, 6, 7, 8)]
+    assert [v["feasible"] for v in verdicts] == [True, True, True, False, False, False, False]
+    assert [v.get("id") for v in verdicts[:3]] == [None, "m1", 7]
+    assert all(v["schema"] == "n1studio.verdict/1" for v in verdicts)
+    first = [(v["violations"][0]["constraint"], v["violations"][0]["message"].split(":")[0])
+             for v in verdicts[3:]]
+    assert first == [("format", "not JSON"), ("format", "not JSON"), ("format", "no answer"),
+                     ("format", "generators")]
+    assert verdicts[0]["cost_gap"] == pytest.approx(0.0, abs=1e-6)
+
+    # two files, both feasible: exit 0, one line each and a total without --json
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(solved_answer))
+    b.write_text(lines[1])
+    code, out, _ = _run(["check", PGLIB14, str(a), "--jsonl", str(b), "--no-reference"], capsys)
+    assert code == 0
+    assert out.splitlines() == [f"{a}: FEASIBLE", f"{b}:1: FEASIBLE",
+                                "pglib_opf_case14_ieee N: 2 answers, 2 feasible, 0 infeasible"]
+
+
+def test_no_answer_at_all_is_a_user_error(tmp_path, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    for argv in (["check", "case14"], ["check", "case14", "--jsonl", str(empty)],
+                 ["check", "case14", "-", "--jsonl", "-"]):
+        code, _, err = _run(argv + ["--no-reference"], capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (argv, err)
+
+
+def register(sub):
+    """A test-only command whose handler has a bug (no real route raises any more)."""
+    p = sub.add_parser("crash-for-test")
+    p.set_defaults(func=lambda args: {}["no such key"])
+
+
+def test_an_internal_error_is_exit_3_with_one_line_and_a_report(tmp_path, monkeypatch, capsys):
+    from n1studio import cli
+
+    monkeypatch.setattr(cli, "GROUPS", (*cli.GROUPS, __name__))
+    monkeypatch.setenv("N1STUDIO_CRASH_DIR", str(tmp_path / "crashes"))
+    code, out, err = _run(["crash-for-test"], capsys)
+    assert code == 3 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("n1studio: internal error: KeyError: 'no such key' (full report: ")
+    report = Path(err.strip().split("full report: ")[1].rstrip(")"))
+    assert report.parent == tmp_path / "crashes"
+    text = report.read_text()
+    assert "Traceback (most recent call last)" in text and "crash-for-test" in text
+    assert "KeyError: 'no such key'" in text

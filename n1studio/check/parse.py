@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +33,14 @@ from n1studio.errors import ElementError
 from n1studio.grid.elements import GEN_TABLES, parse_element
 from n1studio.schema import ANSWER
 
-_FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
+# An answer of case9241pegase (the largest bundled case) is about 1.3 MB as `solve --json`
+# writes it; 4 MiB leaves three times that. Larger texts are a `format` verdict, unread.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# More entries in `buses` or `generators` than this (case9241pegase has 9,241 buses) is a
+# `format` verdict too: the list is not read.
+MAX_ENTRIES = 100_000
+# Entry-level problems listed per list; beyond this they are counted in one more record.
+MAX_ENTRY_ISSUES = 100
 
 
 @dataclass
@@ -59,22 +65,33 @@ def issue(kind: str, element: str, message: str) -> dict:
 
 
 def load_document(answer) -> tuple[dict | None, list[dict]]:
-    """The answer as a dict, or None and the format issue that says why not."""
+    """The answer as a dict, or None and the format issue that says why not.
+
+    Linear in the size of the answer: a text over MAX_ANSWER_BYTES is refused unread, a
+    UTF-8 byte-order mark is skipped, one ``` fence around the whole text is removed.
+    """
     if answer is None:
         return None, [issue("format", "answer", "no answer")]
     if isinstance(answer, (bytes, bytearray)):
+        if len(answer) > MAX_ANSWER_BYTES:
+            return None, [_too_large(len(answer))]
         answer = bytes(answer).decode("utf-8", errors="replace")
     if isinstance(answer, str):
-        text = answer.strip()
+        size = _utf8_size(answer)
+        if size > MAX_ANSWER_BYTES:
+            return None, [_too_large(size)]
+        text = answer.lstrip("\ufeff").strip()
         if not text:
             return None, [issue("format", "answer", "the answer is empty")]
-        m = _FENCE.match(text)
-        if m:
-            text = m.group(1)
+        text = unfence(text)
         try:
             answer = json.loads(text)
         except (ValueError, RecursionError) as exc:
-            msg = getattr(exc, "msg", None) or exc.__class__.__name__
+            msg = getattr(exc, "msg", None)
+            if msg is None:  # not a JSONDecodeError: nesting too deep, an integer too long
+                text = str(exc)
+                msg = "nested too deeply" if isinstance(exc, RecursionError) else \
+                    "a number with too many digits" if "digits" in text else _short(text, 80)
             pos = getattr(exc, "pos", None)
             where = f" at character {pos}" if pos is not None else ""
             return None, [issue("format", "answer", f"not JSON: {msg}{where}")]
@@ -82,6 +99,34 @@ def load_document(answer) -> tuple[dict | None, list[dict]]:
         return None, [issue("format", "answer",
                             f"expected a JSON object, got {_json_type(answer)}")]
     return answer, []
+
+
+def unfence(text: str) -> str:
+    """The body of a text that is one ``` fence (```json ... ```), else the text itself.
+
+    Plain string operations, linear in the text (the regular expression this replaces
+    backtracked quadratically on long runs of white space).
+    """
+    if len(text) < 6 or not text.startswith("```") or not text.endswith("```"):
+        return text
+    nl = text.find("\n")
+    if nl < 0 or nl > len(text) - 3:
+        return text
+    tag = text[3:nl].strip()
+    if tag and not (tag.isascii() and tag.isalpha()):
+        return text
+    return text[nl + 1:-3]
+
+
+def _utf8_size(text: str) -> int:
+    if len(text) * 4 <= MAX_ANSWER_BYTES:  # cannot be over the limit: skip the encoding
+        return len(text)
+    return len(text.encode("utf-8", errors="surrogatepass"))
+
+
+def _too_large(size: int) -> dict:
+    return issue("format", "answer", f"the answer is {size:,} bytes, more than the "
+                                     f"{MAX_ANSWER_BYTES:,} an answer may have")
 
 
 def name_lookups(model, required_bus: np.ndarray,
@@ -117,11 +162,15 @@ def parse_answer(model, answer, required_bus: np.ndarray, required_gen: np.ndarr
             out.claimed_objective = obj
 
     buses = doc.get("buses")
+    buses_read = False
     if not isinstance(buses, list) or not buses:
         what = "missing" if buses is None else ("empty" if buses == [] else
-                                                f"a {_json_type(buses)}, not a list")
+                                                f"{_a(buses)}, not a list")
         out.issues.append(issue("format", "answer", f"buses: {what}"))
+    elif len(buses) > MAX_ENTRIES:
+        out.issues.append(_too_many("buses", len(buses)))
     else:
+        buses_read = True
         seen = _read_list(model, buses, "buses", out, required_bus, bus_lookup)
         for k in np.flatnonzero(required_bus):
             if k not in seen:
@@ -129,8 +178,10 @@ def parse_answer(model, answer, required_bus: np.ndarray, required_gen: np.ndarr
 
     gens = doc.get("generators")
     if not isinstance(gens, list):
-        what = "missing" if gens is None else f"a {_json_type(gens)}, not a list"
+        what = "missing" if gens is None else f"{_a(gens)}, not a list"
         out.issues.append(issue("format", "answer", f"generators: {what}"))
+    elif len(gens) > MAX_ENTRIES:
+        out.issues.append(_too_many("generators", len(gens)))
     else:
         seen = _read_list(model, gens, "generators", out, required_gen, gen_lookup)
         for k in np.flatnonzero(required_gen):
@@ -139,12 +190,53 @@ def parse_answer(model, answer, required_bus: np.ndarray, required_gen: np.ndarr
         _compare_gen_vm(model, out, gen_vm_tol)
 
     out.usable = bool(np.isfinite(out.vm[required_bus]).any()) if required_bus.any() else True
-    if not out.usable and isinstance(buses, list) and buses:
+    if not out.usable and buses_read:
         out.issues.append(issue("format", "answer", "no usable bus voltage in the answer"))
     return out
 
 
 _NUM = (float, int)
+
+
+def _too_many(key: str, n: int) -> dict:
+    return issue("format", "answer", f"{key}: {n:,} entries, more than the {MAX_ENTRIES:,} "
+                                     "an answer may hold (not read)")
+
+
+class _EntryIssues:
+    """The problems of one list's entries, one record per distinct problem.
+
+    A problem repeated over many entries (50,000 copies of bus:3, or of an unknown name)
+    is one record that says how many; beyond MAX_ENTRY_ISSUES distinct records the rest
+    are counted in one last record, so the verdict's size is bounded whatever the answer.
+    """
+
+    def __init__(self, key: str):
+        self.key = key
+        self.records: dict[tuple, list] = {}  # group -> [issue, count]
+        self.dropped = 0
+
+    def add(self, kind: str, element: str, message: str, group: tuple | None = None) -> None:
+        group = group or (kind, element, message)
+        rec = self.records.get(group)
+        if rec is not None:
+            rec[1] += 1
+        elif len(self.records) < MAX_ENTRY_ISSUES:
+            self.records[group] = [issue(kind, element, message), 1]
+        else:
+            self.dropped += 1
+
+    def flush(self, out: ParsedAnswer) -> None:
+        for group, (rec, n) in self.records.items():
+            if group[0] == "duplicate":
+                if n > 1:
+                    rec["message"] = f"listed {n + 1} times (the first is used)"
+            elif n > 1:
+                rec["message"] += f" (and {n - 1:,} more like it)"
+            out.issues.append(rec)
+        if self.dropped:
+            out.issues.append(issue("format", "answer", f"{self.key}: {self.dropped:,} more "
+                                                        "entries with problems (not listed)"))
 
 
 def _read_list(model, items: list, key: str, out: ParsedAnswer, required: np.ndarray,
@@ -201,8 +293,11 @@ def _read_list(model, items: list, key: str, out: ParsedAnswer, required: np.nda
                 out.issues.append(issue("format", model.gen_names[idx[j]],
                                         f"vm_pu: not a finite number ({g[j]})"))
             out.gen_vm[idx] = np.where(np.isfinite(g), g, np.nan)
+    problems = _EntryIssues(key)
     for pos in slow:
-        _read_item(model, items[pos], pos, key, is_bus, fields, out, required, seen)
+        _read_item(model, items[pos], pos, key, is_bus, fields, out, required, seen, problems,
+                   lookup)
+    problems.flush(out)
     return seen
 
 
@@ -211,28 +306,36 @@ def _name(model, is_bus: bool, k: int) -> str:
 
 
 def _read_item(model, item, pos: int, key: str, is_bus: bool, fields, out: ParsedAnswer,
-               required: np.ndarray, seen: set[int]) -> None:
+               required: np.ndarray, seen: set[int], problems: _EntryIssues,
+               lookup: dict[str, int]) -> None:
     """The careful path for one entry: every problem named."""
     if not isinstance(item, dict):
-        out.issues.append(issue("format", "answer", f"{key}[{pos}] is a {_json_type(item)}, "
-                                                    "not an object"))
+        what = _a(item)
+        problems.add("format", "answer", f"{key}[{pos}] is {what}, not an object",
+                     ("format", "not an object", what))
         return
     raw = item.get("element")
     if not isinstance(raw, str):
-        out.issues.append(issue("format", "answer", f"{key}[{pos}] has no element name"))
+        problems.add("format", "answer", f"{key}[{pos}] has no element name",
+                     ("format", "no element name"))
+        return
+    k = lookup.get(raw)
+    if k is not None and k in seen:  # a copy of a required element: the common duplicate
+        problems.add("format", raw, "listed more than once (the first is used)",
+                     ("duplicate", raw))
         return
     try:
         name = str(parse_element(raw))
     except ElementError:
-        out.issues.append(issue("format", _short(raw, 40), "malformed element name"))
+        problems.add("format", _short(raw, 40), "malformed element name")
         return
     table = name.split(":")[0]
     if is_bus and table != "bus":
-        out.issues.append(issue("format", name, "listed under buses but is not a bus"))
+        problems.add("format", name, "listed under buses but is not a bus")
         return
     if not is_bus and table not in GEN_TABLES:
-        out.issues.append(issue("format", name, "listed under generators but is not a "
-                                                "generator (ext_grid, gen or sgen)"))
+        problems.add("format", name, "listed under generators but is not a "
+                                     "generator (ext_grid, gen or sgen)")
         return
     try:
         kind, rows = model.index(name)
@@ -240,11 +343,12 @@ def _read_item(model, item, pos: int, key: str, is_bus: bool, fields, out: Parse
         kind, rows = None, []
     if kind != ("bus" if is_bus else "gen") or not rows:
         what = "bus" if is_bus else "dispatchable generator"
-        out.issues.append(issue("format", name, f"not a {what} of this grid"))
+        problems.add("format", name, f"not a {what} of this grid")
         return
     k = rows[0]
     if k in seen:
-        out.issues.append(issue("format", name, "listed more than once (the first is used)"))
+        problems.add("format", name, "listed more than once (the first is used)",
+                     ("duplicate", name))
         return
     seen.add(k)
     if not required[k]:
@@ -301,7 +405,7 @@ def _number(x, missing: bool = False) -> tuple[float | None, str]:
     try:
         v = float(x)
     except OverflowError:
-        return None, "not a finite number"
+        return None, "not a finite number (an integer beyond float range)"
     if not math.isfinite(v):
         return None, f"not a finite number ({v})"
     return v, ""
@@ -312,9 +416,21 @@ def _json_type(x) -> str:
             float: "number", type(None): "null"}.get(type(x), type(x).__name__)
 
 
+def _a(x) -> str:
+    """'a number', 'an object': the JSON type of `x` with its article."""
+    t = _json_type(x)
+    return f"an {t}" if t[0] in "aeiou" else f"a {t}"
+
+
 def _short(x, n: int = 30) -> str:
-    try:
-        s = json.dumps(x) if not isinstance(x, str) else repr(x)
-    except (TypeError, ValueError):
-        s = repr(x)
+    """`x` as JSON (a string as its repr), cut to `n` characters; never raises."""
+    if isinstance(x, str):
+        s = repr(x[: n + 2])
+    elif isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 3 * n:
+        s = f"an integer of about {int(x.bit_length() * 0.30103) + 1:,} digits"
+    else:
+        try:
+            s = json.dumps(x)
+        except (TypeError, ValueError, RecursionError, OverflowError):
+            s = _a(x)
     return s if len(s) <= n else s[: n - 3] + "..."

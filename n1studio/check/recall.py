@@ -19,25 +19,41 @@ import numpy as np
 
 
 def _vectors(model, doc: dict | None) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Finite numbers by exact element name; anything of the wrong shape is skipped (the
+    parser already reported it as `format`)."""
     gens: dict[str, float] = {}
     buses: dict[str, tuple[float, float]] = {}
     if not isinstance(doc, dict):
         return gens, buses
-    for item in doc.get("generators") or []:
-        if isinstance(item, dict) and isinstance(item.get("element"), str):
-            p = item.get("p_mw")
-            if _ok(p):
-                gens.setdefault(item["element"].replace(" ", ""), float(p))
-    for item in doc.get("buses") or []:
-        if isinstance(item, dict) and isinstance(item.get("element"), str):
-            vm, va = item.get("vm_pu"), item.get("va_degree")
-            if _ok(vm) and _ok(va):
-                buses.setdefault(item["element"].replace(" ", ""), (float(vm), float(va)))
+    for item in _entries(doc, "generators"):
+        p = _finite(item.get("p_mw"))
+        if p is not None:
+            gens.setdefault(item["element"], p)
+    for item in _entries(doc, "buses"):
+        vm, va = _finite(item.get("vm_pu")), _finite(item.get("va_degree"))
+        if vm is not None and va is not None:
+            buses.setdefault(item["element"], (vm, va))
     return gens, buses
 
 
-def _ok(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+def _entries(doc: dict, key: str):
+    items = doc.get(key)
+    if not isinstance(items, list):  # 5, true, 1e308, an object: nothing to compare
+        return
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("element"), str):
+            yield item
+
+
+def _finite(x) -> float | None:
+    """`x` as a finite float, or None (booleans, strings, NaN, integers beyond float range)."""
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return None
+    try:
+        v = float(x)
+    except OverflowError:
+        return None
+    return v if math.isfinite(v) else None
 
 
 def distance(model, a: dict | None, b: dict | None, va_scale: float = 10.0) -> float | None:

@@ -5,6 +5,12 @@ Python literals, or stop mid-document when the token budget runs out. `extract_a
 finds the first JSON object that looks like an answer (it has "generators" or "buses",
 at the top level or one level down) and returns it as a dict, or None when nothing
 readable is there; the checker turns None into a `format` verdict.
+
+The work is linear in the text: one scan pairs every `{` with its `}` (a stack, not a
+scan from every `{`); candidate objects go to the JSON parser outermost first until
+MAX_ATTEMPTS of them failed or a few times the text's length was spent on them. Quotes count only
+inside braces, and a `'` only where a JSON string could start (after `{ [ , :`), so the
+apostrophes of prose ("it's") do not swallow the answer that follows.
 """
 
 from __future__ import annotations
@@ -15,35 +21,75 @@ import re
 
 log = logging.getLogger(__name__)
 
-_FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)(?:```|$)", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _PY_LITERALS = ((re.compile(r"\bTrue\b"), "true"), (re.compile(r"\bFalse\b"), "false"),
                 (re.compile(r"\bNone\b"), "null"))
 _KEYS = ("generators", "buses")
+_FENCE_TAG = re.compile(r"[a-zA-Z0-9_-]*")
+
+# Candidate objects that may fail to parse, per text and phase; the answer is among the
+# first few in anything a model writes, and this bounds the work on hostile text.
+MAX_ATTEMPTS = 64
+# Unclosed objects tried as truncated documents, per source (fence body or whole text).
+MAX_TRUNCATED = 8
+
+
+class _Budget:
+    """What may still be spent on parsing attempts: a count and a number of characters."""
+
+    def __init__(self, text_len: int):
+        self.attempts = MAX_ATTEMPTS
+        self.chars = 4 * text_len + 65536
+
+    def take(self, n: int) -> bool:
+        """Spend `n` characters on one attempt, if that is still within the budget."""
+        if self.attempts <= 0 or self.chars < n:
+            return False
+        self.chars -= n
+        return True
+
+    def failed(self) -> None:
+        """An attempt that parsed nothing: only these count (parsed spans never overlap)."""
+        self.attempts -= 1
 
 
 def extract_answer(text: str | None) -> dict | None:
     """The first answer-shaped JSON object in `text`, repaired where that is safe."""
     if not text:
         return None
-    sources = [m.group(1) for m in _FENCE.finditer(text)] + [text]
-    for src in sources:
-        for obj in _objects(src):
+    text = text.lstrip("\ufeff")
+    budget = _Budget(len(text))
+    sources = _fence_bodies(text) + [text]
+    scans = [_scan(src) for src in sources]
+    for src, (pairs, _) in zip(sources, scans):
+        for obj in _objects(src, pairs, budget):
             ans = _answer_in(obj)
             if ans is not None:
                 return ans
     # a document cut short by the token budget: close it and keep what is complete
-    for src in sources:
-        start = src.find("{")
-        while start >= 0:
+    budget = _Budget(len(text))
+    for src, (_, unclosed) in zip(sources, scans):
+        for start in unclosed[:MAX_TRUNCATED]:
             closed = _close_truncated(src[start:])
-            if closed is not None:
-                obj = _loads(closed)
-                ans = _answer_in(obj) if obj is not None else None
-                if ans is not None:
-                    return ans
-            start = src.find("{", start + 1)
+            if closed is None or not budget.take(len(closed)):
+                continue
+            obj = _loads(closed)
+            if obj is None:
+                budget.failed()
+            ans = _answer_in(obj) if obj is not None else None
+            if ans is not None:
+                return ans
     return None
+
+
+def _fence_bodies(text: str) -> list[str]:
+    """What each ``` fence holds (to the next ``` or the end), its language tag removed."""
+    parts = text.split("```")
+    bodies = []
+    for body in parts[1::2]:
+        tag = _FENCE_TAG.match(body)
+        bodies.append(body[tag.end():] if tag else body)
+    return bodies
 
 
 def _answer_in(obj) -> dict | None:
@@ -57,24 +103,24 @@ def _answer_in(obj) -> dict | None:
     return None
 
 
-def _objects(text: str):
-    """Every balanced {...} span of `text` that parses (after repairs), outermost first."""
+def _quote_may_open(text: str, k: int) -> bool:
+    """Whether a `'` at `k` can start a string: the previous non-space is { [ , or :."""
+    j = k - 1
+    while j >= 0 and text[j] in " \t\r\n":
+        j -= 1
+    return j >= 0 and text[j] in "{[,:"
+
+
+def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """One pass: the (start, end) of every balanced {...} in start order, and the starts
+    of the `{` never closed (outermost first)."""
+    pairs: list[tuple[int, int]] = []
+    stack: list[int] = []
+    quote, esc = None, False
     i = text.find("{")
-    while i >= 0:
-        end = _balanced_end(text, i)
-        if end is not None:
-            obj = _loads(text[i:end + 1])
-            if obj is not None:
-                yield obj
-                i = text.find("{", end + 1)
-                continue
-        i = text.find("{", i + 1)
-
-
-def _balanced_end(text: str, start: int) -> int | None:
-    depth, quote, esc = 0, None, False
-    for k in range(start, len(text)):
-        ch = text[k]
+    n = len(text)
+    while 0 <= i < n:
+        ch = text[i]
         if quote:
             if esc:
                 esc = False
@@ -82,15 +128,44 @@ def _balanced_end(text: str, start: int) -> int | None:
                 esc = True
             elif ch == quote:
                 quote = None
-        elif ch in "\"'":
+        elif ch == '"' or (ch == "'" and _quote_may_open(text, i)):
             quote = ch
         elif ch in "{[":
-            depth += 1
+            stack.append(i)
         elif ch in "}]":
-            depth -= 1
-            if depth == 0:
-                return k if ch == "}" else None
-    return None
+            start = stack.pop()
+            if ch == "}" and text[start] == "{":
+                pairs.append((start, i))
+            if not stack:  # back in prose: jump to the next object
+                i = text.find("{", i + 1)
+                continue
+        i += 1
+    pairs.sort()
+    return pairs, [k for k in stack if text[k] == "{"]
+
+
+def _could_be_object(text: str, start: int) -> bool:
+    """`{` followed (after white space) by a quote or `}`: anything else is not JSON."""
+    j = start + 1
+    while j < len(text) and text[j] in " \t\r\n":
+        j += 1
+    return j < len(text) and text[j] in "\"'}"
+
+
+def _objects(text: str, pairs: list[tuple[int, int]], budget: _Budget):
+    """Every balanced {...} span of `text` that parses (after repairs), outermost first."""
+    after = 0
+    for start, end in pairs:
+        if start < after or not _could_be_object(text, start):
+            continue
+        if not budget.take(end + 1 - start):
+            return
+        obj = _loads(text[start:end + 1])
+        if obj is None:
+            budget.failed()
+        else:
+            yield obj
+            after = end + 1
 
 
 def _loads(s: str):
@@ -138,7 +213,7 @@ def _single_to_double(s: str) -> str:
 def _close_truncated(s: str) -> str | None:
     """Cut an unfinished JSON document after its last complete value and close it."""
     stack, quote, esc = [], None, False
-    last_ok = None  # (position after a complete value, stack at that point)
+    last_ok = None  # (position after a complete value, depth at that point)
     for k, ch in enumerate(s):
         if quote:
             if esc:
@@ -148,7 +223,7 @@ def _close_truncated(s: str) -> str | None:
             elif ch == quote:
                 quote = None
             continue
-        if ch in "\"'":
+        if ch == '"' or (ch == "'" and _quote_may_open(s, k)):
             quote = ch
         elif ch in "{[":
             stack.append("}" if ch == "{" else "]")
@@ -158,8 +233,8 @@ def _close_truncated(s: str) -> str | None:
             stack.pop()
             if not stack:
                 return None  # balanced after all: not truncated
-            last_ok = (k + 1, list(stack))
+            last_ok = (k + 1, len(stack))
     if last_ok is None:
         return None
-    pos, st = last_ok
-    return s[:pos].rstrip().rstrip(",") + "".join(reversed(st))
+    pos, depth = last_ok
+    return s[:pos].rstrip().rstrip(",") + "".join(reversed(stack[:depth]))
