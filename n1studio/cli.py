@@ -3,7 +3,9 @@
 Each command group lives in `n1studio/commands/<group>.py` (never importing Qt) or, for the
 commands that need Qt, in `n1studio/app/commands.py`; each exposes `register(subparsers)`
 and a handler returns the exit code. User mistakes (N1Error) print
-one line on stderr and exit 2; `--json` prints exactly one JSON document on stdout.
+one line on stderr and exit 2; `--json` prints exactly one JSON document on stdout. Any
+other exception is a bug: one line on stderr naming the file that holds the traceback, exit 3
+(never 1, which `check` and `solve` use for "infeasible").
 """
 
 from __future__ import annotations
@@ -65,6 +67,39 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("n1studio: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 -- a bug is exit 3, never a verdict (exit 1)
+        where = write_crash_report(argv, exc)
+        text = " ".join(str(exc).split())
+        text = text if len(text) <= 120 else text[:117] + "..."
+        print(f"n1studio: internal error: {type(exc).__name__}"
+              + (f": {text}" if text else "") + f" (full report: {where})", file=sys.stderr)
+        return 3
+
+
+def write_crash_report(argv: list[str], exc: BaseException) -> str:
+    """Write the traceback of an unexpected exception to a file; its path (or why not).
+
+    The folder is $N1STUDIO_CRASH_DIR, else `n1studio-crashes` in the temporary directory.
+    """
+    import os
+    import platform
+    import tempfile
+    import traceback
+
+    folder = os.environ.get("N1STUDIO_CRASH_DIR") or os.path.join(tempfile.gettempdir(),
+                                                                  "n1studio-crashes")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, path = tempfile.mkstemp(prefix="crash-", suffix=".txt", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(f"n1studio {__version__}, Python {platform.python_version()} "
+                    f"on {platform.platform()}\n")
+            f.write(f"command: n1studio {' '.join(argv)}\n\n")
+            f.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    except OSError as err:
+        return f"not written: {err}"
+    return path
+
 
 
 if __name__ == "__main__":

@@ -16,7 +16,10 @@ OUTAGE_TABLES = ("bus", "line", "trafo", "trafo3w", "impedance", "gen", "sgen", 
 BRANCH_TABLES = ("line", "trafo", "impedance")
 GEN_TABLES = ("ext_grid", "gen", "sgen")
 
-_NAME = re.compile(r"^\s*([a-z_0-9]+)\s*:\s*(-?\d+)\s*$")
+# Strict: ASCII only, no spaces, no sign, no leading zeros ("line:01", "line: 1" and
+# "line:\u0661" are not line:1), and at most 18 digits (pandapower indices are int64).
+_NAME = re.compile(r"([a-z_0-9]+):(0|[1-9][0-9]{0,17})")
+_MAX_NAME = 64
 
 
 class Element(NamedTuple):
@@ -29,9 +32,13 @@ class Element(NamedTuple):
 
 def parse_element(name: str) -> Element:
     """Parse `line:7` into Element('line', 7); malformed names raise ElementError."""
-    m = _NAME.match(str(name))
+    text = str(name)
+    m = _NAME.fullmatch(text) if len(text) <= _MAX_NAME else None
     if not m:
-        raise ElementError(f"malformed element name {name!r}: expected <table>:<index>, e.g. line:3")
+        shown = repr(text) if len(text) <= _MAX_NAME else \
+            f"{text[:40]!r}... ({len(text)} characters)"
+        raise ElementError(f"malformed element name {shown}: expected <table>:<index> "
+                           "(ASCII digits, no spaces or leading zeros), e.g. line:3")
     table, index = m.group(1), int(m.group(2))
     if table not in TABLES:
         raise ElementError(f"unknown element table {table!r} in {name!r}: one of {', '.join(TABLES)}")
