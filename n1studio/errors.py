@@ -19,3 +19,7 @@ class ModelError(N1Error):
 
 class StudyError(N1Error):
     """A study file that is not a study or cannot be opened."""
+
+
+class StudyBusyError(StudyError):
+    """A study another process is writing (it holds the study's writer lease)."""

@@ -1,6 +1,7 @@
 """Curation commands: studies, datasets, batch evaluation and the N-vs-N-1 report.
 
     n1studio study new|info|runs STUDY             # make / describe a study file
+    n1studio study check STUDY                     # SQLite integrity check + JSON columns
     n1studio study annotate STUDY --run ID [--tag T] [--note TEXT] [--keep|--reject]
     n1studio dataset build CASE --study STUDY [--kinds line,trafo] [--sample K --seed S]
                            [--feasible-only] [--no-islanding] [--sweep SWEEP.json] [--name NAME]
@@ -55,7 +56,26 @@ def _register_study(sub) -> None:
     dec.add_argument("--keep", action="store_true", help="mark it kept")
     dec.add_argument("--reject", action="store_true", help="mark it rejected")
     q.set_defaults(func=run_study_annotate)
+    q = ss.add_parser("check", help="check a study file for damage",
+                      description="SQLite's integrity check, the tables the schema needs, "
+                                  "references between rows and every JSON column; read-only. "
+                                  "Exit 0 when nothing is wrong, 1 when something is.")
+    q.add_argument("study", metavar="STUDY")
+    q.set_defaults(func=run_study_check)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+def run_study_check(args) -> int:
+    from n1studio.curate.study import check_study
+
+    problems = check_study(args.study)
+    if not problems:
+        print(f"{args.study}: ok (SQLite integrity check, schema, references, JSON columns)")
+        return 0
+    for line in problems:
+        print(line)
+    print(f"{args.study}: {len(problems)} problem(s) found", file=sys.stderr)
+    return 1
 
 
 def run_study_new(args) -> int:
@@ -312,7 +332,7 @@ def run_eval_cmd(args) -> int:
                   f"{bool(v.get('feasible'))} satisfaction={v.get('overall_satisfaction')}",
                   file=sys.stderr)
 
-    with Study.open(args.study) as st:
+    with Study.open(args.study) as st, st.writer("eval"):  # one evaluation at a time
         ds = st.dataset_id(args.dataset)
         try:
             summary = run_eval(st, ds, args.model or [None], settings, limit=args.limit,

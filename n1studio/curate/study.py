@@ -4,6 +4,22 @@ Why SQLite in WAL mode: one file a researcher can copy and share, readable by an
 tool, and every model run is its own committed transaction, so a crash or a kill in the
 middle of an evaluation leaves the file readable with every run that finished before it.
 
+What SQLite guarantees, and what this module asks of it:
+- ``journal_mode=WAL``: readers never block the writer (the GUI reads while `eval` writes);
+- ``synchronous=FULL``: a commit is on disk when it returns, so a run also survives a power
+  cut or an OS crash, not only a killed process (NORMAL in WAL mode may lose the last commits
+  on power loss). The price is one fsync per commit, a few milliseconds against the seconds
+  a model answer takes;
+- ``PRAGMA integrity_check`` and a parse of every JSON column behind `check_study`
+  (``n1studio study check FILE``);
+- one bulk writer at a time: `Study.writer()` holds a lease row (``writer`` table) that a
+  second evaluation waits on briefly, then refuses with one line naming the holder;
+- run ids are stable: a run asked again is updated in place (``ON CONFLICT DO UPDATE``),
+  so an annotation on it is never orphaned.
+Damage (a malformed page, a study without its tables, a JSON column that is not JSON, a
+read-only file asked to change) is a `StudyError` with one line, never a traceback; a
+read-only study opens for reading.
+
 Identity and versions:
 - ``PRAGMA application_id`` marks a file as a study (a SQLite file without it is refused);
 - ``PRAGMA user_version`` is the schema version; `MIGRATIONS[i]` takes version i to i+1.
@@ -24,6 +40,8 @@ import hashlib
 import json
 import logging
 import os
+import re
+import socket
 import sqlite3
 import threading
 import time
@@ -33,13 +51,13 @@ from pathlib import Path
 
 import numpy as np
 
-from n1studio.errors import StudyError
+from n1studio.errors import StudyBusyError, StudyError
 from n1studio.schema import json_default
 
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x4E315354  # "N1ST"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE grids (
@@ -129,8 +147,34 @@ CREATE TABLE sweeps (
 CREATE INDEX runs_by_model ON runs (model_id);
 """
 
+# The writer lease (one row at most): who is writing the study in bulk, since when.
+_V3 = """
+CREATE TABLE writer (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    process_start TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    since REAL NOT NULL
+);
+"""
+
 #: MIGRATIONS[i] upgrades a study from schema version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
+
+#: JSON text columns of each table (checked by `check_study`).
+JSON_COLUMNS = {"variants": ("outages",), "solutions": ("answer",), "datasets": ("spec",),
+                "runs": ("settings", "answer", "verdict", "stats"), "annotations": ("tags",),
+                "sweeps": ("doc",)}
+
+#: How long a second bulk writer waits for the first before it refuses (seconds).
+WRITER_WAIT_S = 5.0
+
+
+def _tables_of(version: int) -> set[str]:
+    """The tables a study of schema `version` has."""
+    return {m.group(1) for script in MIGRATIONS[:version]
+            for m in re.finditer(r"CREATE TABLE (\w+)", script)}
 
 
 def _dumps(doc) -> str | None:
@@ -140,13 +184,181 @@ def _dumps(doc) -> str | None:
                       default=json_default)
 
 
-def _loads(text):
-    return None if text is None else json.loads(text)
+def _loads(text, where: tuple[Path, str] | None = None):
+    """A stored JSON document; a damaged one is a StudyError naming its row and column."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError) as exc:
+        name, what = (where[0].name, where[1]) if where else ("the study", "a JSON column")
+        raise StudyError(f"{name}: {what} is damaged (not JSON: {exc}); `n1studio study check` "
+                         "lists every damaged row") from None
+
+
+# ---- SQLite errors as one line --------------------------------------------------------------
+
+def _translate(path: Path, exc: sqlite3.Error) -> Exception:
+    """The one-line StudyError for an SQLite error a damaged or read-only file causes."""
+    msg = str(exc)
+    low = msg.lower()
+    name = path.name
+    if any(s in low for s in ("malformed", "not a database", "corrupt")):
+        return StudyError(f"{name} is damaged (SQLite: {msg}); `n1studio study check {path}` "
+                          "says what is broken; restore a copy if you have one")
+    if "readonly" in low or "read-only" in low:
+        return StudyError(f"{name} is read-only here: it can be read but not changed "
+                          f"(SQLite: {msg})")
+    if "no such table" in low or "no such column" in low:
+        return StudyError(f"{name} is marked as an N-1 Studio study but part of its schema is "
+                          f"missing ({msg}): the file is damaged")
+    if "locked" in low or "busy" in low:
+        return StudyError(f"{name} stayed locked by another program for 30 s ({msg}); "
+                          "try again when it is done")
+    if any(s in low for s in ("disk i/o", "disk is full", "unable to open", "out of memory")):
+        return StudyError(f"{name}: {msg}")
+    return exc
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose SQLite errors from a damaged or read-only file are StudyErrors."""
+
+    def _fail(self, exc: sqlite3.Error):
+        err = _translate(self.connection.study_path, exc)
+        if err is exc:
+            raise exc
+        raise err from None
+
+    def execute(self, sql, args=()):
+        try:
+            return super().execute(sql, args)
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def executemany(self, sql, seq):
+        try:
+            return super().executemany(sql, seq)
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def fetchone(self):
+        try:
+            return super().fetchone()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def fetchall(self):
+        try:
+            return super().fetchall()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def __next__(self):
+        try:
+            return super().__next__()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose `execute` goes through `_Cursor` (one-line errors)."""
+
+    study_path: Path
+
+    def execute(self, sql, args=()):
+        return self.cursor(_Cursor).execute(sql, args)
+
+    def executemany(self, sql, seq):
+        return self.cursor(_Cursor).executemany(sql, seq)
+
+
+def _connect(p: Path, readonly: bool) -> _Connection:
+    """Open the SQLite file: read-write, or read-only (`mode=ro`, then `immutable=1` when not
+    even SQLite's WAL index can be opened, e.g. in a read-only folder)."""
+    uri = p.resolve().as_uri()
+    last: sqlite3.Error | None = None
+    for suffix in (("?mode=ro", "?immutable=1") if readonly else ("",)):
+        try:
+            conn = sqlite3.connect(uri + suffix, uri=True, factory=_Connection, timeout=30,
+                                   isolation_level=None, check_same_thread=False)
+            conn.study_path = p
+            conn.row_factory = sqlite3.Row
+            # the plain execute: a raw sqlite3.Error here decides whether to try the next way
+            sqlite3.Connection.execute(conn, "SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            last = exc
+            if "unable to open" not in str(exc).lower():
+                break
+    err = _translate(p, last)
+    raise (err if err is not last else StudyError(f"{p.name} cannot be opened ({last})")) from None
+
+
+def _check_header(p: Path) -> None:
+    """Refuse an existing file that cannot be a study before SQLite touches it: an empty
+    file (it may be a study whose contents were lost: it is not silently made a new one),
+    an unreadable one, or one that is not SQLite."""
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise StudyError(f"{p} cannot be read: {exc.strerror}") from None
+    if size == 0:
+        raise StudyError(f"{p.name} is an empty file (0 bytes), not a study; remove it to start "
+                         "a new study there (an empty file may be a study whose contents were "
+                         "lost, so it is not overwritten)")
+    if head != b"SQLite format 3\x00":
+        raise StudyError(f"{p.name} is not an N-1 Studio study (not an SQLite file)")
+
+
+def _writable(p: Path) -> bool:
+    """Whether the study (and its folder, where SQLite keeps the -wal/-shm files) is writable."""
+    folder = p.parent if str(p.parent) else Path(".")
+    return os.access(p, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
+
+
+# ---- the writer lease's holder ----------------------------------------------------------------
+
+def _process_start(pid: int) -> str:
+    """A token of when process `pid` started (Linux: /proc start time), "" where unknown.
+    It tells a live holder from a new process that reused a dead holder's pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def _holder_alive(pid: int, host: str, process_start: str) -> bool:
+    """Whether the lease holder still runs. On another host it cannot be told: assume so."""
+    if host != socket.gethostname():
+        return True
+    now = _process_start(pid)
+    if process_start and now:
+        return now == process_start
+    if os.name == "nt":  # pragma: no cover - no signal 0 there (os.kill would terminate)
+        import ctypes
+
+        h = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)
+        if not h:
+            return False
+        code = ctypes.c_ulong()
+        ctypes.windll.kernel32.GetExitCodeProcess(h, ctypes.byref(code))
+        ctypes.windll.kernel32.CloseHandle(h)
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def outages_key(outages: Iterable[str]) -> str:
     """The canonical text of an outage set (sorted like Variant does)."""
-    from n1studio.grid.model import _sort_key
+    from n1studio.grid.elements import sort_key as _sort_key
 
     return json.dumps(sorted(set(outages), key=_sort_key))
 
@@ -220,7 +432,7 @@ def model_sha256(path: str | Path) -> str:
 def settings_key(settings: dict) -> str:
     """The part of model settings that changes answers (not the path, threads or GPU layers)."""
     keep = {k: v for k, v in sorted(settings.items())
-            if k not in ("model_path", "n_threads", "n_gpu_layers", "n_ctx")}
+            if k not in ("model_path", "n_threads", "n_threads_batch", "n_gpu_layers", "n_ctx")}
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -229,57 +441,80 @@ def settings_key(settings: dict) -> str:
 class Study:
     """An open study file. Use `Study.open(path, create=...)`; close() or use as a context."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection):
+    def __init__(self, path: Path, conn: sqlite3.Connection, readonly: bool = False):
         self.path = path
         self.conn = conn
+        #: opened for reading only (the file or its folder is not writable): changes are refused
+        self.readonly = readonly
+        self._lease_depth = 0
 
     # ---- opening ------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, create: bool = False) -> Study:
-        """Open (or with `create`, make) a study. Anything that is not a study: StudyError."""
+        """Open (or with `create`, make) a study. Anything that is not a study: StudyError.
+
+        A study that cannot be written here (its file or folder is read-only) opens for
+        reading; anything that would change it is then a StudyError.
+        """
         p = Path(path).expanduser()
         exists = p.exists()
         if not exists and not create:
             raise StudyError(f"no such study: {p} (create one with `n1studio study new {p}`)")
         if exists and p.is_dir():
             raise StudyError(f"{p} is a folder, not a study file")
-        if exists and p.stat().st_size > 0:
-            with open(p, "rb") as fh:
-                head = fh.read(16)
-            if head != b"SQLite format 3\x00":
-                raise StudyError(f"{p.name} is not an N-1 Studio study (not an SQLite file)")
-        if not exists:
-            p.parent.mkdir(parents=True, exist_ok=True)
+        if exists:
+            _check_header(p)
+        else:
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StudyError(f"cannot create the study {p}: {exc.strerror}") from None
+        readonly = exists and not _writable(p)
+        conn = _connect(p, readonly)
         try:
-            conn = sqlite3.connect(str(p), timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            conn.row_factory = sqlite3.Row
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise StudyError(f"{p.name} is not an N-1 Studio study ({exc})") from None
-        if app_id != APPLICATION_ID:
+        except StudyError:
+            conn.close()
+            raise
+        if app_id != APPLICATION_ID and (exists or tables or app_id):
+            conn.close()
             if tables or app_id:
-                conn.close()
                 raise StudyError(f"{p.name} is an SQLite file but not an N-1 Studio study")
-            if not create and exists and p.stat().st_size > 0:
-                conn.close()
-                raise StudyError(f"{p.name} is not an N-1 Studio study")
+            raise StudyError(f"{p.name} is an empty SQLite database, not an N-1 Studio study")
         if version > SCHEMA_VERSION:
             conn.close()
             raise StudyError(f"{p.name} was written by a newer N-1 Studio (study schema "
                              f"version {version}; this version reads up to {SCHEMA_VERSION}); "
                              "upgrade N-1 Studio to open it")
-        study = cls(p, conn)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        study._migrate(version)
+        study = cls(p, conn, readonly=readonly)
+        try:
+            study._check_tables(version)
+            if not readonly:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")  # see the module docstring
+                conn.execute("PRAGMA foreign_keys=ON")
+                study._migrate(version)
+            elif version < SCHEMA_VERSION:
+                log.info("%s: read-only study of schema %d, read as it is", p.name, version)
+        except BaseException:
+            conn.close()
+            raise
         return study
 
+    def _check_tables(self, version: int) -> None:
+        """Refuse a file marked as a study whose tables are gone (damaged or emptied)."""
+        have = {r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = sorted(_tables_of(version) - have)
+        if missing:
+            raise StudyError(f"{self.path.name} is marked as an N-1 Studio study (schema "
+                             f"{version}) but has no table {', '.join(missing)}: the file is "
+                             "damaged or was emptied by another program")
+
     def _migrate(self, version: int) -> None:
-        if version == SCHEMA_VERSION and self._app_id() == APPLICATION_ID:
+        if version == SCHEMA_VERSION:
             return
         with self.transaction():
             if self._app_id() != APPLICATION_ID:
@@ -312,13 +547,83 @@ class Study:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One committed unit of work (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+        if self.readonly:
+            raise StudyError(f"{self.path.name} is read-only here (the file or its folder cannot "
+                             "be written): it was opened for reading, and this would change it")
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            try:
+                self.conn.execute("ROLLBACK")
+            except (StudyError, sqlite3.Error):
+                log.debug("rollback failed", exc_info=True)
             raise
         self.conn.execute("COMMIT")
+
+    # ---- one bulk writer at a time ---------------------------------------------------------
+    @contextmanager
+    def writer(self, purpose: str, wait: float = WRITER_WAIT_S) -> Iterator[None]:
+        """Hold the study's writer lease while `purpose` (e.g. "eval") writes to it.
+
+        A second holder waits up to `wait` seconds, then gets StudyBusyError with one line
+        naming the holder. Why a lease row in the study rather than a lock file beside it:
+        the study stays one file (plus SQLite's own -wal/-shm), taking the lease is one
+        SQLite transaction (BEGIN IMMEDIATE serialises two takers), and the holder's pid and
+        start time are right there for the refusal. A lease left by a killed process is
+        taken over: its pid no longer runs (or runs a different process, by start time).
+        WAL needs every writer on one host anyway, so the pid can be checked.
+        """
+        if self._lease_depth:
+            self._lease_depth += 1
+            try:
+                yield
+            finally:
+                self._lease_depth -= 1
+            return
+        me = (os.getpid(), socket.gethostname(), _process_start(os.getpid()))
+        deadline = time.monotonic() + max(0.0, wait)
+        while True:
+            with self.transaction() as c:
+                row = c.execute("SELECT pid, host, process_start, purpose, since FROM writer "
+                                "WHERE id = 1").fetchone()
+                if row is None or not _holder_alive(row["pid"], row["host"],
+                                                    row["process_start"]):
+                    if row is not None:
+                        log.info("%s: taking over the lease of pid %s, which has ended",
+                                 self.path.name, row["pid"])
+                    c.execute("INSERT INTO writer (id, pid, host, process_start, purpose, since) "
+                              "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                              "pid = excluded.pid, host = excluded.host, "
+                              "process_start = excluded.process_start, "
+                              "purpose = excluded.purpose, since = excluded.since",
+                              (*me, purpose, time.time()))
+                    break
+            if time.monotonic() >= deadline:
+                since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["since"]))
+                where = "" if row["host"] == me[1] else f" on {row['host']}"
+                raise StudyBusyError(
+                    f"study {self.path.name} is being written by pid {row['pid']}{where} "
+                    f"({row['purpose']}) since {since}; run this again when it has finished")
+            time.sleep(0.2)
+        self._lease_depth = 1
+        try:
+            yield
+        finally:
+            self._lease_depth = 0
+            try:
+                with self.transaction() as c:
+                    c.execute("DELETE FROM writer WHERE id = 1 AND pid = ? AND host = ?", me[:2])
+            except (StudyError, sqlite3.Error) as exc:  # a lease left behind is taken over
+                log.warning("%s: cannot release the writer lease: %s", self.path.name, exc)
+
+    def writer_lease(self) -> dict | None:
+        """Who holds the writer lease now ({pid, host, purpose, since}), None when free."""
+        row = self._one("SELECT pid, host, process_start, purpose, since FROM writer "
+                        "WHERE id = 1")
+        if row is None or not _holder_alive(row["pid"], row["host"], row["process_start"]):
+            return None
+        return {k: row[k] for k in ("pid", "host", "purpose", "since")}
 
     def _one(self, sql: str, args=()) -> sqlite3.Row | None:
         return self.conn.execute(sql, args).fetchone()
@@ -400,7 +705,7 @@ class Study:
         if row is None:
             raise StudyError(f"{self.path.name}: no variant {variant_id}")
         d = dict(row)
-        d["outages"] = json.loads(d["outages"])
+        d["outages"] = _loads(d["outages"], (self.path, f"variant {variant_id}'s outages"))
         return d
 
     # ---- references -----------------------------------------------------------------------
@@ -408,8 +713,12 @@ class Study:
                      objective: float | None, answer: dict | None,
                      solve_time_s: float | None = None) -> None:
         with self.transaction() as c:
-            c.execute("INSERT OR REPLACE INTO solutions (variant_id, kind, status, success, "
-                      "objective, answer, solve_time_s, created_at) VALUES (?,?,?,?,?,?,?,?)",
+            c.execute("INSERT INTO solutions (variant_id, kind, status, success, objective, "
+                      "answer, solve_time_s, created_at) VALUES (?,?,?,?,?,?,?,?) "
+                      "ON CONFLICT (variant_id, kind) DO UPDATE SET status = excluded.status, "
+                      "success = excluded.success, objective = excluded.objective, "
+                      "answer = excluded.answer, solve_time_s = excluded.solve_time_s, "
+                      "created_at = excluded.created_at",
                       (variant_id, kind, status, int(bool(success)), objective, _dumps(answer),
                        solve_time_s, time.time()))
 
@@ -420,7 +729,8 @@ class Study:
             return None
         d = dict(row)
         d["success"] = bool(d["success"])
-        d["answer"] = _loads(d["answer"])
+        d["answer"] = _loads(d["answer"], (self.path, (f"the {kind} reference of variant "
+                                                       f"{variant_id}")))
         return d
 
     # ---- datasets -----------------------------------------------------------------------
@@ -451,7 +761,7 @@ class Study:
         out = []
         for r in rows:
             d = dict(r)
-            d["spec"] = _loads(d["spec"])
+            d["spec"] = _loads(d["spec"], (self.path, f"dataset {d['name']!r}'s spec"))
             d["n_count"] = int(d["n_count"] or 0)
             out.append(d)
         return out
@@ -481,7 +791,8 @@ class Study:
         out = []
         for r in rows:
             d = dict(r)
-            d["outages"] = json.loads(d["outages"])
+            d["outages"] = _loads(d["outages"], (self.path, (f"variant {d['variant_id']}'s "
+                                                            "outages")))
             out.append(d)
         return out
 
@@ -510,14 +821,21 @@ class Study:
                 started_at: float, finished_at: float, cancelled: bool = False) -> int:
         """Record one finished model run, committed at once (what makes evaluations resumable)."""
         with self.transaction() as c:
-            cur = c.execute(
-                "INSERT OR REPLACE INTO runs (variant_id, model_id, settings, settings_key, "
+            # an upsert, not INSERT OR REPLACE: a run asked again keeps its id (REPLACE deletes
+            # the row and inserts a new one, orphaning the annotations on the old id)
+            row = c.execute(
+                "INSERT INTO runs (variant_id, model_id, settings, settings_key, "
                 "prompt, raw, answer, verdict, stats, cancelled, started_at, finished_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (variant_id, model_id, settings_key) DO UPDATE SET "
+                "settings = excluded.settings, prompt = excluded.prompt, raw = excluded.raw, "
+                "answer = excluded.answer, verdict = excluded.verdict, stats = excluded.stats, "
+                "cancelled = excluded.cancelled, started_at = excluded.started_at, "
+                "finished_at = excluded.finished_at RETURNING id",
                 (variant_id, model_id, _dumps(settings), settings_key(settings), prompt, raw,
                  _dumps(answer), _dumps(verdict), _dumps(stats), int(cancelled), started_at,
-                 finished_at))
-            return int(cur.lastrowid)
+                 finished_at)).fetchone()
+            return int(row[0])
 
     def runs(self, dataset_id: int | None = None, model_id: int | None = None) -> list[dict]:
         """Runs with their variant, grid, split (when in the dataset) and model."""
@@ -543,7 +861,7 @@ class Study:
         for r in self.conn.execute(sql, args):
             d = dict(r)
             for k in ("settings", "answer", "verdict", "stats", "outages"):
-                d[k] = _loads(d[k])
+                d[k] = _loads(d[k], (self.path, f"run {d['id']}'s {k}"))
             d["cancelled"] = bool(d["cancelled"])
             out.append(d)
         return out
@@ -563,8 +881,10 @@ class Study:
             new_tags = json.dumps(sorted(set(tags))) if tags is not None else cur["tags"]
             new_note = note if note is not None else cur["note"]
             new_dec = (decision or None) if decision is not None else cur["decision"]
-            c.execute("INSERT OR REPLACE INTO annotations (target, target_id, tags, note, "
-                      "decision, updated_at) VALUES (?,?,?,?,?,?)",
+            c.execute("INSERT INTO annotations (target, target_id, tags, note, decision, "
+                      "updated_at) VALUES (?,?,?,?,?,?) ON CONFLICT (target, target_id) DO "
+                      "UPDATE SET tags = excluded.tags, note = excluded.note, "
+                      "decision = excluded.decision, updated_at = excluded.updated_at",
                       (target, target_id, new_tags, new_note, new_dec, time.time()))
 
     def annotation(self, target: str, target_id: int) -> dict:
@@ -572,7 +892,8 @@ class Study:
                         "target_id = ?", (target, target_id))
         if row is None:
             return {"tags": [], "note": "", "decision": None}
-        return {"tags": json.loads(row["tags"]), "note": row["note"], "decision": row["decision"]}
+        tags = _loads(row["tags"], (self.path, f"the tags of {target} {target_id}"))
+        return {"tags": tags, "note": row["note"], "decision": row["decision"]}
 
     def add_sweep(self, grid_id: int, doc: dict) -> int:
         with self.transaction() as c:
@@ -584,7 +905,8 @@ class Study:
     def latest_sweep(self, grid_id: int) -> dict | None:
         row = self._one("SELECT doc FROM sweeps WHERE grid_id = ? ORDER BY id DESC LIMIT 1",
                         (grid_id,))
-        return None if row is None else json.loads(row["doc"])
+        return None if row is None else _loads(row["doc"], (self.path, (f"the sweep of grid "
+                                                                      f"{grid_id}")))
 
     # ---- summary ------------------------------------------------------------------------
     def info(self) -> dict:
@@ -600,3 +922,89 @@ class Study:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+# ---- checking a study ---------------------------------------------------------------------------
+
+def check_study(path: str | Path, limit: int = 100) -> list[str]:
+    """What is damaged in a study, one line each (empty: nothing found). Read-only.
+
+    SQLite's own ``PRAGMA integrity_check`` (pages, indexes, free lists), the tables its
+    schema version needs, ``PRAGMA foreign_key_check``, annotations on runs or variants that
+    no longer exist, and a parse of every JSON column. A file that is not a study at all is
+    a StudyError, as for `Study.open`.
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise StudyError(f"no such study: {p}")
+    if p.is_dir():
+        raise StudyError(f"{p} is a folder, not a study file")
+    _check_header(p)
+    conn = _connect(p, readonly=True)
+    problems: list[str] = []
+    try:
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except StudyError as exc:
+            return [str(exc)]
+        if app_id != APPLICATION_ID:
+            raise StudyError(f"{p.name} is an SQLite file but not an N-1 Studio study")
+        try:
+            rows = conn.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()
+        except StudyError as exc:
+            return [str(exc)]
+        problems += [f"integrity: {r[0]}" for r in rows if r[0] != "ok"]
+        try:
+            have = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except StudyError as exc:
+            return [*problems, str(exc)]
+        problems += [f"schema: table {t} is missing (schema version {version})"
+                     for t in sorted(_tables_of(min(version, SCHEMA_VERSION)) - have)]
+        checks = [("PRAGMA foreign_key_check", lambda r: f"foreign key: {r[0]} row {r[1]} refers "
+                                                         f"to a missing {r[2]} row"),
+                  (("SELECT a.id, a.target, a.target_id FROM annotations a WHERE (a.target = "
+                   "'run' AND a.target_id NOT IN (SELECT id FROM runs)) OR (a.target = "
+                   "'variant' AND a.target_id NOT IN (SELECT id FROM variants))"),
+                   lambda r: f"orphan: annotation {r[0]} is on {r[1]} {r[2]}, which does not "
+                             "exist")]
+        if not {"annotations", "runs", "variants"} <= have:
+            checks.pop()
+        for table, cols in JSON_COLUMNS.items():
+            if table not in have:
+                continue
+            key = "id" if table != "dataset_items" else "rowid"
+            checks.append((f"SELECT {key}, {', '.join(cols)} FROM {table}",
+                           _json_problems(table, cols)))
+        for sql, describe in checks:
+            if len(problems) >= limit:
+                break
+            try:
+                for r in conn.execute(sql):
+                    line = describe(r)
+                    for one in ([line] if isinstance(line, str) else line or []):
+                        problems.append(one)
+                    if len(problems) >= limit:
+                        break
+            except StudyError as exc:
+                problems.append(str(exc))
+    finally:
+        conn.close()
+    return problems[:limit]
+
+
+def _json_problems(table: str, cols: tuple[str, ...]):
+    def describe(row) -> list[str]:
+        out = []
+        for k, col in enumerate(cols, start=1):
+            text = row[k]
+            if text is None:
+                continue
+            try:
+                json.loads(text)
+            except (ValueError, TypeError) as exc:
+                out.append(f"json: {table} {row[0]} column {col} is not JSON ({exc})")
+        return out
+
+    return describe
