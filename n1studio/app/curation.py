@@ -16,22 +16,24 @@ from PySide6 import QtCore, QtWidgets
 
 from n1studio.app.workers import Job
 from n1studio.errors import N1Error
+from n1studio.jobs import JobState, Progress
 
 log = logging.getLogger(__name__)
 
 SWEEP_KINDS = ("line", "trafo")
 
 
-def sweep_job(net, kinds=SWEEP_KINDS, on_event=None, cancel=None) -> dict:
-    """Job: the N-1 sweep of a grid, with progress and cooperative cancel."""
+def sweep_job(net, kinds=SWEEP_KINDS, state: JobState | None = None) -> dict:
+    """Job: the N-1 sweep of a grid, with progress and cooperative stop (a stopped sweep
+    returns what finished, marked ``stats.cancelled``)."""
     from n1studio.solve.sweep import run_sweep
 
     def progress(done: int, total: int) -> None:
-        if on_event is not None:
-            on_event({"done": int(done), "total": int(total)})
+        if state is not None:
+            state.progress(done, total, "sweeping", stage="sweep")
 
     return run_sweep(net, kinds=kinds, progress=progress,
-                     cancel=(lambda: cancel.is_set()) if cancel is not None else None)
+                     cancel=state.cancel if state is not None else None)
 
 
 class Curation(QtCore.QObject):
@@ -73,30 +75,30 @@ class Curation(QtCore.QObject):
         self.report = ReportView()
 
         L, R = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, QtCore.Qt.DockWidgetArea.RightDockWidgetArea
-        self.dock_sweep = window._dock("Sweep", box, L)
-        self.dock_study = window._dock("Study", self.study_panel, L)
+        self.dock_sweep = window.add_dock("Sweep", box, L)
+        self.dock_study = window.add_dock("Study", self.study_panel, L)
         # scrollable: the report's plot and table must not force the whole right column
         # (verdict, plots, report share one tab group) to be 400 pixels high
         report_area = QtWidgets.QScrollArea()
         report_area.setWidget(self.report)
         report_area.setWidgetResizable(True)
         report_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        self.dock_report = window._dock("Report", report_area, R)
+        self.dock_report = window.add_dock("Report", report_area, R)
         window.tabifyDockWidget(window.dock_inspector, self.dock_sweep)
         window.tabifyDockWidget(window.dock_inspector, self.dock_study)
         window.tabifyDockWidget(window.dock_plots, self.dock_report)
         window.dock_inspector.raise_()
         window.dock_verdict.raise_()
 
-        self.act_sweep = window._act("Run the N-1 &sweep", self.run_sweep, "Ctrl+Shift+S", "",
-                                     "Every single line and transformer outage, classified")
-        self.act_open_study = window._act("&Open study…", self.open_study_dialog, None, "",
-                                          "Open (or create) a study file")
-        self.act_save_run = window._act("&Save this run to the study", self.save_run,
-                                        "Ctrl+S", "", "Keep the active variant's answer and "
-                                        "verdict in the open study")
-        self.act_report = window._act("N vs N-1 &report", self.build_report, None, "",
-                                      "The report of the open study's runs")
+        act = window.make_action
+        self.act_sweep = act("Run the N-1 &sweep", self.run_sweep, "Ctrl+Shift+S", "",
+                             "Every single line and transformer outage, classified")
+        self.act_open_study = act("&Open study…", self.open_study_dialog, None, "",
+                                  "Open (or create) a study file")
+        self.act_save_run = act("&Save this run to the study", self.save_run, "Ctrl+S", "",
+                                "Keep the active variant's answer and verdict in the open study")
+        self.act_report = act("N vs N-1 &report", self.build_report, None, "",
+                              "The report of the open study's runs")
 
     def add_menu(self, mb: QtWidgets.QMenuBar) -> None:
         m = mb.addMenu("&Curate")
@@ -116,9 +118,10 @@ class Curation(QtCore.QObject):
         if s is None or self.sweep_job is not None:
             return None
         job = Job(sweep_job, s.net, name="sweep")
-        job.event.connect(self._sweep_progress)
+        job.progress.connect(self._sweep_progress)
         job.succeeded.connect(self._sweep_done)
         job.failed.connect(self._sweep_failed)
+        job.stopped.connect(lambda _partial: self._sweep_finished())
         self.sweep_job = job
         self.run_button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -126,18 +129,17 @@ class Curation(QtCore.QObject):
         self.progress.show()
         self.dock_sweep.raise_()
         self.w.statusBar().showMessage(f"Sweeping every N-1 outage of {s.name}…")
-        self.w._start(job)
+        self.w.start_job(job)
         return job
 
     def stop_sweep(self) -> None:
         if self.sweep_job is not None:
             self.sweep_job.stop()
 
-    def _sweep_progress(self, ev: dict) -> None:
-        total = int(ev.get("total") or 0)
-        if total:
-            self.progress.setRange(0, total)
-            self.progress.setValue(int(ev.get("done") or 0))
+    def _sweep_progress(self, p: Progress) -> None:
+        if p.total:
+            self.progress.setRange(0, p.total)
+            self.progress.setValue(p.done)
 
     def _sweep_finished(self) -> None:
         self.sweep_job = None
@@ -245,13 +247,8 @@ class Curation(QtCore.QObject):
         except N1Error as exc:
             self.w.statusBar().showMessage(str(exc), 10000)
             return
-        if entry is None:
-            return
-        entry.prompt, entry.raw = run.get("prompt") or "", run.get("raw") or ""
-        entry.answer, entry.verdict = run.get("answer"), run.get("verdict")
-        entry.stats = run.get("stats") or {}
-        entry.model_file = run.get("model") or ""
-        self.w._entry_updated(entry)
+        if entry is not None:
+            self.w.show_run(entry, run)
 
     def annotate(self, run_id: int, decision: str, note: str) -> None:
         if self.study is None:

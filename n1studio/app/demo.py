@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,7 +49,7 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     ensure_offscreen()
     from PySide6 import QtWidgets
 
-    from n1studio.app import modeljob
+    from n1studio import pipeline
     from n1studio.app.gridview import GridView
     from n1studio.app.session import Session
     from n1studio.grid.cases import load_case
@@ -60,10 +59,13 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     out.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
-    from n1studio.llm.runtime import validate_settings
+    from n1studio.jobs import JobState, Partial, Progress
+    from n1studio.llm.ask import shared_client
+    from n1studio.llm.runtime import ModelSettings, validate_settings
 
     values = {"model_path": model_path or None, "mode": "constrained", "n_gpu_layers": 0}
-    validate_settings(modeljob.settings_from(values))  # a bad model file: one line, at once
+    settings = ModelSettings.from_values(values)
+    validate_settings(settings)  # a bad model file: one line, at once
     say(f"[1/5] opening {case}")
     session = Session(load_case(case), case)
     entry = session.new_entry((outage,))
@@ -73,8 +75,8 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     say(f"      {len(session.net.bus)} buses; variant {entry.label}: {isl.describe()}")
 
     say("[2/5] reference AC OPF of the N case and of the variant")
-    session.base_entry.reference = modeljob.solve(session.base_entry.variant)
-    entry.reference = modeljob.solve(entry.variant)
+    session.base_entry.reference = pipeline.reference(session.base_entry.variant)
+    entry.reference = pipeline.reference(entry.variant)
     r = entry.reference
     say(f"      N: {session.base_entry.reference.objective:,.2f} $/h; "
         f"{entry.label}: " + (f"{r.objective:,.2f} $/h ({r.status})" if r.success else r.status))
@@ -82,12 +84,11 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     say("[3/5] asking the model (constrained mode, CPU)")
     counter = {"n": 0, "last": time.perf_counter(), "prompt": False}
 
-    def on_event(ev: dict) -> None:
-        kind = ev.get("ev")
-        if kind == "progress" and not counter["prompt"]:
+    def report(ev) -> None:
+        if isinstance(ev, Progress) and ev.stage == "prompt" and not counter["prompt"]:
             counter["prompt"] = True
-            say(f"      reading the prompt ({ev.get('total')} tokens)…")
-        elif kind == "token":
+            say(f"      reading the prompt ({ev.total} tokens)…")
+        elif isinstance(ev, Partial) and ev.kind == "token":
             if counter["n"] == 0:
                 counter["last"] = time.perf_counter()  # count from the first token
             counter["n"] += 1
@@ -95,11 +96,11 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
                 counter["last"] = time.perf_counter()
                 say(f"      … {counter['n']} tokens")
 
-    res = modeljob.ask_and_check(entry, values, None, session.base_entry, on_event,
-                                 threading.Event())
-    entry.answer, entry.raw, entry.verdict = res["answer"], res["raw"], res["verdict"]
-    entry.stats, entry.prompt = res["stats"], res["prompt"]
-    st = res["stats"]
+    # the references solved above are the pipeline's (solved once per variant)
+    res = pipeline.ask(entry.variant, settings, client=shared_client(), state=JobState(report))
+    entry.answer, entry.raw, entry.verdict = res.answer, res.raw, res.verdict
+    entry.stats, entry.prompt = res.stats, res.prompt
+    st = res.stats
     say(f"      {st.get('completion_tokens')} tokens at {st.get('tokens_per_s')} tokens/s "
         f"in {st.get('wall_s')} s")
 
@@ -123,7 +124,8 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     vpath.write_text(json.dumps(v, indent=2, default=json_default) + "\n")
     apath.write_text(json.dumps({"case": case, "outages": list(entry.outages),
                                  "answer": entry.answer, "raw": entry.raw, "stats": st,
-                                 "model_file": res.get("model_file")}, indent=2,
+                                 "model_file": str(res.settings.get("model_path")
+                                                   or res.model)}, indent=2,
                                 default=json_default) + "\n")
     say(f"done in {time.perf_counter() - t0:.1f} s:")
     for p in (png, vpath, apath):

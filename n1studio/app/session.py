@@ -34,6 +34,7 @@ class VariantEntry:
     verdict: dict | None = None
     stats: dict = field(default_factory=dict)
     error: str = ""
+    stopped: bool = False  # the last answer was stopped by the user (not an error)
     model_file: str = ""
 
     @property
@@ -70,6 +71,8 @@ class VariantEntry:
             parts.append(f"{n} violation(s)" if n else "answer feasible")
         if self.error:
             parts.append("model error")
+        elif self.stopped and self.verdict is None:
+            parts.append("answer stopped")
         return " · ".join(parts)
 
 

@@ -6,6 +6,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6 import QtCore
+
 from n1studio.grid.cases import load_case
 from n1studio.solve.sweep import run_sweep
 
@@ -16,13 +18,21 @@ def test_sweep_table_ranks_and_requests_the_clicked_variant(qtbot):
     doc = run_sweep(load_case("case118"))
     w = SweepTable()
     qtbot.addWidget(w)
+    w.resize(700, 500)
+    w.show()
+    qtbot.waitExposed(w)
     w.set_sweep(doc)
     assert w.table.rowCount() == 186
     assert w.table.item(0, 2).text() == "islanded"  # worst first
     row = w.row_of("trafo:12")
     assert row >= 0
+    # a real click on the row's element cell
+    item = w.table.item(row, 1)
+    assert item.text() == "trafo:12"
+    w.table.scrollToItem(item)
     with qtbot.waitSignal(w.variantRequested) as sig:
-        w.table.cellClicked.emit(row, 1)
+        qtbot.mouseClick(w.table.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                         pos=w.table.visualItemRect(item).center())
     assert sig.args == [["trafo:12"]]
     w.filter.setCurrentText("islanded")
     visible = [i for i in range(w.table.rowCount()) if not w.table.isRowHidden(i)]

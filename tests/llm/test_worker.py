@@ -29,7 +29,8 @@ def test_second_variant_reuses_the_cached_prefix(client, case14):
     assert second.stats["cached_tokens"] > 0
     assert second.stats["cached_tokens"] >= shared_tokens
     assert second.stats["prompt_tokens"] - second.stats["cached_tokens"] < 80
-    assert second.stats["ttft_s"] < first.stats["ttft_s"]
+    # what the cache saves in time (first-token latency) is measured in bench/bench_llm.py:
+    # wall-clock comparisons on a shared machine are not pass/fail material
 
 
 def test_cancel_stops_between_tokens(client, case14):

@@ -1,0 +1,202 @@
+"""The main window's model control (a mixin of `MainWindow`): the prompt shown for the active
+variant, Ask and Stop, and what the question's job reports (prompt, tokens, the reference,
+the answer and its verdict; a failure; a stop).
+
+Ask runs `n1studio.pipeline.ask` (variant + model -> reference, answer, verdict) in a `Job`
+on the shared model client, whose worker process keeps llama.cpp's prefix cache across
+variants. A stopped answer is "stopped", not an error: its partial text is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from n1studio.app.session import VariantEntry
+from n1studio.app.window_texts import ANSWERING, BEFORE_ANSWER, STOPPED
+from n1studio.app.workers import Job
+from n1studio.jobs import JobState, Partial, Progress
+
+log = logging.getLogger(__name__)
+
+
+def prompt_text(variant) -> str:
+    """Job: the prompt the model is sent for `variant` (seconds on big grids)."""
+    from n1studio.llm.prompt import render_prompt
+
+    return render_prompt(variant).text
+
+
+def ask_job(variant, values: dict, edited_prompt: str | None = None,
+            state: JobState | None = None):
+    """Job: ask the model (settings from the model panel's `values`) about `variant`, with
+    the user's edited prompt text when there is one; returns `pipeline.Asked`."""
+    from n1studio import pipeline
+    from n1studio.llm.ask import shared_client
+    from n1studio.llm.prompt import Prompt, render_prompt
+    from n1studio.llm.runtime import ModelSettings
+
+    prompt = render_prompt(variant)
+    if edited_prompt and edited_prompt != prompt.text:
+        # the elements an answer must cover stay the variant's; no shared prefix is claimed
+        prompt = Prompt(text=edited_prompt, shared_chars=0, generators=prompt.generators,
+                        buses=prompt.buses)
+    return pipeline.ask(variant, ModelSettings.from_values(values), client=shared_client(),
+                        prompt=prompt, state=state)
+
+
+class ModelMixin:
+    """Prompt, Ask, Stop and the model job's events."""
+
+    def answering(self, entry: VariantEntry) -> bool:
+        """Whether the model is answering about `entry` right now."""
+        return self.model_job is not None and getattr(self.model_job, "entry", None) is entry
+
+    def refresh_prompt(self, force: bool = False) -> None:
+        """Show the active variant's prompt (rendered on a worker: big grids take seconds)."""
+        s = self.session
+        if s is None:
+            return
+        e = s.current
+        if self.model_panel.prompt_edited and not force:
+            return
+        if e.prompt and not force:
+            self.model_panel.set_prompt(e.prompt)
+            return
+        self.model_panel.set_prompt("(building the prompt…)")
+        job = Job(prompt_text, e.variant, name="prompt", callbacks=False)
+        self.prompt_job = job
+
+        def done(text, e=e, job=job):
+            if self.prompt_job is job and self.session is s and s.current is e:
+                self.model_panel.set_prompt(text)
+
+        def failed(msg, job=job):
+            if self.prompt_job is job:
+                self.model_panel.set_prompt(f"(the prompt could not be built: {msg})")
+
+        job.succeeded.connect(done)
+        job.failed.connect(failed)
+        self.start_job(job)
+
+    def ask(self) -> None:
+        """Ask the model about the active variant; the pipeline solves the references it
+        needs (waiting for a reference job already running for the variant)."""
+        s = self.session
+        if s is None or self.model_job is not None:
+            return
+        e = s.current
+        e.error = ""
+        e.raw = ""
+        e.verdict = None
+        e.answer = None
+        e.stopped = False
+        mp = self.model_panel
+        prompt = mp.prompt.toPlainText() if mp.prompt_edited else None
+        job = Job(ask_job, e.variant, mp.values(), prompt, name="model")
+        job.entry = e
+        job.partial.connect(lambda p, e=e: self._model_partial(e, p))
+        job.progress.connect(lambda p, e=e: self._model_progress(e, p))
+        job.succeeded.connect(lambda asked, e=e: self._model_done(e, asked))
+        job.failed.connect(lambda msg, e=e: self._model_failed(e, msg))
+        job.stopped.connect(lambda asked, e=e: self._model_stopped(e, asked))
+        self.model_job = job
+        mp.answer.clear()
+        mp.set_running(True)
+        self.act_ask.setEnabled(False)
+        self.act_stop.setEnabled(True)
+        self.progress.show()
+        self.verdict.clear(ANSWERING)
+        self.statusBar().showMessage(f"Asking the model about {e.label}…")
+        self.start_job(job)
+
+    def stop(self) -> None:
+        """Stop the model (cooperatively: between two tokens)."""
+        job = self.model_job
+        if job is not None:
+            job.stop()
+            self.statusBar().showMessage("Stopping the model…", 4000)
+
+    def shutdown_model(self) -> None:
+        """Stop the model worker process (the window is closing)."""
+        from n1studio.llm.ask import close_shared_client
+
+        close_shared_client()
+
+    def _is_current(self, entry: VariantEntry) -> bool:
+        return self.session is not None and entry is self.session.current
+
+    def _model_partial(self, entry: VariantEntry, p: Partial) -> None:
+        mp = self.model_panel
+        current = self._is_current(entry)
+        if p.kind == "token":
+            text = str(p.value or "")
+            entry.raw += text
+            if current:
+                mp.append_token(text)
+                if mp.stats.text().startswith(BEFORE_ANSWER):
+                    mp.set_stats("the model is answering…")
+        elif p.kind == "prompt":
+            entry.prompt = str(p.value or "")
+        elif p.kind == "loaded" and current:
+            mp.set_stats("model loaded")
+        elif p.kind == "reference":
+            ref = p.value
+            if (entry.reference is None and ref is not None
+                    and getattr(ref, "status", "") != "cancelled"):
+                entry.reference = ref
+                self.entry_updated(entry)
+                self.referenceReady.emit(entry)
+
+    def _model_progress(self, entry: VariantEntry, p: Progress) -> None:
+        if not self._is_current(entry):
+            return
+        if p.stage == "prompt" and p.total:
+            self.model_panel.set_stats(f"reading the prompt: {p.done}/{p.total} tokens")
+        elif p.text:
+            self.model_panel.set_stats(p.text)
+
+    def _model_done(self, entry: VariantEntry, asked) -> None:
+        self._model_finished()
+        entry.answer = asked.answer
+        entry.raw = asked.raw
+        entry.prompt = asked.prompt or entry.prompt
+        entry.verdict = asked.verdict
+        entry.stats = asked.stats or {}
+        entry.model_file = str(asked.settings.get("model_path") or asked.model or "")
+        refs = asked.references
+        if refs is not None:
+            if entry.reference is None and refs.own is not None:
+                entry.reference = refs.own
+            base = self.session.base_entry if self.session is not None else None
+            if base is not None and base is not entry and base.reference is None \
+                    and refs.n is not None:
+                base.reference = refs.n
+        n = len((entry.verdict or {}).get("violations") or [])
+        self.statusBar().showMessage(f"{entry.label}: the answer has {n} violation(s)"
+                                     if n else f"{entry.label}: the answer is feasible", 10000)
+        self.entry_updated(entry)
+        self.answerReady.emit(entry)
+
+    def _model_stopped(self, entry: VariantEntry, asked) -> None:
+        """Stopped by the user: not an error; the partial text stays in the Answer tab."""
+        self._model_finished()
+        if asked is not None and getattr(asked, "raw", None):
+            entry.raw = asked.raw
+        entry.stopped = True
+        self.statusBar().showMessage(f"{entry.label}: {STOPPED}", 10000)
+        self.entry_updated(entry)
+        self.answerReady.emit(entry)
+
+    def _model_failed(self, entry: VariantEntry, msg: str) -> None:
+        self._model_finished()
+        entry.error = msg
+        self.statusBar().showMessage(f"Model error: {msg}", 15000)
+        self.entry_updated(entry)
+        self.answerReady.emit(entry)
+
+    def _model_finished(self) -> None:
+        self.model_job = None
+        self.model_panel.set_running(False)
+        self.act_ask.setEnabled(True)
+        self.act_stop.setEnabled(False)
+        self.progress.setVisible(self.busy_opening())

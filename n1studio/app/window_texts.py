@@ -1,0 +1,100 @@
+"""The words the main window shows: the banner over the drawing, the verdict panel's hint,
+the model's statistics line and the tooltip/inspector rows of an element.
+
+Plain functions of the session and a variant entry (no widgets), so each text is decided in
+one place and can be read without the window around it.
+"""
+
+from __future__ import annotations
+
+import html
+
+from n1studio.app.results import element_rows, rows_html
+from n1studio.app.session import Session, VariantEntry
+from n1studio.app.theme import palette
+
+# status lines shown before the first token; the first token replaces them
+BEFORE_ANSWER = ("reading the prompt", "model loaded", "starting", "loading")
+
+ANSWERING = "The model is answering…"
+NO_ANSWER = "No answer yet: press Ask to question the model on this variant."
+STOPPED = "stopped before the answer was complete (the partial text is in the Answer tab)"
+
+
+def entry_drawable(session: Session, entry: VariantEntry) -> bool:
+    """Whether the entry's model and islands can be used now (small grids: always)."""
+    return entry.ready or not session.big
+
+
+def banner_text(session: Session, entry: VariantEntry, theme: str) -> str:
+    """The rich-text line over the drawing: case, variant, islands, reference, verdict."""
+    parts = [f"<b>{html.escape(session.name)}</b>", f"<b>{html.escape(entry.label)}</b>"]
+    isl = entry.variant.islands if entry_drawable(session, entry) else None
+    if isl is None:
+        parts.append("preparing…")
+    elif isl.islanded:
+        t = f"{isl.n_islands} islands"
+        if isl.cut_buses:
+            t += f", {len(isl.cut_buses)} bus(es) cut off"
+        if isl.lost_loads:
+            t += f", <b>{isl.lost_load_mw:.1f} MW of load lost</b>"
+        parts.append(t)
+    if entry.reference is not None:
+        r = entry.reference
+        parts.append(f"reference {r.objective:,.1f} $/h" if r.success
+                     else f"reference: {html.escape(r.status)}")
+    if entry.verdict is not None:
+        n = len(entry.verdict.get("violations") or [])
+        col = palette(theme).violation
+        parts.append(f"<span style='color:{col}'><b>{n} violation(s)</b></span>" if n
+                     else "answer feasible")
+        if entry.verdict.get("recalled_n_answer"):
+            parts.append(f"<span style='color:{col}'><b>recalled N answer</b></span>")
+    return " · ".join(parts)
+
+
+def verdict_hint(answering: bool, stopped: bool = False) -> str:
+    """What the verdict panel says while there is no verdict for the variant."""
+    if answering:
+        return ANSWERING
+    if stopped:
+        return f"The model was {STOPPED}: press Ask to ask again."
+    return NO_ANSWER
+
+
+def stats_text(st: dict) -> str:
+    """The model's statistics in one line: speed, tokens, prompt cache, latency, time."""
+    if not st:
+        return ""
+    parts = []
+    if st.get("tokens_per_s") is not None:
+        parts.append(f"{float(st['tokens_per_s']):.1f} tokens/s")
+    if st.get("completion_tokens") is not None:
+        parts.append(f"{int(st['completion_tokens'])} tokens")
+    if st.get("prompt_tokens") is not None:
+        parts.append(f"prompt {int(st['prompt_tokens'])} "
+                     f"({int(st.get('cached_tokens') or 0)} cached)")
+    if st.get("ttft_s") is not None:
+        parts.append(f"first token {float(st['ttft_s']):.2f} s")
+    if st.get("wall_s") is not None:
+        parts.append(f"{float(st['wall_s']):.1f} s")
+    return " · ".join(parts)
+
+
+def element_table(session: Session, name: str) -> list[tuple[str, str]]:
+    """The inspector's rows of an element of the active variant (data, reference, answer)."""
+    e = session.current
+    model = e.variant.model if entry_drawable(session, e) else None
+    return element_rows(session.net, model, name, e.reference, e.answer, e.verdict)
+
+
+def describe(session: Session | None, name: str) -> str:
+    """The hover tooltip of an element (HTML): its data, and its results once the variant is
+    prepared."""
+    if session is None:
+        return ""
+    e = session.current
+    if not entry_drawable(session, e):
+        return rows_html(element_rows(session.net, None, name))
+    return rows_html(element_rows(session.net, e.variant.model, name, e.reference, e.answer,
+                                  e.verdict))
