@@ -26,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_variant_args(p)
     p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: $N1STUDIO_MODEL, else the bundled "
                         "Gemma 3 270M)")
+    p.add_argument("--endpoint", metavar="URL", help="ask an OpenAI-compatible server (vLLM, "
+                   "llama.cpp's server, ...) at URL instead; --model then names its model")
+    p.add_argument("--chat", action="store_true", help="with --endpoint: use "
+                   "/v1/chat/completions (the server applies the model's chat template)")
+    p.add_argument("--api-key-env", metavar="NAME", help="with --endpoint: the environment "
+                   "variable that holds the API key (the key is never printed or stored)")
     p.add_argument("--gpu-layers", type=int, default=0, metavar="N",
                    help="layers to offload to the GPU (-1 = all; needs a GPU build)")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads (default: all cores but one)")
@@ -51,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from n1studio.grid.cases import load_case
     from n1studio.grid.variant import Variant
     from n1studio.llm.ask import STAT_KEYS, ask_variant
-    from n1studio.llm.client import ModelClient
+    from n1studio.llm.endpoint import make_client
     from n1studio.llm.runtime import ModelSettings
 
     net = load_case(args.case)
@@ -63,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
                 template = fh.read()
         except OSError as exc:
             raise N1Error(f"cannot read the template {args.template}: {exc.strerror}") from None
-    settings = ModelSettings(model_path=args.model, n_gpu_layers=args.gpu_layers, n_ctx=args.ctx,
+    settings = ModelSettings(model_path=None if args.endpoint else args.model,
+                             n_gpu_layers=args.gpu_layers, n_ctx=args.ctx,
                              temperature=args.temperature, seed=args.seed,
                              max_tokens=args.max_tokens, mode=FREE if args.free else CONSTRAINED)
     if args.threads is not None:
@@ -86,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             err.flush()
 
     cancel = threading.Event()
-    client = ModelClient(settings)
+    client = make_client(args, settings)
     try:
         res = ask_variant(variant, settings, on_event=on_event, cancel=cancel, client=client,
                           template=template)

@@ -25,15 +25,26 @@ MODEL_ENV = "N1STUDIO_MODEL"
 CONSTRAINED, FREE = "constrained", "free"
 
 
-def _default_threads() -> int:
-    """All cores but one: the window, the reference solver and the checker run alongside,
-    and llama.cpp's spinning threads collapse when the CPU is oversubscribed (measured on
-    2 busy cores: 9.2 tokens/s with 1 thread against 0.8 with 2)."""
+def _cores() -> int:
     try:
-        n = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        n = os.cpu_count() or 1
-    return max(1, n - 1)
+        return os.cpu_count() or 1
+
+
+def _default_threads() -> int:
+    """Threads that write (one token at a time): all cores but one. The window, the
+    reference solver and the checker run alongside, and llama.cpp's spinning threads
+    collapse when the CPU is oversubscribed (measured on 2 busy cores: 9.2 tokens/s with
+    1 thread against 0.8 with 2)."""
+    return max(1, _cores() - 1)
+
+
+def _default_batch_threads() -> int:
+    """Threads that read the prompt (batches of 512 tokens): every core. A batch is large
+    matrix work that scales with cores, unlike the memory-bound one-token decode (see
+    bench/bench_llm.py, part 4)."""
+    return max(1, _cores())
 
 
 @dataclass
@@ -44,11 +55,14 @@ class ModelSettings:
     multiple of 1024 and grown, never shrunk, while the worker lives, so the prefix cache
     survives). n_gpu_layers: 0 = CPU only, -1 = all layers on the GPU; asking for GPU
     layers on a CPU-only llama.cpp build is an error (llama.cpp would silently ignore it).
+    n_threads writes the answer (one token per step), n_threads_batch reads the prompt and
+    the answer's fixed pieces (llama.cpp uses the latter for every multi-token batch).
     temperature 0 = greedy (reproducible); seed fixes sampling at temperature > 0.
     """
 
     model_path: str | None = None
     n_threads: int = field(default_factory=_default_threads)
+    n_threads_batch: int = field(default_factory=_default_batch_threads)
     n_gpu_layers: int = 0
     n_ctx: int = 0
     temperature: float = 0.0
@@ -65,7 +79,7 @@ class ModelSettings:
 
     def load_key(self) -> tuple:
         """Settings that need the model reloaded when they change."""
-        return (self.model_path, self.n_threads, self.n_gpu_layers)
+        return (self.model_path, self.n_threads, self.n_threads_batch, self.n_gpu_layers)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,6 +92,8 @@ def validate_settings(settings: ModelSettings) -> ModelSettings:
         raise ModelError(f"unknown answer mode {s.mode!r}: use {CONSTRAINED!r} or {FREE!r}")
     if s.n_threads < 1:
         raise ModelError(f"threads must be at least 1 (got {s.n_threads})")
+    if s.n_threads_batch < 1:
+        raise ModelError(f"prompt threads must be at least 1 (got {s.n_threads_batch})")
     if s.n_ctx < 0:
         raise ModelError(f"context size must be positive (got {s.n_ctx})")
     if s.max_tokens < 1:

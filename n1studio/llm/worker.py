@@ -55,7 +55,8 @@ class Engine:
         try:
             self.llama = Llama(
                 model_path=settings["model_path"], n_ctx=n_ctx, n_batch=512, n_ubatch=512,
-                n_threads=settings["n_threads"], n_threads_batch=settings["n_threads"],
+                n_threads=settings["n_threads"],
+                n_threads_batch=settings.get("n_threads_batch") or settings["n_threads"],
                 n_gpu_layers=settings["n_gpu_layers"], seed=int(settings.get("seed", 0)),
                 swa_full=True, verbose=False, logits_all=False,
             )
@@ -345,7 +346,8 @@ def serve(conn, cancel_event) -> None:
             continue
         try:
             settings = msg["settings"]
-            key = (settings["model_path"], settings["n_threads"], settings["n_gpu_layers"])
+            key = (settings["model_path"], settings["n_threads"],
+                   settings.get("n_threads_batch"), settings["n_gpu_layers"])
             if vocab_path != settings["model_path"]:
                 vocab, vocab_path = _tokenizer(settings["model_path"]), settings["model_path"]
 

@@ -1,0 +1,281 @@
+"""The OpenAI-compatible HTTP runtime against a real server: llama-cpp-python's own
+(`python -m llama_cpp.server`, the `server` extra) on 127.0.0.1 with the default model.
+
+The server wants an API key (from an environment variable, as a user would give it), so
+the refused-key and never-leaks cases run against the real check. Real completions are
+few and short; the constrained answer and the CLI run are marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from n1studio.errors import ModelError
+from n1studio.grid.variant import Variant
+from n1studio.llm.endpoint import EndpointClient, EndpointError, plan_grammar, plan_regex
+from n1studio.llm.prompt import render_prompt
+from n1studio.llm.runtime import FREE, ModelSettings
+from n1studio.llm.scaffold import answer_plan
+from n1studio.schema import ANSWER
+
+MODEL = "gemma-3-270m"
+KEY_ENV = "N1STUDIO_TEST_SERVER_KEY"
+KEY = "sk-test-5f0c2a1e9b7d-never-print-me"
+FREE_SHORT = ModelSettings(mode=FREE, max_tokens=8, n_threads=1)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(default_model, tmp_path_factory):
+    """A llama.cpp OpenAI-compatible server with the default model; yields its URL."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model),
+           "--model_alias", MODEL, "--host", "127.0.0.1", "--port", str(port),
+           "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch",
+           str(len(os.sched_getaffinity(0))), "--api_key", KEY]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited ({proc.returncode}):\n"
+                        + log_path.read_text(errors="replace")[-2000:])
+        try:
+            req = urllib.request.Request(url + "/v1/models",
+                                         headers={"Authorization": f"Bearer {KEY}"})
+            with urllib.request.urlopen(req, timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("llama_cpp.server did not come up in 180 s")
+        time.sleep(0.5)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def keyed(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+
+
+@pytest.fixture
+def http(server, keyed):
+    c = EndpointClient(server, MODEL, api_key_env=KEY_ENV, timeout_s=120)
+    yield c
+    c.close()
+
+
+def one_line(exc: BaseException) -> str:
+    msg = str(exc)
+    assert "\n" not in msg and msg
+    return msg
+
+
+# ---- the grammar is llama.cpp's --------------------------------------------------------------
+def test_plan_grammar_parses_and_the_regex_takes_a_real_reference_answer(case14):
+    """The GBNF for case14's plan is accepted by llama.cpp's own grammar parser, and the plan
+    regex (used to check what a server sent) accepts the compact form of an answer."""
+    from llama_cpp import LlamaGrammar
+
+    p = render_prompt(Variant(case14, ["line:3"]))
+    plan = answer_plan(p)
+    LlamaGrammar.from_string(plan_grammar(plan), verbose=False)  # raises on a bad grammar
+    doc = {"schema": ANSWER,
+           "generators": [{"element": g, "p_mw": 40.5, "q_mvar": -3.25} for g in p.generators],
+           "buses": [{"element": b, "vm_pu": 1.045, "va_degree": -12.5} for b in p.buses],
+           "objective": 8081.5}
+    text = json.dumps(doc, separators=(",", ":"))
+    assert plan_regex(plan).fullmatch(text)
+    missing = dict(doc, buses=doc["buses"][:-1])
+    assert not plan_regex(plan).fullmatch(json.dumps(missing, separators=(",", ":")))
+
+
+# ---- one clear line for each failure ---------------------------------------------------------
+def test_connection_refused_is_one_line():
+    port = _free_port()  # bound then released: nothing listens there
+    c = EndpointClient(f"http://127.0.0.1:{port}", MODEL, timeout_s=5)
+    with pytest.raises(EndpointError) as ei:
+        c.complete("hello", settings=FREE_SHORT)
+    msg = one_line(ei.value)
+    assert "connection refused" in msg and f"127.0.0.1:{port}" in msg
+    assert isinstance(ei.value, ModelError)
+
+
+def test_dns_failure_is_one_line():
+    c = EndpointClient("http://no-such-host.invalid:8000", MODEL, timeout_s=5)
+    with pytest.raises(EndpointError) as ei:
+        c.identity()
+    assert "does not resolve" in one_line(ei.value)
+
+
+def test_bad_settings_are_one_line():
+    with pytest.raises(EndpointError, match="not an environment variable name"):
+        EndpointClient("http://127.0.0.1:1", MODEL, api_key_env=KEY)
+    with pytest.raises(EndpointError, match="needs a model name"):
+        EndpointClient("http://127.0.0.1:1", "")
+    with pytest.raises(EndpointError, match="not a server URL"):
+        EndpointClient("ftp://127.0.0.1:1", MODEL)
+    with pytest.raises(EndpointError, match=r"\$N1STUDIO_SURELY_UNSET_VAR is not set"):
+        EndpointClient("http://127.0.0.1:1", MODEL,
+                       api_key_env="N1STUDIO_SURELY_UNSET_VAR").complete("x")
+
+
+def test_unknown_model_is_one_line(server, keyed):
+    c = EndpointClient(server, "no-such-model", api_key_env=KEY_ENV)
+    with pytest.raises(EndpointError) as ei:
+        c.complete("hello", settings=FREE_SHORT)
+    msg = one_line(ei.value)
+    assert "no model 'no-such-model'" in msg and MODEL in msg
+
+
+def test_wrong_or_missing_key_is_refused_in_one_line(server, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "sk-wrong-key-1234")
+    c = EndpointClient(server, MODEL, api_key_env=KEY_ENV)
+    with pytest.raises(EndpointError) as ei:
+        c.complete("hello", settings=FREE_SHORT)
+    msg = one_line(ei.value)
+    assert "refused access (HTTP 401)" in msg and f"${KEY_ENV}" in msg
+    assert "sk-wrong-key-1234" not in msg
+    with pytest.raises(EndpointError, match=r"HTTP 401.*--api-key-env"):
+        EndpointClient(server, MODEL).identity()
+
+
+def test_context_overflow_is_one_line(http):
+    with pytest.raises(EndpointError) as ei:
+        http.complete("1 2 3 4 " * 1500, settings=FREE_SHORT, max_tokens=8)
+    msg = one_line(ei.value)
+    assert "do not fit" in msg and "context" in msg
+
+
+# ---- what a study records, and the key ---------------------------------------------------------
+def test_identity_names_the_server_and_model(http, server):
+    ident = http.identity()
+    assert ident["endpoint"] == server and ident["model"] == MODEL
+    assert ident["server_model"]["id"] == MODEL
+    assert ident["runtime"] == "openai-http"
+
+
+def test_the_key_never_reaches_logs_settings_or_results(server, keyed, caplog):
+    caplog.set_level(logging.DEBUG)
+    c = EndpointClient(server.replace("http://", "http://user:pw@"), MODEL, api_key_env=KEY_ENV)
+    res = c.complete("The capital of France is", settings=FREE_SHORT, max_tokens=4)
+    assert res.raw and not res.cancelled
+    recorded = json.dumps([c.settings_dict(), c.identity(), res.stats, c.label, repr(c.config)])
+    assert KEY not in recorded and "pw@" not in recorded
+    assert c.settings_dict()["api_key_env"] == KEY_ENV
+    assert KEY not in caplog.text
+
+
+# ---- streaming and Stop -------------------------------------------------------------------------
+def test_streaming_delivers_tokens_with_a_rate(http):
+    seen = []
+    res = http.complete("Write the numbers from one to twenty: 1, 2, 3,",
+                        settings=FREE_SHORT, max_tokens=8,
+                        on_event=lambda ev: seen.append(ev["text"]) if ev["ev"] == "token" else 0)
+    assert len(seen) >= 2 and "".join(seen) == res.raw
+    assert res.stats["completion_tokens"] == len(seen)
+    assert res.stats["tokens_per_s"] > 0 and res.stats["ttft_s"] <= res.stats["wall_s"]
+
+
+def test_stop_closes_the_stream_and_the_server_goes_on(http):
+    cancel = threading.Event()
+    seen = []
+
+    def on_event(ev):
+        if ev.get("ev") == "token":
+            seen.append(ev["text"])
+            if len(seen) == 3:
+                cancel.set()
+
+    res = http.complete("Count slowly: one, two, three,", on_event=on_event, cancel=cancel,
+                        settings=ModelSettings(mode=FREE, max_tokens=400, n_threads=1))
+    assert res.cancelled and res.raw == "".join(seen)
+    assert len(seen) == 3  # nothing is delivered after Stop
+    again = http.complete("The capital of France is", settings=FREE_SHORT, max_tokens=3)
+    assert again.raw and not again.cancelled
+
+
+def test_stop_while_the_server_reads_the_prompt(http, case14):
+    """Stop before the first token (the prompt is still being read) returns at once."""
+    p = render_prompt(Variant(case14, ["line:7"]))
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    res = http.complete(p.text, settings=ModelSettings(mode=FREE, max_tokens=50, n_threads=1),
+                        cancel=cancel)
+    assert res.cancelled and res.raw == ""
+
+
+# ---- the answer ------------------------------------------------------------------------------------
+def _check_answer(ans: dict, p) -> None:
+    assert ans["schema"] == ANSWER
+    assert [g["element"] for g in ans["generators"]] == p.generators
+    assert [b["element"] for b in ans["buses"]] == p.buses
+    for g in ans["generators"]:
+        assert set(g) == {"element", "p_mw", "q_mvar"}
+        assert all(math.isfinite(g[k]) for k in ("p_mw", "q_mvar"))
+    for b in ans["buses"]:
+        assert set(b) == {"element", "vm_pu", "va_degree"}
+        assert 0 <= b["vm_pu"] < 10
+
+
+@pytest.mark.slow
+def test_constrained_case14_answer_over_http_names_exactly_the_variant(http, case14):
+    p = render_prompt(Variant(case14, ["line:3"]))
+    plan = answer_plan(p)
+    shown = []
+    res = http.complete(p.text, plan=plan, settings=ModelSettings(n_threads=1),
+                        on_token=shown.append)
+    assert not res.cancelled
+    ans = json.loads(res.raw)
+    _check_answer(ans, p)
+    assert "line:3" not in res.raw
+    assert "".join(shown) == res.raw  # the stream shows the answer exactly
+    assert res.stats["requests"] == sum(1 for s in plan if s[0] == "n")
+
+
+@pytest.mark.slow
+def test_cli_ask_against_the_server(server, case14):
+    env = {**os.environ, KEY_ENV: KEY}
+    r = subprocess.run([sys.executable, "-m", "n1studio.cli", "ask", "case14", "--out",
+                        "line:3", "--endpoint", server, "--model", MODEL, "--api-key-env",
+                        KEY_ENV, "--json", "--no-prompt"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=600,
+                       check=False)
+    assert r.returncode in (0, 1), r.stderr[-2000:]
+    doc = json.loads(r.stdout)
+    _check_answer(doc["answer"], render_prompt(Variant(case14, ["line:3"])))
+    assert KEY not in r.stdout + r.stderr
+    bad = subprocess.run([sys.executable, "-m", "n1studio.cli", "ask", "case14", "--endpoint",
+                          server, "--model", "no-such-model", "--api-key-env", KEY_ENV],
+                         capture_output=True, text=True, env=env, cwd=REPO, timeout=120,
+                         check=False)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "no model 'no-such-model'" in bad.stderr
