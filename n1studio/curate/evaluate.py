@@ -13,18 +13,21 @@ Why this shape:
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from n1studio.controls import is_control
 from n1studio.curate.study import Study, settings_key
 from n1studio.grid.variant import Variant
+from n1studio.jobs import JobState, JobStopped
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]  # (done, total, what)
+
+
+def _model_name(path: str) -> str:
+    return path if is_control(path) else Path(path).name
 
 
 @dataclass
@@ -53,38 +56,25 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
-             settings=None, *, limit: int | None = None, progress: Progress | None = None,
-             cancel: threading.Event | None = None,
-             on_run: Callable[[dict], None] | None = None,
-             on_event: Callable[[dict], None] | None = None) -> EvalSummary:
+             settings=None, *, limit: int | None = None,
+             state: JobState | None = None) -> EvalSummary:
     """Ask every model about every case of the dataset that is not in the study yet.
 
-    `models` are GGUF paths (None = the default model). `settings` is an
-    `n1studio.llm.runtime.ModelSettings` (its model path is replaced per model). `limit`
-    caps the number of new runs (across models). `cancel` (a threading.Event) stops
-    between answers, and inside an answer (which is then dropped, not stored).
-    `on_event` (the app's Job) receives {"ev": "progress", done, total, what} and
-    {"ev": "run", ...} for every stored run.
+    `models` are GGUF paths (None = the default model) or controls (`control:reference`,
+    ...: see n1studio.controls). `settings` is an `n1studio.llm.runtime.ModelSettings`
+    (its model path is replaced per model). `limit` caps the number of new runs (across
+    models). Reports on `state` (n1studio.jobs): Progress(done, total, "model: variant")
+    and Partial("run", {run_id, variant, split, model, verdict}) for every stored run. A
+    stop (state.stop()) ends between answers or inside one (which is then dropped, not
+    stored); the summary says `cancelled`.
     """
-    if on_event is not None:
-        user_progress, user_on_run = progress, on_run
-
-        def progress(done: int, total: int, what: str) -> None:
-            on_event({"ev": "progress", "done": done, "total": total, "what": what})
-            if user_progress:
-                user_progress(done, total, what)
-
-        def on_run(run: dict) -> None:
-            on_event({"ev": "run", **run})
-            if user_on_run:
-                user_on_run(run)
-
     from n1studio import pipeline
-    from n1studio.jobs import JobState, JobStopped
+    from n1studio.controls import control_label
     from n1studio.llm.client import ModelClient
     from n1studio.llm.prompt import Prompt, render_prompt
     from n1studio.llm.runtime import ModelSettings, validate_settings
 
+    state = state or JobState()
     t0 = time.perf_counter()
     base = settings or ModelSettings()
     items = study.dataset_items(dataset_id)
@@ -93,8 +83,12 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
     summary = EvalSummary()
     plan = []
     for m in models:
-        s = validate_settings(replace(base, model_path=str(m) if m else None))
-        model_id = study.add_model(s.model_path)
+        if is_control(str(m) if m else None):
+            s = replace(base, model_path=control_label(str(m)))
+            model_id = study.add_control(s.model_path)
+        else:
+            s = validate_settings(replace(base, model_path=str(m) if m else None))
+            model_id = study.add_model(s.model_path)
         sdict = s.to_dict()
         skey = settings_key(sdict)
         todo = [it for it in items if not study.has_run(it["variant_id"], model_id, skey)]
@@ -109,12 +103,12 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
     summary.total = total
     nets: dict[int, object] = {}
     for s, model_id, sdict, todo in plan:
-        if summary.done >= total or (cancel is not None and cancel.is_set()):
+        if summary.done >= total or state.cancelled:
             break
-        client = ModelClient(s)
+        client = None if is_control(s.model_path) else ModelClient(s)
         try:
             for it in todo:
-                if summary.done >= total or (cancel is not None and cancel.is_set()):
+                if summary.done >= total or state.cancelled:
                     break
                 net = nets.get(it["grid_id"])
                 if net is None:
@@ -125,26 +119,26 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
                     prompt = Prompt(text=it["prompt"],
                                     shared_chars=_common_prefix(prompt.shared, it["prompt"]),
                                     generators=prompt.generators, buses=prompt.buses)
-                if progress:
-                    progress(summary.done, total, f"{Path(s.model_path).name}: {variant.label}")
+                name = _model_name(s.model_path)
+                state.progress(summary.done, total, f"{name}: {variant.label}")
                 started = time.time()
                 try:
                     res = pipeline.ask(variant, s, client=client, prompt=prompt,
-                                       state=JobState(cancel=cancel))
+                                       state=JobState(cancel=state.cancel))
                 except JobStopped:  # the answer in progress is dropped, not stored
                     summary.cancelled = True
                     break
                 run_id = study.add_run(it["variant_id"], model_id, sdict, res.prompt, res.raw,
                                        res.answer, res.verdict, res.stats, started, time.time())
                 summary.done += 1
-                if on_run:
-                    on_run({"run_id": run_id, "variant": variant.label, "split": it["split"],
-                            "model": Path(s.model_path).name, "verdict": res.verdict})
-                if progress:
-                    progress(summary.done, total, f"{Path(s.model_path).name}: {variant.label}")
+                state.partial("run", {"run_id": run_id, "variant": variant.label,
+                                      "split": it["split"], "model": name,
+                                      "verdict": res.verdict})
+                state.progress(summary.done, total, f"{name}: {variant.label}")
         finally:
-            client.close()
-    if cancel is not None and cancel.is_set():
+            if client is not None:
+                client.close()
+    if state.cancelled:
         summary.cancelled = True
     summary.seconds = time.perf_counter() - t0
     return summary
