@@ -10,6 +10,19 @@ the grid as compact, documented tables:
                only where not 1 and 0)
     GENERATORS name bus Pmin Pmax Qmin Qmax c2 c1 c0 (MW, MVAr; cost c2*P^2 + c1*P + c0 $/h)
 
+Precision (one rule per column, documented in resources/prompts/README.md, checked for
+every bundled case by tests/llm/test_prompt_roundtrip.py). Numbers are positional, never
+in exponent notation; trailing zeros after the decimal point are dropped, zeros before it
+never (a 160 MVA rating reads `160`):
+
+    vmin vmax (pu)                         4 decimals            (`fixed(x, 4)`)
+    Pd Qd Gs Bs Pmin Pmax Qmin Qmax (MW, MVAr)  2 decimals       (`fixed(x, 2)`)
+    rate (MVA)                             2 decimals
+    angmin angmax shift (degrees)          2 decimals
+    r x b tap (pu)                         6 significant digits  (`sig(x)`, at most 12 decimals)
+    c2 c1 c0 ($/MW^2h, $/MWh, $/h)         6 significant digits
+    infinite (no limit)                    `-`
+
 Order matters for speed: everything shared by the N case and all its N-1 variants (the
 instructions and the *base* grid) comes first, and only what differs (the outages and
 their consequences) comes last. The model worker keeps the evaluated prefix in llama.cpp's
@@ -21,6 +34,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +87,16 @@ def default_template() -> str:
         raise ModelError(f"prompt template {path} cannot be read: {exc}") from None
 
 
+def read_template(path: str | os.PathLike) -> str:
+    """A user's template file (`--template FILE`); a file that cannot be read is one line."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise ModelError(f"cannot read the template {path}: {why}") from None
+
+
 def render_prompt(variant: Variant, template: str | None = None) -> Prompt:
     """Write `variant` into the prompt template (the default one unless `template` is given)."""
     src = default_template() if template is None else template
@@ -105,13 +129,42 @@ def _compile(src: str):
 
 
 # ---- the tables ---------------------------------------------------------------------------
-def num(x: float, nd: int = 4) -> str:
-    """A compact number: rounded to `nd` decimals, no trailing zeros, '-' for infinite."""
+#: Decimals / significant digits per quantity (resources/prompts/README.md says the same).
+PU_VOLTAGE_DECIMALS = 4
+POWER_DECIMALS = 2  # MW, MVAr, MVA
+DEGREE_DECIMALS = 2
+SIGNIFICANT_DIGITS = 6  # r, x, b, tap, cost coefficients
+MAX_DECIMALS = 12  # below 5e-13 a significant-digit number is written 0
+
+
+def fixed(x: float, decimals: int) -> str:
+    """`x` rounded to `decimals` places, positional; '-' for infinite.
+
+    Trailing zeros after the decimal point are dropped, zeros before it never are
+    (160 -> "160", 1.50 -> "1.5", -0.0 -> "0").
+    """
     x = float(x)
     if not math.isfinite(x):
         return "-"
-    s = f"{x:.{nd}f}".rstrip("0").rstrip(".")
+    s = f"{x:.{max(int(decimals), 0)}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
     return "0" if s in ("-0", "") else s
+
+
+def sig(x: float, digits: int = SIGNIFICANT_DIGITS) -> str:
+    """`x` to `digits` significant digits, positional (never exponent notation); '-' if infinite.
+
+    The integer part is always written in full (1234567 stays 1234567), and at most
+    MAX_DECIMALS decimals are kept, so floating-point noise such as 1e-17 reads 0.
+    """
+    x = float(x)
+    if not math.isfinite(x):
+        return "-"
+    if x == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(x)))
+    return fixed(x, min(max(digits - 1 - exponent, 0), MAX_DECIMALS))
 
 
 def _bus_label(m: GridModel, k: int) -> str:
@@ -132,7 +185,13 @@ def branch_parameters(m: GridModel) -> dict[str, np.ndarray]:
         ys = -m.yft * np.conj(tap)
         z = 1 / ys
         bc = 2 * (m.ytt - ys)
-    return {"r": z.real, "x": z.imag, "b": bc.imag, "tap": np.nan_to_num(ratio, nan=1.0),
+    # the recovery is exact up to rounding relative to |ys| (|z|): below that it is noise
+    # (a transformer's b of 0 comes back as -2e-12 on pglib case300), written as 0
+    noise = 1e-10
+    b = np.where(np.abs(bc.imag) <= noise * np.abs(ys), 0.0, bc.imag)
+    r = np.where(np.abs(z.real) <= noise * np.abs(z), 0.0, z.real)
+    x = np.where(np.abs(z.imag) <= noise * np.abs(z), 0.0, z.imag)
+    return {"r": r, "x": x, "b": b, "tap": np.nan_to_num(ratio, nan=1.0),
             "shift": np.rad2deg(np.nan_to_num(shift))}
 
 
@@ -141,10 +200,12 @@ def grid_context(m: GridModel) -> dict:
     base = m.base_mva
     rows = []
     for k, name in enumerate(m.bus_names):
-        cols = [name or f"~{k}", num(m.vmin[k], 3), num(m.vmax[k], 3), num(m.pd[k] * base, 2),
-                num(m.qd[k] * base, 2)]
-        if m.gs[k] or m.bs[k]:
-            cols += [num(m.gs[k] * base, 2), num(m.bs[k] * base, 2)]
+        gs, bs = fixed(m.gs[k] * base, POWER_DECIMALS), fixed(m.bs[k] * base, POWER_DECIMALS)
+        cols = [name or f"~{k}", fixed(m.vmin[k], PU_VOLTAGE_DECIMALS),
+                fixed(m.vmax[k], PU_VOLTAGE_DECIMALS), fixed(m.pd[k] * base, POWER_DECIMALS),
+                fixed(m.qd[k] * base, POWER_DECIMALS)]
+        if gs != "0" or bs != "0":
+            cols += [gs, bs]
         if m.is_ref[k]:
             cols.append("ref")
         if not m.bus_on[k]:
@@ -155,12 +216,14 @@ def grid_context(m: GridModel) -> dict:
     bp = branch_parameters(m)
     rows = []
     for k, name in enumerate(m.branch_names):
-        cols = [name, _bus_label(m, m.f[k]), _bus_label(m, m.t[k]), num(bp["r"][k], 5),
-                num(bp["x"][k], 5), num(bp["b"][k], 4), num(m.rate[k] * base, 0)]
+        cols = [name, _bus_label(m, m.f[k]), _bus_label(m, m.t[k]), sig(bp["r"][k]),
+                sig(bp["x"][k]), sig(bp["b"][k]), fixed(m.rate[k] * base, POWER_DECIMALS)]
         if np.isfinite(m.angmin[k]) or np.isfinite(m.angmax[k]):
-            cols += [num(np.rad2deg(m.angmin[k]), 1), num(np.rad2deg(m.angmax[k]), 1)]
-        if abs(bp["tap"][k] - 1) > 1e-6 or abs(bp["shift"][k]) > 1e-6:
-            cols += [f"tap={num(bp['tap'][k], 4)}", f"shift={num(bp['shift'][k], 2)}"]
+            cols += [fixed(np.rad2deg(m.angmin[k]), DEGREE_DECIMALS),
+                     fixed(np.rad2deg(m.angmax[k]), DEGREE_DECIMALS)]
+        tap, shift = sig(bp["tap"][k]), fixed(bp["shift"][k], DEGREE_DECIMALS)
+        if tap != "1" or shift != "0":  # written whenever it would not read as 1 and 0
+            cols += [f"tap={tap}", f"shift={shift}"]
         if not m.branch_on[k]:
             cols.append("off")
         rows.append(" ".join(cols))
@@ -168,17 +231,18 @@ def grid_context(m: GridModel) -> dict:
 
     rows = []
     for k, name in enumerate(m.gen_names):
-        cols = [name, _bus_label(m, m.gen_bus[k]), num(m.pmin[k] * base, 2),
-                num(m.pmax[k] * base, 2), num(m.qmin[k] * base, 2), num(m.qmax[k] * base, 2),
-                num(m.c2[k], 4), num(m.c1[k], 3), num(m.c0[k], 2)]
+        cols = [name, _bus_label(m, m.gen_bus[k]),
+                *(fixed(v * base, POWER_DECIMALS)
+                  for v in (m.pmin[k], m.pmax[k], m.qmin[k], m.qmax[k])),
+                sig(m.c2[k]), sig(m.c1[k]), sig(m.c0[k])]
         if not m.gen_on[k]:
             cols.append("off")
         rows.append(" ".join(cols))
     gens = "\n".join(rows)
-    return {"name": m.name, "base_mva": num(base, 1), "n_bus": m.n_bus,
+    return {"name": m.name, "base_mva": sig(base), "n_bus": m.n_bus,
             "n_branch": len(m.branch_names), "n_gen": len(m.gen_names),
             "buses_table": buses, "branches_table": branches, "generators_table": gens,
-            "total_load_mw": num(float(np.sum(m.pd[m.bus_on])) * base, 1)}
+            "total_load_mw": fixed(float(np.sum(m.pd[m.bus_on])) * base, POWER_DECIMALS)}
 
 
 def variant_context(variant: Variant) -> dict:
@@ -196,5 +260,6 @@ def variant_context(variant: Variant) -> dict:
             "outages_text": ", ".join(variant.outages) if variant.outages else "none",
             "idle_generators": idle_gens, "dead_buses": dead_buses,
             "islands_text": rep.describe(), "answer_generators": gens, "answer_buses": buses,
-            "variant_load_mw": num(float(np.sum(m.pd[m.energised()])) * m.base_mva, 1),
+            "variant_load_mw": fixed(float(np.sum(m.pd[m.energised()])) * m.base_mva,
+                                     POWER_DECIMALS),
             "n_answer_generators": len(gens), "n_answer_buses": len(buses)}
