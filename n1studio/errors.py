@@ -23,3 +23,11 @@ class StudyError(N1Error):
 
 class StudyBusyError(StudyError):
     """A study another process is writing (it holds the study's writer lease)."""
+
+
+class CaseDataError(CaseError):
+    """A case file whose data is malformed; the message names the table, row and column."""
+
+
+class OptionError(N1Error):
+    """A command-line option whose value is out of range (a negative iteration count, NaN)."""

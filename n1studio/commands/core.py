@@ -72,6 +72,7 @@ def run_solve(args: argparse.Namespace) -> int:
     from n1studio.solve.reference import reference
 
     kind = "dc" if args.dc else "pf" if args.pf else "ac"
+    check_budget(args.max_iter, args.time_limit)
     net = load_case(args.case)
     variant = Variant(net, args.out)
     progress = _stderr_progress if (sys.stderr.isatty() and not args.json) else None
@@ -97,6 +98,20 @@ def run_solve(args: argparse.Namespace) -> int:
               f"({result.message})", file=sys.stderr)
         return 1
     return 0
+
+
+def check_budget(max_iter: int | None, time_limit: float | None) -> None:
+    """Refuse an AC OPF budget the solver cannot run with (one OptionError line)."""
+    import math
+
+    from n1studio.errors import OptionError
+
+    if max_iter is not None and max_iter < 1:
+        raise OptionError(f"--max-iter {max_iter}: give a whole number of Ipopt iterations "
+                          "from 1")
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise OptionError(f"--time-limit {time_limit:g}: give a positive, finite number of "
+                          "seconds")
 
 
 _KIND_NAME = {"ac": "AC OPF", "dc": "DC OPF", "pf": "AC power flow"}

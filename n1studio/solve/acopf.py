@@ -374,6 +374,7 @@ def solve_acopf(model: GridModel, *, init: dict | None = None,
     time_limit_s = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
     if max_iter < 0 or not time_limit_s > 0:
         raise ValueError(f"bad AC OPF budget: max_iter={max_iter}, time_limit_s={time_limit_s}")
+    check_model(model)
     t0 = time.perf_counter()
     if progress:
         progress(0.0, "AC OPF")
@@ -440,6 +441,38 @@ def solve_acopf(model: GridModel, *, init: dict | None = None,
                      iterations=iters,
                      message=msg, solved_bus=solved, warm_started=init is not None,
                      duals=duals_out if success else None)
+
+
+def check_model(model: GridModel) -> None:
+    """Refuse data Ipopt cannot take, before CasADi sees it (one CaseDataError line).
+
+    Files are checked where they are read (grid/matpower.py, grid/cases.py); this catches a
+    net built in code. Without it a NaN or infinite admittance, or a bound pair with
+    lower > upper, makes CasADi print 8-25 warning lines or raise "Ill-posed problem".
+    """
+    from n1studio.errors import CaseDataError
+
+    def first(bad: np.ndarray, names: list[str], what: str) -> None:
+        if np.any(bad):
+            k = int(np.argmax(bad))
+            raise CaseDataError(f"{model.name}: {names[k] or f'internal bus {k}'}: {what}")
+
+    for arr in (model.yff, model.yft, model.ytf, model.ytt):
+        first(~np.isfinite(arr), model.branch_names,
+              "admittance is not finite (zero or NaN impedance)")
+    first(~np.isfinite(model.rate) & ~np.isposinf(model.rate), model.branch_names,
+          "rating is NaN")
+    first(np.isnan(model.angmin) | np.isnan(model.angmax) | (model.angmin > model.angmax),
+          model.branch_names, "angle-difference limits are NaN or min > max")
+    first(np.isnan(model.vmin) | np.isnan(model.vmax) | (model.vmin > model.vmax),
+          model.bus_names, "voltage limits are NaN or vmin > vmax")
+    first(~np.isfinite(model.pd) | ~np.isfinite(model.qd) | ~np.isfinite(model.gs)
+          | ~np.isfinite(model.bs), model.bus_names, "load or shunt is not a finite number")
+    for lo, hi, what in ((model.pmin, model.pmax, "P"), (model.qmin, model.qmax, "Q")):
+        first(np.isnan(lo) | np.isnan(hi) | (lo > hi), model.gen_names,
+              f"{what} limits are NaN or min > max")
+    first(~np.isfinite(model.c2) | ~np.isfinite(model.c1) | ~np.isfinite(model.c0),
+          model.gen_names, "cost coefficient is not a finite number")
 
 
 def _start(model: GridModel, ss: SolveSet, init: dict | None) -> np.ndarray:
