@@ -2,21 +2,23 @@
 
 The base net is never mutated: `Variant.net` is a copy with the outages applied, and
 `Variant.model` is the base `GridModel` with the outages masked (cheap for sweeps).
-Islanding is detected and reported, never raised.
+Islanding is detected and reported (grid/topology.py), never raised.
 """
 
 from __future__ import annotations
 
 import copy
 import weakref
-from dataclasses import dataclass, field
 from functools import cached_property
 
-import numpy as np
 import pandapower as pp
 
-from n1studio.grid.elements import OUTAGE_TABLES, elements_of, parse_element, resolve
-from n1studio.grid.model import GridModel, _sort_key
+from n1studio.grid.elements import OUTAGE_TABLES, elements_of, parse_element, resolve, sort_key
+from n1studio.grid.model import GridModel
+from n1studio.grid.perturb import Perturbation, Relabelling
+from n1studio.grid.topology import IslandReport, island_report
+
+__all__ = ["IslandReport", "Perturbation", "Variant", "base_model", "n1_candidates"]
 
 # Base models by id(net); pandapowerNet is unhashable, so a finaliser drops the entry with the net.
 _BASE_MODELS: dict[int, GridModel] = {}
@@ -36,58 +38,41 @@ def base_model(net: pp.pandapowerNet) -> GridModel:
     return m
 
 
-@dataclass
-class IslandReport:
-    n_islands: int
-    cut_buses: list[str]  # buses on, in islands without any generator in service
-    lost_loads: list[str]  # loads in service whose bus is cut off or out of service
-    lost_load_mw: float
-    islands_without_ref: int  # islands with generation but no reference bus
-    islands: list[list[str]] = field(default_factory=list)  # bus names per island, biggest first
-
-    @property
-    def islanded(self) -> bool:
-        return self.n_islands > 1 or bool(self.cut_buses)
-
-    def describe(self) -> str:
-        if not self.islanded:
-            return "connected"
-        parts = [f"{self.n_islands} islands"]
-        if self.cut_buses:
-            parts.append(f"{len(self.cut_buses)} bus(es) cut off")
-        if self.lost_loads:
-            parts.append(f"{self.lost_load_mw:.1f} MW of load lost")
-        return ", ".join(parts)
-
-    def to_dict(self) -> dict:
-        return {"n_islands": self.n_islands, "cut_buses": self.cut_buses,
-                "lost_loads": self.lost_loads, "lost_load_mw": round(self.lost_load_mw, 6),
-                "islands_without_ref": self.islands_without_ref}
-
-
 class Variant:
-    """A base net with `outages` applied. Outages are validated against the base."""
+    """A base net with `outages` applied and an optional `Perturbation` (load, cost,
+    names: grid/perturb.py). Outages are validated against the base."""
 
-    def __init__(self, base: pp.pandapowerNet, outages=()):
+    def __init__(self, base: pp.pandapowerNet, outages=(),
+                 perturbation: Perturbation | None = None):
         self.base = base
         names = []
         for o in outages:
             el = resolve(base, parse_element(o), outage=True)
             names.append(str(el))
-        self.outages: tuple[str, ...] = tuple(sorted(set(names), key=_sort_key))
+        self.outages: tuple[str, ...] = tuple(sorted(set(names), key=sort_key))
+        self.perturbation = perturbation or Perturbation()
 
     @property
     def is_base(self) -> bool:
-        return not self.outages
+        """The unperturbed N case itself."""
+        return not self.outages and self.perturbation.is_identity
+
+    @property
+    def key(self) -> tuple:
+        """What identifies this variant of its base (outages and perturbation)."""
+        return (self.outages, self.perturbation.key())
 
     @property
     def label(self) -> str:
-        if self.is_base:
-            return "N"
-        return f"N-{len(self.outages)} " + ", ".join(self.outages)
+        head = f"N-{len(self.outages)} " + ", ".join(self.outages) if self.outages else "N"
+        extra = self.perturbation.label
+        return f"{head} · {extra}" if extra else head
 
     def with_outage(self, element: str) -> Variant:
-        return Variant(self.base, self.outages + (element,))
+        return Variant(self.base, self.outages + (element,), self.perturbation)
+
+    def with_perturbation(self, perturbation: Perturbation | None) -> Variant:
+        return Variant(self.base, self.outages, perturbation)
 
     @cached_property
     def net(self) -> pp.pandapowerNet:
@@ -95,30 +80,25 @@ class Variant:
         for name in self.outages:
             el = parse_element(name)
             net[el.table].at[el.index, "in_service"] = False
+        self.perturbation.apply_to_net(net)
         return net
 
     @cached_property
     def model(self) -> GridModel:
-        return base_model(self.base).with_outages(self.outages)
+        m = base_model(self.base).with_outages(self.outages)
+        return self.perturbation.apply_to_model(m)
+
+    @cached_property
+    def relabelling(self) -> Relabelling | None:
+        """The names the prompt uses (None unless the variant is relabelled)."""
+        if not self.perturbation.relabel:
+            return None
+        return Relabelling(base_model(self.base), self.perturbation.seed)
 
     @cached_property
     def islands(self) -> IslandReport:
-        m = self.model
-        labels = m.islands()
-        energised = m.energised()
-        ids = [i for i in np.unique(labels) if i >= 0]
-        groups = sorted(([m.bus_names[k] for k in np.flatnonzero(labels == i) if m.bus_names[k]]
-                         for i in ids), key=len, reverse=True)
-        cut = [m.bus_names[k] for k in np.flatnonzero(m.bus_on & ~energised) if m.bus_names[k]]
-        lost = [n for k, n in enumerate(m.load_names)
-                if self.base.load.at[int(n.split(":")[1]), "in_service"]
-                and (not m.bus_on[m.load_bus[k]] or not energised[m.load_bus[k]])
-                and n not in self.outages]
-        lost_mw = float(sum(m.load_p[m.load_names.index(n)] for n in lost) * m.base_mva)
-        fed = {int(labels[b]) for b in m.gen_bus[m.gen_on]}
-        refs = {int(labels[b]) for b in np.flatnonzero(m.is_ref & m.bus_on)}
-        return IslandReport(n_islands=len(ids), cut_buses=cut, lost_loads=lost, lost_load_mw=lost_mw,
-                            islands_without_ref=len(fed - refs), islands=groups)
+        """The variant's islands, buses cut off and load lost (grid/topology.py)."""
+        return island_report(self.model)
 
 
 def n1_candidates(net: pp.pandapowerNet, kinds=("line", "trafo")) -> list[str]:

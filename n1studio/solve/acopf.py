@@ -186,7 +186,9 @@ class _Watch(ca.Callback):
 class _AcNlp:
     """The compiled AC OPF of one base grid; variants differ by parameters and bounds.
 
-    x = [va (nb), vm (nb), pg (ng), qg (ng)] in pu/rad; p = [branch status (nl), pd, qd].
+    x = [va (nb), vm (nb), pg (ng), qg (ng)] in pu/rad;
+    p = [branch status (nl), pd, qd, c2, c1] (costs are parameters: a cost-perturbed variant
+    needs no rebuild).
     g = [P balance (nb), Q balance (nb), |Sf|^2 (rated), |St|^2 (rated), angle diff (limited)].
     """
 
@@ -205,6 +207,8 @@ class _AcNlp:
         st = ca.SX.sym("status", nl)
         pd = ca.SX.sym("pd", nb)
         qd = ca.SX.sym("qd", nb)
+        c2 = ca.SX.sym("c2", ng)
+        c1 = ca.SX.sym("c1", ng)
 
         # branch flows at both ends (PowerModels' constraint_ohms_yt_from/to), times status
         yff, yft, ytf, ytt = model.yff, model.yft, model.ytf, model.ytt
@@ -234,9 +238,9 @@ class _AcNlp:
 
         g = ca.vertcat(p_bal, q_bal, sf2, st2, dang)
         p_mw = pg * base
-        cost = ca.sum1(model.c2 * p_mw * p_mw + model.c1 * p_mw)  # c0 added after the solve
+        cost = ca.sum1(c2 * p_mw * p_mw + c1 * p_mw)  # c0 added after the solve
         x = ca.vertcat(va, vm, pg, qg)
-        p = ca.vertcat(st, pd, qd)
+        p = ca.vertcat(st, pd, qd, c2, c1)
         self._nlp = {"x": x, "f": cost, "g": g, "p": p}
         self.watch = _Watch(f"watch_{id(self)}", x.numel(), g.numel(), p.numel())
         self._options = {**IPOPT_OPTIONS, **(ipopt_options or {})}
@@ -263,9 +267,15 @@ class _AcNlp:
             self.warm_solver = self._compile("acopf_warm", {**self._options, **WARM_OPTIONS})
         return self.warm_solver
 
-    def solve(self, model: GridModel, ss: SolveSet, x0: np.ndarray, duals=None, *,
-              max_iter: int = DEFAULT_MAX_ITER, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-              cancel=None, progress: Progress | None = None):
+    @property
+    def symbols(self) -> dict:
+        """The symbolic NLP (x, f, g, p): other objectives over the same constraints reuse it
+        (solve/nearest.py)."""
+        return self._nlp
+
+    def bounds(self, model: GridModel, ss: SolveSet) -> tuple[np.ndarray, ...]:
+        """lbx, ubx, lbg, ubg and the parameters p that make the variant `model` (its
+        outages as bounds and branch status); shared with solve/nearest.py."""
         nb, nl = self.nb, self.nl
         live = np.zeros(nb, dtype=bool)
         live[ss.buses] = True
@@ -295,7 +305,14 @@ class _AcNlp:
         amax = np.where(on | (amax >= 0), amax, np.inf)
         lbg = np.concatenate([bal_lo, bal_lo, np.full(2 * len(rate2), -np.inf), amin])
         ubg = np.concatenate([bal_hi, bal_hi, rate2, rate2, amax])
-        p = np.concatenate([status, np.where(live, model.pd, 0.0), np.where(live, model.qd, 0.0)])
+        p = np.concatenate([status, np.where(live, model.pd, 0.0), np.where(live, model.qd, 0.0),
+                            model.c2, model.c1])
+        return lbx, ubx, lbg, ubg, p
+
+    def solve(self, model: GridModel, ss: SolveSet, x0: np.ndarray, duals=None, *,
+              max_iter: int = DEFAULT_MAX_ITER, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+              cancel=None, progress: Progress | None = None):
+        lbx, ubx, lbg, ubg, p = self.bounds(model, ss)
         x0 = np.clip(x0, lbx, ubx)
         with self.lock:
             self.watch.arm(max_iter, time_limit_s, cancel, progress)
@@ -329,6 +346,12 @@ def _nlp_for(model: GridModel, progress: Progress | None) -> tuple[_AcNlp, bool]
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return nlp, True
+
+
+def compiled(model: GridModel) -> _AcNlp:
+    """The compiled AC OPF of `model`'s grid, built once and cached as for `solve_acopf`
+    (solve/nearest.py reuses its constraints, bounds and lock)."""
+    return _nlp_for(model, None)[0]
 
 
 def clear_cache() -> None:

@@ -41,7 +41,7 @@ _solving: dict[tuple, threading.Lock] = {}
 
 
 def _key(variant: Variant, kind: str) -> tuple:
-    return (id(variant.base), tuple(variant.outages), kind)
+    return (id(variant.base), variant.key, kind)
 
 
 def _entry(variant: Variant, kind: str):
