@@ -2,7 +2,10 @@
 
 Each command group lives in `n1studio/commands/<group>.py` (never importing Qt) or, for the
 commands that need Qt, in `n1studio/app/commands.py`; each exposes `register(subparsers)`
-and a handler returns the exit code. User mistakes (N1Error) print
+and a handler returns the exit code. Building the parser imports only the group modules,
+which import nothing heavy at module level: each handler imports what it uses, so
+`n1studio --help` and `n1studio cases` never load pandapower, Qt, CasADi or llama.cpp
+(bench/bench_cli.py measures it). User mistakes (N1Error) print
 one line on stderr and exit 2; `--json` prints exactly one JSON document on stdout. Any
 other exception is a bug: one line on stderr naming the file that holds the traceback, exit 3
 (never 1, which `check` and `solve` use for "infeasible").
@@ -12,17 +15,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import sys
 
 from n1studio import __version__
 from n1studio.errors import N1Error
-from n1studio.schema import json_default
 
 # Command group modules in help order. A group module registers its subcommands.
-GROUPS = ("n1studio.commands.core", "n1studio.commands.check", "n1studio.commands.ask",
-          "n1studio.commands.sweep", "n1studio.commands.curate", "n1studio.app.commands")
+GROUPS = ("n1studio.commands.core", "n1studio.commands.prompt", "n1studio.commands.check",
+          "n1studio.commands.ask", "n1studio.commands.sweep", "n1studio.commands.curate",
+          "n1studio.app.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def emit_json(doc) -> None:
-    """Print exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=json_default) + "\n")
-    sys.stdout.flush()
+    """Print exactly one JSON document on stdout (n1studio.schema.emit_json)."""
+    from n1studio.schema import emit_json as emit
+
+    emit(doc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +102,6 @@ def write_crash_report(argv: list[str], exc: BaseException) -> str:
     except OSError as err:
         return f"not written: {err}"
     return path
-
 
 
 if __name__ == "__main__":

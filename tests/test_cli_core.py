@@ -80,3 +80,33 @@ def test_solve_budget_flags_stop_the_solver_with_a_clear_status(capsys):
     # the next call with the default budget solves it
     assert main(["solve", "case30", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "optimal"
+
+
+HEAVY = ("pandapower", "PySide6", "llama_cpp", "casadi")
+
+
+def _imported_by(argv: list[str]) -> set[str]:
+    """The heavy packages a fresh `n1studio ARGV` process has imported when it ends."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, contextlib, io\n"
+            "from n1studio.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n"
+            f"        main({argv!r})\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            f"print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    return set(res.stdout.split())
+
+
+@pytest.mark.parametrize("argv, allowed", [
+    (["--help"], set()), (["cases"], set()), (["check", "--help"], set()),
+    (["prompt", "case9"], {"pandapower"}),
+])
+def test_quick_commands_import_only_what_they_use(argv, allowed):
+    assert _imported_by(argv) <= allowed

@@ -13,8 +13,6 @@ import argparse
 import re
 import sys
 
-import numpy as np
-
 from n1studio.commands._args import add_variant_args
 
 
@@ -47,7 +45,7 @@ def _buses_from_name(name: str) -> int | None:
 
 
 def run_cases(args: argparse.Namespace) -> int:
-    from n1studio.grid.cases import builtin_cases
+    from n1studio.grid.catalog import builtin_cases  # a name list: no pandapower import
 
     rows = [{"name": c["name"], "source": c["source"], "buses": _buses_from_name(c["name"])}
             for c in builtin_cases()]
@@ -67,6 +65,7 @@ def run_cases(args: argparse.Namespace) -> int:
 
 
 def run_solve(args: argparse.Namespace) -> int:
+    from n1studio.curate.progress import ProgressBar
     from n1studio.grid.cases import case_label, load_case
     from n1studio.grid.variant import Variant
     from n1studio.solve.reference import reference
@@ -75,11 +74,18 @@ def run_solve(args: argparse.Namespace) -> int:
     check_budget(args.max_iter, args.time_limit)
     net = load_case(args.case)
     variant = Variant(net, args.out)
-    progress = _stderr_progress if (sys.stderr.isatty() and not args.json) else None
+    bar = ProgressBar(_KIND_NAME[kind], unit="%")
+    progress = None
+    if bar.enabled and not args.json:
+        def progress(fraction: float, text: str) -> None:
+            bar(round(100 * min(max(fraction, 0.0), 1.0)), 100, text)
     budget = {}
     if kind == "ac":
         budget = {"max_iter": args.max_iter, "time_limit_s": args.time_limit}
-    result = reference(variant, kind, progress=progress, **budget)
+    try:
+        result = reference(variant, kind, progress=progress, **budget)
+    finally:
+        bar.close()
     label = case_label(net)
     if args.json:
         from n1studio.cli import emit_json
@@ -117,15 +123,10 @@ def check_budget(max_iter: int | None, time_limit: float | None) -> None:
 _KIND_NAME = {"ac": "AC OPF", "dc": "DC OPF", "pf": "AC power flow"}
 
 
-def _stderr_progress(fraction: float, text: str) -> None:
-    sys.stderr.write(f"\r[{int(fraction * 100):3d}%] {text:<60}")
-    if fraction >= 1.0:
-        sys.stderr.write("\r" + " " * 68 + "\r")
-    sys.stderr.flush()
-
-
 def summary(result, variant, label: str, max_rows: int = 12) -> str:
     """A few lines a person reads: what was solved, status, cost, time, islands, dispatch."""
+    import numpy as np
+
     m = result.model
     lines = [f"{label} {variant.label}: {_KIND_NAME[result.kind]} {result.status}"]
     if result.success and np.isfinite(result.objective):

@@ -1,47 +1,79 @@
-"""A text progress bar on stderr that appears only for work lasting more than a second."""
+"""The command line's one progress display: a tqdm bar on a terminal, plain lines in a log.
+
+Every long command uses it (`solve`, `sweep`, `dataset build`, `eval`, and `ask` while the
+model reads its prompt). Call it as `bar(done, total, what="")`; `close()` ends it.
+
+- On a terminal: a tqdm bar (one line rewritten in place, rate and time left), drawn only
+  once the work has lasted `delay` seconds, so quick commands print nothing; ended (its
+  last state kept on screen) when `done` reaches `total` or on `close()`.
+- Elsewhere (a pipe, a log file): nothing, unless `log_every` is given; then one plain
+  line `label: done/total unit what` at most every `log_every` seconds, plus the last one,
+  so a long job leaves a readable trace without flooding the log.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from typing import TextIO
 
 
 class ProgressBar:
-    """Call it as `bar(done, total, what="")`; `close()` ends the line. Silent when not needed.
+    """Progress of `done` out of `total` on `stream` (stderr by default)."""
 
-    Drawn only once the work has lasted `delay` seconds, at most every 0.1 s, and only on
-    a terminal unless `force` (so logs and pipes stay clean).
-    """
-
-    def __init__(self, label: str, delay: float = 1.0, stream=None, force: bool = False):
+    def __init__(self, label: str, delay: float = 1.0, stream: TextIO | None = None,
+                 force: bool = False, unit: str = "", log_every: float | None = None) -> None:
         self.label = label
         self.delay = delay
+        self.unit = unit
         self.stream = stream or sys.stderr
-        self.enabled = force or bool(getattr(self.stream, "isatty", lambda: False)())
-        self.t0 = time.monotonic()
-        self._last = 0.0
-        self._drawn = False
+        isatty = getattr(self.stream, "isatty", None)
+        self.tty = bool(force or (isatty and isatty()))
+        self.log_every = log_every
+        #: whether anything is ever written (a terminal, or a log with `log_every`)
+        self.enabled = self.tty or log_every is not None
+        self._bar = None
+        self._ended = False  # the bar reached its total and its line was ended
+        self._last_line = -1e9
 
     def __call__(self, done: int, total: int, what: str = "") -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.t0 < self.delay or (now - self._last < 0.1 and done < total):
-            return
-        self._last = now
-        frac = done / total if total else 1.0
-        width = 28
-        fill = round(width * frac)
-        rate = done / (now - self.t0) if now > self.t0 else 0.0
-        eta = (total - done) / rate if rate > 0 else 0.0
-        text = (f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} "
-                f"{rate:.1f}/s eta {eta:.0f}s {what[:40]}")
-        self.stream.write(text.ljust(100)[:120])
-        self.stream.flush()
-        self._drawn = True
+        if self.tty:
+            if self._ended:
+                return
+            self._draw(done, total, what)
+            if done >= total:  # done: end the line, what follows starts on a fresh one
+                self.close()
+                self._ended = True
+        elif self.log_every is not None:
+            now = time.monotonic()
+            if done < total and now - self._last_line < self.log_every:
+                return
+            self._last_line = now
+            unit = f" {self.unit}" if self.unit else ""
+            tail = f" {what}" if what else ""
+            self.stream.write(f"{self.label}: {done}/{total}{unit}{tail}\n")
+            self.stream.flush()
+
+    update = __call__  # `bar.update(done, total)` reads well at call sites too
+
+    def _draw(self, done: int, total: int, what: str) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=self.label, file=self.stream, delay=self.delay,
+                             mininterval=0.1, unit=f" {self.unit}" if self.unit else "it",
+                             dynamic_ncols=True, leave=True)
+        bar = self._bar
+        if bar.total != total:
+            bar.total = total
+        if what:
+            bar.set_postfix_str(what[:40], refresh=False)
+        bar.update(done - bar.n)
 
     def close(self) -> None:
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
+        """End the bar's line (what follows starts on a fresh one)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    finish = close

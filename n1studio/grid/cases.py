@@ -19,34 +19,12 @@ import pandapower as pp
 import pandapower.networks as pn
 
 from n1studio.errors import CaseError
+# the names are listed in grid/catalog.py, which `n1studio cases` reads without pandapower
+from n1studio.grid.catalog import PANDAPOWER_CASES, builtin_cases, pglib_cases  # noqa: F401
 from n1studio.grid.matpower import read_matpower
 from n1studio.grid.quiet import quiet_pandapower
-from n1studio.resources import resource
 
 log = logging.getLogger(__name__)
-
-# pandapower's built-in transmission cases with OPF data (name -> constructor name).
-PANDAPOWER_CASES = [
-    "case4gs", "case5", "case6ww", "case9", "case14", "case24_ieee_rts", "case30",
-    "case_ieee30", "case33bw", "case39", "case57", "case89pegase", "case118", "case145",
-    "case_illinois200", "case300", "case1354pegase", "case1888rte", "case2848rte",
-    "case2869pegase", "case3120sp", "case6470rte", "case6495rte", "case6515rte",
-    "case9241pegase",
-]
-
-
-def pglib_cases() -> dict[str, Path]:
-    """PGLib-OPF files shipped in resources/pglib, by file stem."""
-    folder = resource("pglib")
-    return {p.stem: p for p in sorted(folder.glob("*.m"))} if folder.is_dir() else {}
-
-
-def builtin_cases() -> list[dict]:
-    """Every case `load_case` accepts by name, with where it comes from."""
-    out = [{"name": n, "source": "pandapower"} for n in PANDAPOWER_CASES]
-    out += [{"name": n, "source": "pglib", "path": str(p)} for n, p in pglib_cases().items()]
-    return out
-
 
 def _quiet(fn, *args, **kwargs):
     with quiet_pandapower():

@@ -180,7 +180,7 @@ def read_m(path: Path) -> dict[str, np.ndarray]:
     text = path.read_text()
     out = {"baseMVA": float(re.search(r"mpc\.baseMVA\s*=\s*([\d.]+)", text).group(1))}
     for name in ("bus", "gen", "branch", "gencost"):
-        body = re.search(rf"mpc\.{name}\s*=\s*\[(.*?)\];", text, re.S).group(1)
+        body = re.search(rf"mpc\.{name}\s*=\s*\[(.*?)\];", text, re.DOTALL).group(1)
         rows = [[float(v) for v in ln.split("%")[0].replace(";", " ").split()]
                 for ln in body.splitlines()]
         out[name] = np.array([r for r in rows if r])
