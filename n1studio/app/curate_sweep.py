@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from n1studio.app.tables import row_table
+from n1studio.grid.topology import describe_islands
 
 STATUS_COLORS = {"diverged": "#8e44ad", "islanded": "#e67e22", "violations": "#c0392b",
                  "ok": "#27ae60"}
@@ -86,8 +87,8 @@ class SweepTable(QtWidgets.QWidget):
 
 def _detail(r: dict) -> str:
     if r["status"] == "islanded":
-        return (f"cuts off {len(r.get('islanded_buses', []))} bus(es), "
-                f"{r.get('lost_load_mw', 0.0):.1f} MW of load")
+        return describe_islands(r.get("n_islands", 2), r.get("islanded_buses", []),
+                                r.get("lost_load_mw", 0.0))
     if r["status"] == "diverged":
         return "no AC power-flow solution"
     if "opf" in r:

@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 
 from n1studio.app.drawing import LINE, UNIT_TABLES, Drawing, DrawState, glyph_offset
 from n1studio.app.theme import Palette, palette
+from n1studio.grid.elements import parse_element
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ class GridView(QtWidgets.QWidget):
                 if xy is None or kind not in MARKERS:
                     continue
                 s, f, _ = MARKERS[kind]
-                base = self.unit_size if name.split(":")[0] in UNIT_TABLES else self.bus_size
+                base = self.unit_size if parse_element(name).table in UNIT_TABLES else self.bus_size
                 pos.append(xy)
                 sym.append(s)
                 size.append(max(base * f, 16 * self.scale))
@@ -500,7 +501,7 @@ class GridView(QtWidgets.QWidget):
     def menu_for(self, name: str) -> QtWidgets.QMenu:
         """The context menu of an element: take out of service, inspect, centre."""
         menu = QtWidgets.QMenu(self)
-        table = name.split(":")[0]
+        table = parse_element(name).table
         act = menu.addAction(f"Take {name} out of service")
         act.setObjectName("takeOut")
         act.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Delete))

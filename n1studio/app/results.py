@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from n1studio.errors import ElementError
+from n1studio.grid.elements import parse_element
+from n1studio.grid.flows import branch_smax_mva
 from n1studio.grid.model import GridModel
 
 
@@ -25,11 +28,7 @@ class Profile:
 
 def branch_flows(model: GridModel, vm: np.ndarray, va_rad: np.ndarray) -> np.ndarray:
     """Apparent power (MVA) per branch: the larger of both ends, from bus voltages."""
-    v = vm * np.exp(1j * va_rad)
-    vf, vt = v[model.f], v[model.t]
-    sf = vf * np.conj(model.yff * vf + model.yft * vt)
-    st = vt * np.conj(model.ytf * vf + model.ytt * vt)
-    s = np.maximum(np.abs(sf), np.abs(st)) * model.base_mva
+    s = branch_smax_mva(model, vm * np.exp(1j * va_rad))
     s[~model.branch_on] = np.nan
     return s
 
@@ -82,12 +81,11 @@ def element_rows(net, model: GridModel | None, name: str, reference=None, answer
                  verdict: dict | None = None) -> list[tuple[str, str]]:
     """(key, value) rows describing an element: its data, the reference, the answer, and the
     violations found at it."""
-    table, _, idx = name.partition(":")
     rows: list[tuple[str, str]] = [("element", name)]
     try:
-        i = int(idx)
+        table, i = parse_element(name)
         rec = net[table].loc[i]
-    except (KeyError, ValueError, TypeError):
+    except (ElementError, KeyError, ValueError, TypeError):
         return rows
     keep = {
         "bus": ("name", "vn_kv", "min_vm_pu", "max_vm_pu", "in_service"),

@@ -30,6 +30,7 @@ from scipy.sparse.linalg import splu
 
 from n1studio.check.parse import ParsedAnswer, name_lookups
 from n1studio.check.tolerances import Tolerances
+from n1studio.grid.flows import branch_smax_mva
 
 log = logging.getLogger(__name__)
 
@@ -251,10 +252,7 @@ def _evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict
     # ---- thermal ----------------------------------------------------------------------
     r = prep.th_rows
     f, t_ = model.f[r], model.t[r]
-    vf, vt = v[f], v[t_]
-    sf = vf * np.conj(model.yff[r] * vf + model.yft[r] * vt)
-    st = vt * np.conj(model.ytf[r] * vf + model.ytt[r] * vt)
-    smax = np.maximum(np.abs(sf), np.abs(st)) * base
+    smax = branch_smax_mva(model, v, r)
     rate = model.rate[r] * base
     row_unknown = ~(known[f] & known[t_])
     over = ~(smax <= rate * (1.0 + tol.thermal_rel) + tol.thermal_mva)

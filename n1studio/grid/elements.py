@@ -63,3 +63,13 @@ def elements_of(net: pp.pandapowerNet, table: str, in_service_only: bool = False
     if in_service_only and "in_service" in df:
         df = df[df.in_service.astype(bool)]
     return [f"{table}:{i}" for i in df.index]
+
+
+def sort_key(name: str) -> tuple[str, int]:
+    """Order element names by table, then by index as a number (line:2 before line:10);
+    a name that does not parse sorts as index 0 of the table before its colon."""
+    try:
+        el = parse_element(name)
+    except ElementError:
+        return (str(name).partition(":")[0], 0)
+    return (el.table, el.index)

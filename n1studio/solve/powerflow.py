@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pandapower as pp
 
+from n1studio.grid.elements import parse_element
 from n1studio.grid.quiet import quiet_pandapower
 from n1studio.grid.variant import Variant
 from n1studio.solve.result import OpfResult, dispatch_cost, empty_result
@@ -59,10 +60,10 @@ def run_ac_pf(variant: Variant, **runpp_kwargs) -> OpfResult:
     pg = np.zeros(ng)
     qg = np.zeros(ng)
     for g, name in enumerate(model.gen_names):
-        table, _, el = name.partition(":")
+        table, el = parse_element(name)
         df = net[_RES[table]]
-        if model.gen_on[g] and int(el) in df.index:
-            p, q = df.at[int(el), "p_mw"], df.at[int(el), "q_mvar"]
+        if model.gen_on[g] and el in df.index:
+            p, q = df.at[el, "p_mw"], df.at[el, "q_mvar"]
             pg[g] = p if math.isfinite(p) else 0.0
             qg[g] = q if math.isfinite(q) else 0.0
     return OpfResult(model=model, kind="pf", status="converged", success=True,

@@ -1,7 +1,8 @@
 """What an OPF solves: the energised buses of a variant and one angle reference per island.
 
 Shared by the AC and DC OPF so both treat outages and islands the same way: buses that
-are out of service or cut off from every generator are not solved (they are reported);
+are out of service or cut off (the grid's one definition, `grid.topology`: in no island
+with a generator in service) are not solved (they are reported);
 each island that has generation keeps one angle reference, its own reference bus when it
 has one, else the bus of its largest generator in service.
 """
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from n1studio.grid.model import GridModel
+from n1studio.grid.topology import energised as energised_buses
+from n1studio.grid.topology import island_labels
 
 
 @dataclass
@@ -30,8 +33,8 @@ class SolveSet:
 
 def solve_set(model: GridModel) -> SolveSet:
     """Energised buses, live branches and generators, and one reference per island."""
-    labels = model.islands()
-    energised = model.energised()
+    labels = island_labels(model)
+    energised = energised_buses(model, labels)
     buses = np.flatnonzero(energised)
     pos = np.full(model.n_bus, -1, dtype=int)
     pos[buses] = np.arange(len(buses))
