@@ -71,10 +71,10 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
 
 def _detail(r: dict) -> str:
     if r["status"] == "islanded":
-        buses = r["islanded_buses"]
-        more = f" +{len(buses) - 4}" if len(buses) > 4 else ""
-        return (f"cuts off {', '.join(buses[:4])}{more} "
-                f"({r.get('lost_load_mw', 0.0):.1f} MW of load)")
+        from n1studio.grid.topology import describe_islands
+
+        return describe_islands(r.get("n_islands", 2), r["islanded_buses"],
+                                r.get("lost_load_mw", 0.0), show=4)
     if r["status"] == "diverged":
         return r.get("reason") or "no AC power-flow solution"
     if r["violations"]:
