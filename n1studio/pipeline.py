@@ -110,9 +110,35 @@ def judge(variant, answer: dict | str | None, *, refs: References | None = None,
     from n1studio.check import check_answer
 
     refs = refs if refs is not None else references(variant, state=state)
+    answer = to_canonical(variant, answer)
+    n_answer = refs.n_answer
+    if variant.relabelling is not None and n_answer is not None:
+        # the recall test compares what was written: the N answer as written for the
+        # canonical prompt, read in this prompt's names (a relabelled variant of the same
+        # physics can tell the memoriser from the solver only by its names)
+        n_answer = variant.relabelling.answer_to_canonical(n_answer)
     return check_answer(variant.model, answer, tolerances=tolerances,
                         reference=refs.own_answer, reference_objective=refs.own_objective,
-                        n_reference=refs.n_answer)
+                        n_reference=n_answer)
+
+
+def to_canonical(variant, answer):
+    """An answer written in a relabelled variant's prompt names, in the grid's own names
+    (unchanged for other variants; text that is not a JSON object is left to the checker,
+    which reports it as `format`)."""
+    rl = variant.relabelling
+    if rl is None:
+        return answer
+    if isinstance(answer, (str, bytes)):
+        import json
+
+        try:
+            text = answer.decode("utf-8-sig") if isinstance(answer, bytes) else answer
+            doc = json.loads(text.lstrip("\ufeff"))
+        except (ValueError, RecursionError):
+            return answer
+        return rl.answer_to_canonical(doc) if isinstance(doc, dict) else answer
+    return rl.answer_to_canonical(answer)
 
 
 @dataclass
@@ -214,6 +240,9 @@ def _ask_control(variant, name: str, prompt_text: str, tolerances, refs: Referen
     refs = refs if refs is not None else references(variant, state=state)
     answer = control_answer(label, variant.model, refs.own_answer, refs.n_answer,
                             label=variant.label)
+    if variant.relabelling is not None and not label.startswith("control:recall-n"):
+        # the ideal solver writes in the prompt's names; the memoriser in the canonical ones
+        answer = variant.relabelling.answer_to_prompt(answer)
     raw = json.dumps(answer, allow_nan=False) if answer is not None else ""
     state.partial("token", raw)
     state.partial("answer", answer)

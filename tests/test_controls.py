@@ -115,3 +115,34 @@ def test_eval_stores_controls_as_their_own_models(tmp_path):
         # run again: nothing new, everything skipped (resumable like a model's runs)
         again = run_eval(st, ds, ["control:reference", "control:recall-n"])
         assert again.done == 0 and again.skipped == 6
+
+
+def test_controls_on_a_relabelled_variant():
+    """Relabelled: the same physics under other names. The ideal solver writes in the
+    prompt's names and is judged feasible; the memoriser writes the canonical N answer and
+    is caught recalling it, although the two references have the same objective."""
+    from n1studio.grid.perturb import Perturbation
+
+    v = Variant(load_case(CASE), ["line:6"], Perturbation(relabel=True, seed=4))
+    ref, _ = _ask(v, "control:reference")
+    mem, _ = _ask(v, "control:recall-n")
+    assert ref.verdict["feasible"] is True and ref.verdict["recalled_n_answer"] is False
+    assert ref.answer != pipeline.references(v).own_answer  # written in the prompt's names
+    assert mem.verdict["recalled_n_answer"] is True and mem.verdict["feasible"] is False
+
+
+def test_solve_and_check_round_trip_a_relabelled_variant(tmp_path, capsys):
+    from n1studio.cli import main
+
+    args = [CASE, "--out", "line:6", "--relabel", "--perturb-seed", "4", "--load-noise", "0.1"]
+    assert main(["solve", *args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["variant"] == "N-1 line:6 · load ±10 % #4 · relabelled #4"
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(doc))
+    assert main(["check", CASE, str(path), *args[1:], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["feasible"] is True
+    # the same answer read without the relabelling breaks the grid
+    assert main(["check", CASE, str(path), "--out", "line:6", "--load-noise", "0.1",
+                 "--perturb-seed", "4", "--json"]) == 1
+    capsys.readouterr()

@@ -10,3 +10,32 @@ def add_variant_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("case", metavar="CASE", help="built-in case name or a .json / .m file")
     p.add_argument("--out", metavar="ELEMENT", action="append", default=[],
                    help="take ELEMENT out of service, e.g. line:3 (repeatable)")
+    g = p.add_argument_group("perturbations (seeded, reproducible; see README)")
+    g.add_argument("--load-scale", type=float, default=1.0, metavar="F",
+                   help="every load's P and Q times F")
+    g.add_argument("--load-noise", type=float, default=0.0, metavar="S",
+                   help="each load times its own factor uniform in [1-S, 1+S]")
+    g.add_argument("--cost-noise", type=float, default=0.0, metavar="S",
+                   help="each generator's c1 and c2 times its own factor in [1-S, 1+S]")
+    g.add_argument("--relabel", action="store_true",
+                   help="the same grid under permuted names and shuffled rows")
+    g.add_argument("--perturb-seed", type=int, default=0, metavar="N",
+                   help="seed of the perturbations (default 0)")
+
+
+def perturbation_from_args(args: argparse.Namespace):
+    """The Perturbation the command line asks for (a bad value: one line, exit 2)."""
+    from n1studio.grid.perturb import Perturbation
+
+    return Perturbation(load_scale=args.load_scale, load_noise=args.load_noise,
+                        cost_noise=args.cost_noise, relabel=args.relabel,
+                        seed=args.perturb_seed)
+
+
+def variant_from_args(args: argparse.Namespace, net=None):
+    """CASE (or the given net) with --out and the perturbations applied."""
+    from n1studio.grid.cases import load_case
+    from n1studio.grid.variant import Variant
+
+    net = load_case(args.case) if net is None else net
+    return Variant(net, args.out, perturbation_from_args(args))

@@ -13,7 +13,7 @@ import argparse
 import re
 import sys
 
-from n1studio.commands._args import add_variant_args
+from n1studio.commands._args import add_variant_args, variant_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +50,7 @@ def run_cases(args: argparse.Namespace) -> int:
     rows = [{"name": c["name"], "source": c["source"], "buses": _buses_from_name(c["name"])}
             for c in builtin_cases()]
     if args.json:
-        from n1studio.cli import emit_json
+        from n1studio.schema import emit_json
 
         emit_json({"cases": rows})
         return 0
@@ -67,13 +67,12 @@ def run_cases(args: argparse.Namespace) -> int:
 def run_solve(args: argparse.Namespace) -> int:
     from n1studio.curate.progress import ProgressBar
     from n1studio.grid.cases import case_label, load_case
-    from n1studio.grid.variant import Variant
     from n1studio.solve.reference import reference
 
     kind = "dc" if args.dc else "pf" if args.pf else "ac"
     check_budget(args.max_iter, args.time_limit)
     net = load_case(args.case)
-    variant = Variant(net, args.out)
+    variant = variant_from_args(args, net)
     bar = ProgressBar(_KIND_NAME[kind], unit="%")
     progress = None
     if bar.enabled and not args.json:
@@ -88,10 +87,13 @@ def run_solve(args: argparse.Namespace) -> int:
         bar.close()
     label = case_label(net)
     if args.json:
-        from n1studio.cli import emit_json
+        from n1studio.schema import emit_json
 
         doc = result.answer
+        if variant.relabelling is not None:  # in the names the variant's prompt uses
+            doc = variant.relabelling.answer_to_prompt(doc)
         doc.update({"case": label, "outages": list(variant.outages), "kind": kind,
+                    "variant": variant.label, "perturbation": variant.perturbation.to_dict(),
                     "status": result.status, "success": bool(result.success),
                     "solve_time_s": round(result.solve_time_s, 4),
                     "build_time_s": round(result.build_time_s, 4),
