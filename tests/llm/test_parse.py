@@ -78,3 +78,29 @@ def test_a_real_looking_small_model_answer(case14):
     assert "format" not in kinds  # readable and complete: judged on physics instead
     assert "power_balance" in kinds
     assert np.isclose(verdict["satisfaction"]["voltage"], 1.0)
+
+
+# ---- issue 10: hostile free-mode text is read in linear time ----------------------------
+
+def test_eight_thousand_braces_then_the_answer():
+    """8,000 `{` took 7-15 s (a scan to the end from every brace); now one pass."""
+    assert extract_answer("{" * 8000) is None
+    assert extract_answer("{ " * 8000 + GOOD)["buses"][0]["vm_pu"] == 1.06
+    assert extract_answer("{" * 8000 + GOOD + "}" * 3)["generators"][0]["p_mw"] == 232.4
+
+
+def test_many_fences_and_unclosed_documents_are_bounded():
+    assert extract_answer("```\n{" * 8000) is None
+    text = '{"buses": [' + '{"x": 1},' * 20000  # truncated: the complete entries survive
+    assert len(extract_answer(text)["buses"]) == 20000
+
+
+def test_apostrophes_in_prose_do_not_swallow_the_answer():
+    text = "It's a hard one {don't panic}. Here's my answer: " + GOOD + " That's all."
+    assert extract_answer(text)["buses"][0]["element"] == "bus:0"
+
+
+def test_byte_order_mark_and_fence_with_long_white_space():
+    assert extract_answer("\ufeff" + GOOD)["schema"] == "n1studio.answer/1"
+    text = "```json\n" + GOOD + "\n" + " \n" * 50_000 + "```"
+    assert extract_answer(text)["schema"] == "n1studio.answer/1"
