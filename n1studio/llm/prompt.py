@@ -101,7 +101,7 @@ def render_prompt(variant: Variant, template: str | None = None) -> Prompt:
     """Write `variant` into the prompt template (the default one unless `template` is given)."""
     src = default_template() if template is None else template
     tpl = _compile(src)
-    ctx = dict(grid_context(base_model(variant.base)))
+    ctx = dict(grid_context(table_model(variant), variant.relabelling))
     ctx.update(variant_context(variant))
     try:
         text = tpl.render(**ctx)
@@ -111,8 +111,32 @@ def render_prompt(variant: Variant, template: str | None = None) -> Prompt:
     head, mark, tail = text.partition(SPLIT_MARK)
     if not mark:  # a template without the marker: nothing is known to be shared
         head, tail = "", text
-    gens, buses = answer_elements(variant.model)
+    gens, buses = prompt_elements(variant)
     return Prompt(text=head + tail, shared_chars=len(head), generators=gens, buses=buses)
+
+
+def table_model(variant: Variant) -> GridModel:
+    """The grid the prompt's tables describe: the base grid (every element in service; the
+    outages are said after the shared part) with the variant's load and cost perturbation.
+    Every N-1 variant of one grid and perturbation shares this part of the prompt."""
+    return variant.perturbation.apply_to_model(base_model(variant.base))
+
+
+def prompt_elements(variant: Variant) -> tuple[list[str], list[str]]:
+    """The generators and buses an answer lists, in the prompt's names and table order."""
+    gens, buses = answer_elements(variant.model)
+    rl = variant.relabelling
+    if rl is None:
+        return gens, buses
+    base = base_model(variant.base)
+    return (_in_table_order(gens, base.gen_names, rl, "generators"),
+            _in_table_order(buses, base.bus_names, rl, "buses"))
+
+
+def _in_table_order(names: list[str], rows: list[str], rl, table: str) -> list[str]:
+    order = rl.row_order(len(rows), table)
+    rank = {rows[k]: i for i, k in enumerate(order)}
+    return [rl.name(n) for n in sorted(names, key=lambda n: rank[n])]
 
 
 @functools.lru_cache(maxsize=8)
@@ -167,9 +191,18 @@ def sig(x: float, digits: int = SIGNIFICANT_DIGITS) -> str:
     return fixed(x, min(max(digits - 1 - exponent, 0), MAX_DECIMALS))
 
 
-def _bus_label(m: GridModel, k: int) -> str:
+def _bus_label(m: GridModel, k: int, rl=None) -> str:
     idx = int(m.bus_index[k])
-    return str(idx) if idx >= 0 else f"~{k}"  # "~k": an internal (trafo3w star) bus
+    if idx < 0:
+        return f"~{k}"  # "~k": an internal (trafo3w star) bus
+    return rl.number(f"bus:{idx}") if rl is not None else str(idx)
+
+
+def _rows(rows: list[str], rl, table: str) -> str:
+    """A table's rows, shuffled when the variant is relabelled."""
+    if rl is not None:
+        rows = [rows[k] for k in rl.row_order(len(rows), table)]
+    return "\n".join(rows)
 
 
 def branch_parameters(m: GridModel) -> dict[str, np.ndarray]:
@@ -195,13 +228,18 @@ def branch_parameters(m: GridModel) -> dict[str, np.ndarray]:
             "shift": np.rad2deg(np.nan_to_num(shift))}
 
 
-def grid_context(m: GridModel) -> dict:
-    """Template variables describing the base grid (shared by all its variants)."""
+def grid_context(m: GridModel, rl=None) -> dict:
+    """Template variables describing the base grid (shared by all its variants); `rl`, a
+    `grid.perturb.Relabelling`, writes it under other names with the rows shuffled."""
     base = m.base_mva
+
+    def nm(name: str) -> str:
+        return rl.name(name) if rl is not None else name
+
     rows = []
     for k, name in enumerate(m.bus_names):
         gs, bs = fixed(m.gs[k] * base, POWER_DECIMALS), fixed(m.bs[k] * base, POWER_DECIMALS)
-        cols = [name or f"~{k}", fixed(m.vmin[k], PU_VOLTAGE_DECIMALS),
+        cols = [nm(name) if name else f"~{k}", fixed(m.vmin[k], PU_VOLTAGE_DECIMALS),
                 fixed(m.vmax[k], PU_VOLTAGE_DECIMALS), fixed(m.pd[k] * base, POWER_DECIMALS),
                 fixed(m.qd[k] * base, POWER_DECIMALS)]
         if gs != "0" or bs != "0":
@@ -211,12 +249,12 @@ def grid_context(m: GridModel) -> dict:
         if not m.bus_on[k]:
             cols.append("off")
         rows.append(" ".join(cols))
-    buses = "\n".join(rows)
+    buses = _rows(rows, rl, "buses")
 
     bp = branch_parameters(m)
     rows = []
     for k, name in enumerate(m.branch_names):
-        cols = [name, _bus_label(m, m.f[k]), _bus_label(m, m.t[k]), sig(bp["r"][k]),
+        cols = [nm(name), _bus_label(m, m.f[k], rl), _bus_label(m, m.t[k], rl), sig(bp["r"][k]),
                 sig(bp["x"][k]), sig(bp["b"][k]), fixed(m.rate[k] * base, POWER_DECIMALS)]
         if np.isfinite(m.angmin[k]) or np.isfinite(m.angmax[k]):
             cols += [fixed(np.rad2deg(m.angmin[k]), DEGREE_DECIMALS),
@@ -227,18 +265,18 @@ def grid_context(m: GridModel) -> dict:
         if not m.branch_on[k]:
             cols.append("off")
         rows.append(" ".join(cols))
-    branches = "\n".join(rows)
+    branches = _rows(rows, rl, "branches")
 
     rows = []
     for k, name in enumerate(m.gen_names):
-        cols = [name, _bus_label(m, m.gen_bus[k]),
+        cols = [nm(name), _bus_label(m, m.gen_bus[k], rl),
                 *(fixed(v * base, POWER_DECIMALS)
                   for v in (m.pmin[k], m.pmax[k], m.qmin[k], m.qmax[k])),
                 sig(m.c2[k]), sig(m.c1[k]), sig(m.c0[k])]
         if not m.gen_on[k]:
             cols.append("off")
         rows.append(" ".join(cols))
-    gens = "\n".join(rows)
+    gens = _rows(rows, rl, "generators")
     return {"name": m.name, "base_mva": sig(base), "n_bus": m.n_bus,
             "n_branch": len(m.branch_names), "n_gen": len(m.gen_names),
             "buses_table": buses, "branches_table": branches, "generators_table": gens,
@@ -256,8 +294,17 @@ def variant_context(variant: Variant) -> dict:
     dead_buses = [n for n in base.bus_names if n and n not in set(buses)
                   and n not in variant.outages]
     rep = variant.islands
-    return {"variant_label": variant.label, "outages": list(variant.outages),
-            "outages_text": ", ".join(variant.outages) if variant.outages else "none",
+    outages = list(variant.outages)
+    label = variant.label
+    rl = variant.relabelling
+    if rl is not None:  # nothing in the prompt may give the canonical names away
+        outages = [rl.name(n) for n in outages]
+        idle_gens = [rl.name(n) for n in idle_gens]
+        dead_buses = [rl.name(n) for n in dead_buses]
+        label = (f"N-{len(outages)} " + ", ".join(outages)) if outages else "N"
+    gens, buses = prompt_elements(variant)
+    return {"variant_label": label, "outages": outages,
+            "outages_text": ", ".join(outages) if outages else "none",
             "idle_generators": idle_gens, "dead_buses": dead_buses,
             "islands_text": rep.describe(), "answer_generators": gens, "answer_buses": buses,
             "variant_load_mw": fixed(float(np.sum(m.pd[m.energised()])) * m.base_mva,
