@@ -63,6 +63,7 @@ class ModelClient:
         self._conn = None
         self._cancel = self._ctx.Event()
         self._lock = threading.Lock()
+        self._closing = False  # close() was called: a broken pipe is a stop, not a death
 
     # ---- lifecycle -------------------------------------------------------------------------
     @property
@@ -84,23 +85,30 @@ class ModelClient:
         log.info("model worker started (pid %s)", proc.pid)
 
     def _discard(self) -> None:
-        """Forget a dead or unusable worker; the next request starts a fresh one."""
-        if self._conn is not None:
+        """Forget a dead or unusable worker; the next request starts a fresh one.
+
+        Safe from two threads at once (the window closing while a job relays an answer)."""
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if conn is not None:
             try:
-                self._conn.close()
+                conn.close()
             except OSError:
                 pass
-        if self._proc is not None:
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._proc.join(timeout=5)
-        self._proc = self._conn = None
+        if proc is not None:
+            if proc.is_alive():
+                proc.kill()
+            proc.join(timeout=5)
 
     def close(self) -> None:
-        """Stop the worker politely, then firmly."""
+        """Stop the worker: an answer in progress stops at its next token or prompt batch
+        (a relaying `complete()` returns it as cancelled), then the worker exits; one that
+        has not within 3 s is killed. Callable from another thread than the one asking."""
         proc, conn = self._proc, self._conn
         if proc is None:
             return
+        self._closing = True
+        self._cancel.set()
         try:
             conn.send({"op": "shutdown"})
         except (OSError, ValueError):
@@ -142,6 +150,7 @@ class ModelClient:
         req = {"op": "ask", "settings": s.to_dict(), "prompt": prompt, "plan": plan,
                "max_tokens": int(max_tokens)}
         with self._lock:
+            self._closing = False
             if self._proc is None or not self._proc.is_alive():
                 self._discard()
                 self._start()
@@ -155,6 +164,7 @@ class ModelClient:
     def _relay(self, on_token, on_event, cancel) -> Completion:
         conn, proc = self._conn, self._proc
         t_cancel = None
+        stopped = Completion(raw="", stats={"cancelled": True}, cancelled=True)
         while True:
             if cancel is not None and cancel.is_set() and t_cancel is None:
                 self._cancel.set()
@@ -162,21 +172,21 @@ class ModelClient:
             if t_cancel is not None and time.monotonic() - t_cancel > 10:
                 log.warning("model worker ignored Stop for 10 s; killing it")
                 self._discard()
-                return Completion(raw="", stats={"cancelled": True}, cancelled=True)
-            ready = wait([conn, proc.sentinel], timeout=0.05)
-            if not ready:
-                continue
-            if conn in ready:
-                try:
-                    ev = conn.recv()
-                except (EOFError, OSError):
-                    return self._died()
-            elif proc.sentinel in ready:
-                if conn.poll():  # drain what it said before exiting
+                return stopped
+            try:
+                ready = wait([conn, proc.sentinel], timeout=0.05)
+                if not ready:
                     continue
-                return self._died()
-            else:
-                continue
+                if conn in ready:
+                    ev = conn.recv()
+                elif proc.sentinel in ready:
+                    if conn.poll():  # drain what it said before exiting
+                        continue
+                    return stopped if self._closing else self._died()
+                else:
+                    continue
+            except (EOFError, OSError, ValueError):  # the pipe broke or close() closed it
+                return stopped if self._closing else self._died()
             kind = ev.get("ev")
             if on_event is not None:
                 on_event(ev)
@@ -187,6 +197,8 @@ class ModelClient:
                 return Completion(raw=ev.get("raw", ""), stats=stats,
                                   cancelled=bool(stats.get("cancelled")))
             elif kind == "error":
+                if ev.get("detail"):  # an unexpected failure: its traceback, for the log only
+                    log.info("model worker traceback:\n%s", ev["detail"])
                 raise ModelError(ev.get("message", "model worker failed"))
 
     def _died(self):
@@ -195,5 +207,7 @@ class ModelClient:
             proc.join(timeout=2)
         code = proc.exitcode if proc is not None else None
         self._discard()
+        if self._closing:
+            return Completion(raw="", stats={"cancelled": True}, cancelled=True)
         raise ModelError(f"the model worker {describe_exit(code)}; the answer was lost and the "
                          "model will be restarted on the next request")

@@ -38,6 +38,18 @@ _GGML_TYPE_SIZE = {
     34: (256, 54), 35: (256, 66), 39: (32, 17),
 }
 
+# What a real GGUF holds at most: the largest published models have a few thousand tensors
+# and a few dozen metadata keys (a vocabulary is one array key). A header claiming more is
+# corrupt, whatever the file's size, and is said so rather than read on until the file ends.
+MAX_TENSORS = 1_000_000
+MAX_KEYS = 100_000
+MAX_DIMS = 8
+MAX_ARRAY = 1 << 32  # values in one metadata array
+MAX_TENSOR_ELEMENTS = 1 << 48
+# The fewest bytes one metadata key / one tensor description takes (length-prefixed name,
+# type, smallest value; name, dimension count, type, offset).
+_MIN_KV_BYTES, _MIN_TENSOR_BYTES = 8 + 4 + 1, 8 + 4 + 4 + 8
+
 # Metadata keys worth keeping (the rest, e.g. the vocabulary, is skipped).
 _KEEP = ("general.architecture", "general.name", "general.alignment", "general.file_type",
          "general.license", "general.size_label")
@@ -53,6 +65,8 @@ class GGUFInfo:
     file_size: int
     data_end: int  # where the last tensor's data ends
     metadata: dict = field(default_factory=dict)
+    header_size: int = 0  # bytes of magic, counts, metadata and tensor infos (before padding)
+    data_start: int = 0  # where tensor data begins (header_size aligned up)
 
     @property
     def architecture(self) -> str:
@@ -82,28 +96,46 @@ class _Reader:
     def unpack(self, fmt: str):
         return struct.unpack("<" + fmt, self.read(struct.calcsize("<" + fmt)))[0]
 
-    def string(self) -> str:
+    def corrupt(self, what: str) -> ModelError:
+        return ModelError(f"{self.path.name}: {what}; not a valid GGUF file (its header is "
+                          "corrupt)")
+
+    def string(self, what: str = "a string") -> str:
+        at = self.fh.tell()
         n = self.unpack("Q")
         if n > self.size:
-            raise ModelError(f"{self.path.name}: corrupt GGUF header (a string of {n} bytes)")
+            raise self.corrupt(f"{what} at byte {at:,} claims {_count(n)} bytes, more than the "
+                               f"whole file ({self.size:,} bytes)")
         return self.read(n).decode("utf-8", errors="replace")
 
-    def value(self, vtype: int, keep: bool):
+    def value(self, vtype: int, keep: bool, key: str = "?"):
         if vtype in _SCALAR:
             return self.unpack(_SCALAR[vtype])
         if vtype == _STRING:
-            return self.string()
+            return self.string(f"the value of {key!r}")
         if vtype == _ARRAY:
             etype, n = self.unpack("I"), self.unpack("Q")
+            if n > MAX_ARRAY:
+                raise self.corrupt(f"metadata key {key!r} claims an array of {_count(n)} values")
+            if etype not in _SCALAR and etype not in (_STRING, _ARRAY):
+                raise self.corrupt(f"metadata key {key!r} is an array of unknown type {etype}")
             if etype in _SCALAR and not keep:  # skip big arrays (token scores) in one seek
                 width = struct.calcsize("<" + _SCALAR[etype])
                 if self.fh.tell() + n * width > self.size:
                     self.read(self.size)  # raises "truncated"
                 self.fh.seek(n * width, os.SEEK_CUR)
                 return None
-            items = [self.value(etype, keep) for _ in range(n)]
+            items = [self.value(etype, keep, key) for _ in range(n)]
             return items if keep else None
-        raise ModelError(f"{self.path.name}: corrupt GGUF header (unknown value type {vtype})")
+        raise self.corrupt(f"metadata key {key!r} has unknown value type {vtype}")
+
+
+def _count(n: int) -> str:
+    """A count as a reader takes it in: 1,234,567 or, when absurd, 10^12."""
+    if n >= 10**9:
+        exp = len(str(n)) - 1
+        return f"10^{exp}" if n == 10**exp else f"about 10^{exp}"
+    return f"{n:,}"
 
 
 def inspect_gguf(path: str | Path) -> GGUFInfo:
@@ -139,34 +171,57 @@ def _inspect(path: str, size: int, mtime_ns: int) -> GGUFInfo:
             raise ModelError(f"{p.name}: GGUF version {version} is not supported "
                              f"(supported: {', '.join(map(str, SUPPORTED_VERSIONS))})")
         n_tensors, n_kv = r.unpack("Q"), r.unpack("Q")
-        if n_tensors > 1_000_000 or n_kv > 1_000_000:
-            raise ModelError(f"{p.name}: corrupt GGUF header ({n_tensors} tensors, {n_kv} keys)")
+        _check_counts(r, n_tensors, n_kv)
         meta = {}
         for _ in range(n_kv):
-            key = r.string()
+            key = r.string("a metadata key name")
             vtype = r.unpack("I")
             keep = key in _KEEP or key.endswith(".context_length")
-            val = r.value(vtype, keep)
+            val = r.value(vtype, keep, key)
             if keep:
                 meta[key] = val
         end = 0
-        for _ in range(n_tensors):
-            r.string()
+        for k in range(n_tensors):
+            name = r.string(f"the name of tensor {k}")
             n_dims = r.unpack("I")
-            if n_dims > 8:
-                raise ModelError(f"{p.name}: corrupt GGUF header (tensor with {n_dims} dimensions)")
+            if n_dims > MAX_DIMS:
+                raise r.corrupt(f"tensor {name!r} claims {_count(n_dims)} dimensions (at most "
+                                f"{MAX_DIMS})")
             n_el = 1
             for _ in range(n_dims):
                 n_el *= r.unpack("Q")
+            if n_el > MAX_TENSOR_ELEMENTS:
+                raise r.corrupt(f"tensor {name!r} claims {_count(n_el)} elements")
             ttype, offset = r.unpack("I"), r.unpack("Q")
+            if offset > MAX_TENSOR_ELEMENTS:
+                raise r.corrupt(f"tensor {name!r} claims to start {_count(offset)} bytes into "
+                                "the data")
             blk, nbytes = _GGML_TYPE_SIZE.get(ttype, (1, 0))
             end = max(end, offset + (n_el // blk) * nbytes)
         align = int(meta.get("general.alignment", 32) or 32)
-        data_start = -(-fh.tell() // align) * align
+        header_size = fh.tell()
+        data_start = -(-header_size // align) * align
     info = GGUFInfo(path=p, version=version, n_tensors=n_tensors, file_size=size,
-                    data_end=data_start + end, metadata=meta)
+                    data_end=data_start + end, metadata=meta, header_size=header_size,
+                    data_start=data_start)
     if info.data_end > size:
         raise ModelError(f"{p.name}: truncated GGUF file ({size:,} bytes, its tensors need "
                          f"{info.data_end:,}); download or copy it again")
     log.info("%s: GGUF v%d, %s, %d tensors", p.name, version, info.architecture, n_tensors)
     return info
+
+
+def _check_counts(r: _Reader, n_tensors: int, n_kv: int) -> None:
+    """Refuse tensor and key counts no real model has, or no file of this size can describe."""
+    room = max(0, r.size - 24)
+    for n, what, limit, usual, least, real in (
+            (n_tensors, "tensors", MAX_TENSORS, 1 << 16, _MIN_TENSOR_BYTES, "a few thousand"),
+            (n_kv, "metadata keys", MAX_KEYS, 1 << 10, _MIN_KV_BYTES, "a few dozen")):
+        if n > limit:
+            raise r.corrupt(f"the header claims {_count(n)} {what} (real models have {real})")
+        # More than usual and more than the file can hold: a fragment of a real file keeps
+        # its usual counts (a 4 kB piece of a model is only "truncated"), so say both causes.
+        if n > usual and n * least > room:
+            raise ModelError(f"{r.path.name}: the header claims {_count(n)} {what}, more than a "
+                             f"{r.size:,}-byte file can describe: the header is corrupt or the "
+                             "file was cut short; download or copy it again")

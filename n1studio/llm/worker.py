@@ -14,8 +14,13 @@ attention; `swa_full=True` keeps the full cache so that the prefix can be reused
 
 Sampling is done here on the logits with numpy (greedy at temperature 0, seeded
 top-k/top-p otherwise), so that constrained numbers, free text and the statistics all
-go through one loop. Chat templates inside the GGUF are never rendered: prompts are raw
-completions of our own template.
+go through one loop. Chat templates inside the GGUF are never rendered, nor compiled
+(`_chat_templates_not_compiled`): prompts are raw completions of our own template, so a
+model whose embedded template is broken Jinja still loads.
+
+The worker ends quietly: when the parent goes away (its pipe closes, the window quits during
+an answer) or sends SIGTERM, it stops without a traceback; SIGINT (Ctrl-C in the terminal
+reaches the whole process group) is left to the parent, which decides what stops.
 """
 
 from __future__ import annotations
@@ -24,8 +29,12 @@ import codecs
 import ctypes
 import logging
 import os
+import signal
+import sys
 import time
+import traceback
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -42,12 +51,57 @@ class Cancelled(Exception):
     pass
 
 
+class ParentGone(Exception):
+    """The parent closed the pipe (it quit or dropped the worker): stop quietly."""
+
+
+class _UncompiledChatTemplate:
+    """Stands in for llama-cpp-python's Jinja2ChatFormatter while a model loads.
+
+    `Llama.__init__` compiles every chat template in the GGUF's metadata; a template with a
+    Jinja syntax error then makes the model unusable ("TemplateSyntaxError"), although this
+    program never uses chat templates. The template text is kept, nothing is compiled.
+    """
+
+    def __init__(self, template: str, *args, **kwargs):
+        self.template = template
+
+    def to_chat_handler(self):
+        def refuse(*args, **kwargs):
+            raise WorkerError("N-1 Studio does not use the model's chat template")
+
+        return refuse
+
+
+@contextmanager
+def _chat_templates_not_compiled(llama_cpp):
+    """While a Llama object is built in this (single-purpose) process, compile no template."""
+    fmt = llama_cpp.llama_chat_format
+    real = fmt.Jinja2ChatFormatter
+    fmt.Jinja2ChatFormatter = _UncompiledChatTemplate
+    try:
+        yield
+    finally:
+        fmt.Jinja2ChatFormatter = real
+
+
+def _loader(llama_cpp) -> Callable:
+    """`llama_cpp.Llama`, built without compiling the GGUF's chat templates."""
+
+    def load(**kwargs):
+        with _chat_templates_not_compiled(llama_cpp):
+            return llama_cpp.Llama(**kwargs)
+
+    return load
+
+
 class Engine:
     """A loaded model with a persistent context; usable in-process (bench) or in the worker."""
 
     def __init__(self, settings: dict, n_ctx: int):
         import llama_cpp
-        from llama_cpp import Llama
+
+        Llama = _loader(llama_cpp)  # llama_cpp.Llama, templates left uncompiled
 
         _quiet_llama_logs(llama_cpp)
         self.settings = dict(settings)
@@ -311,7 +365,8 @@ def _ctx_size(needed: int, asked: int, current: int, n_train: int) -> int:
 def _tokenizer(path: str):
     """A vocabulary-only model: tokenizes prompts before the context size is known."""
     import llama_cpp
-    from llama_cpp import Llama
+
+    Llama = _loader(llama_cpp)
 
     _quiet_llama_logs(llama_cpp)
     try:
@@ -330,8 +385,33 @@ def _context_length(path: str) -> int:
         raise WorkerError(str(exc)) from None
 
 
+_PIPE_ERRORS = (BrokenPipeError, ConnectionResetError, EOFError, OSError)
+
+
+def _send(conn, ev: dict) -> None:
+    """Send an event to the parent; ParentGone when it is no longer there."""
+    try:
+        conn.send(ev)
+    except _PIPE_ERRORS as exc:
+        raise ParentGone() from exc
+
+
+def _reply_error(conn, message: str, detail: str | None = None) -> bool:
+    """Report a failed request; False when the parent is gone (then the worker stops)."""
+    try:
+        _send(conn, {"ev": "error", "message": message, "detail": detail})
+    except ParentGone:
+        return False
+    return True
+
+
 def serve(conn, cancel_event) -> None:
     """The worker's main loop (the target of the spawned process)."""
+    # Ctrl-C reaches the whole process group: the parent decides (it sends shutdown, sets the
+    # cancel event or kills us). SIGTERM (the parent's exit cleanup) keeps its default: the
+    # process ends at once, without running Python code, so without a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     engine: Engine | None = None
     vocab = None
     vocab_path = None
@@ -369,16 +449,32 @@ def serve(conn, cancel_event) -> None:
                 engine = Engine(settings, n_ctx=want)
                 engine.load_key = key
                 load_s = engine.load_s
-                conn.send({"ev": "loaded", "load_s": round(load_s, 3), "n_ctx": want,
+                _send(conn, {"ev": "loaded", "load_s": round(load_s, 3), "n_ctx": want,
                            "n_ctx_train": n_train})
             engine.settings = dict(settings)
             result = engine.run(msg["prompt"], msg.get("plan"), int(msg["max_tokens"]),
-                                conn.send, cancel_event.is_set)
+                                lambda ev: _send(conn, ev), cancel_event.is_set)
             result["stats"]["load_s"] = round(load_s, 3)
-            conn.send({"ev": "done", **result})
+            _send(conn, {"ev": "done", **result})
+        except ParentGone:
+            break
         except WorkerError as exc:
-            conn.send({"ev": "error", "message": str(exc)})
-        except Exception as exc:  # report it, keep serving
-            log.exception("model worker failed")
-            conn.send({"ev": "error", "message": f"model worker failed: {type(exc).__name__}: "
-                                                 f"{exc}"})
+            if not _reply_error(conn, str(exc)):
+                break
+        except Exception as exc:  # noqa: BLE001 -- reported with its traceback; keep serving
+            if not _reply_error(conn, f"model worker failed: {type(exc).__name__}: {exc}",
+                                traceback.format_exc()):
+                break
+    _close(engine, vocab)
+
+
+def _close(engine: Engine | None, vocab) -> None:
+    """Free llama.cpp's model and context before the interpreter ends (quietly)."""
+    for llama in (engine.llama if engine is not None else None, vocab):
+        if llama is not None:
+            try:
+                llama.close()
+            except Exception:  # ending anyway
+                log.debug("closing llama.cpp failed", exc_info=True)
+    sys.stderr.flush()
+
