@@ -27,6 +27,12 @@ class StudyPanel(QtWidgets.QWidget):
         self.header = QtWidgets.QLabel("No study open.")
         self.header.setWordWrap(True)
         lay.addWidget(self.header)
+        # datasets whose stored prompts are older than the renderer (curate.dataset)
+        self.stale = QtWidgets.QLabel()
+        self.stale.setObjectName("stalePrompts")
+        self.stale.setWordWrap(True)
+        self.stale.setVisible(False)
+        lay.addWidget(self.stale)
         self.table = row_table([c.capitalize() for c in self.COLUMNS])
         self.table.itemSelectionChanged.connect(self._selected)
         lay.addWidget(self.table, 1)
@@ -55,6 +61,8 @@ class StudyPanel(QtWidgets.QWidget):
         ds = ", ".join(f"{d['name']} ({d['size']})" for d in info.get("datasets", [])) or "none"
         self.header.setText(f"{info.get('path', '')}: {len(info.get('grids', []))} grid(s), "
                             f"datasets {ds}, {info.get('runs', len(runs))} run(s)")
+        self.stale.setText(_stale_text(info))
+        self.stale.setVisible(bool(self.stale.text()))
         self.table.setRowCount(len(self.runs))
         for i, r in enumerate(self.runs):
             v = r.get("verdict") or {}
@@ -88,3 +96,20 @@ class StudyPanel(QtWidgets.QWidget):
             self.table.setItem(row, len(self.COLUMNS) - 1, QtWidgets.QTableWidgetItem(decision))
         self.annotationChanged.emit(int(r["id"]), self.decisions.get(r["id"], ""),
                                     self.note.text())
+
+
+def _stale_text(info: dict) -> str:
+    """One line per dataset whose stored prompts differ from a fresh render (quick check:
+    one render per grid; `n1studio dataset list` checks every prompt whole)."""
+    if not info.get("path") or not info.get("datasets"):
+        return ""
+    from n1studio.curate.dataset import stale_warning
+    from n1studio.curate.study import Study
+    from n1studio.errors import N1Error
+
+    try:
+        with Study.open(info["path"]) as st:
+            lines = [stale_warning(st, d["id"], full=False) for d in info["datasets"]]
+    except N1Error:
+        return ""
+    return "\n".join(f"⚠ {ln}" for ln in lines if ln)

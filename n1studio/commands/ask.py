@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
-from typing import TextIO
 
 from n1studio.commands._args import add_variant_args
 from n1studio.llm.runtime import CONSTRAINED, FREE
@@ -53,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from n1studio.cli import emit_json
+    from n1studio.curate.progress import ProgressBar
     from n1studio.errors import N1Error
     from n1studio.grid.cases import load_case
     from n1studio.grid.variant import Variant
@@ -77,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         settings.n_threads = args.threads
 
     err = sys.stderr
-    progress = PromptProgress(err)
+    progress = ProgressBar("reading the prompt", delay=0.0, stream=err, unit="tokens",
+                           log_every=2.0)
     streaming = {"on": False}
 
     def on_event(ev: dict) -> None:
@@ -136,44 +136,3 @@ def run(args: argparse.Namespace) -> int:
     return 0 if feasible else 1
 
 
-class PromptProgress:
-    """Prompt-processing progress on stderr that stays readable.
-
-    On a terminal one line is rewritten in place (carriage return, padded so a shorter
-    text leaves no tail) and ended with a newline when the prompt is read. Elsewhere (a
-    log file, a pipe) each update is a line of its own, at most one every `every_s`
-    seconds plus the last one, so that a long prompt does not flood the log.
-    """
-
-    def __init__(self, stream: TextIO, every_s: float = 2.0) -> None:
-        self.stream = stream
-        isatty = getattr(stream, "isatty", None)
-        self.tty = bool(isatty and isatty())
-        self.every_s = every_s
-        self._open = False  # a terminal line is being rewritten
-        self._last = -1e9
-        self._width = 0
-
-    def update(self, done: int, total: int) -> None:
-        text = f"reading the prompt: {done}/{total} tokens"
-        last = done >= total
-        if self.tty:
-            self.stream.write("\r" + text.ljust(self._width))
-            self._width = max(self._width, len(text))
-            self._open = True
-            if last:
-                self.finish()
-        else:
-            now = time.monotonic()
-            if not last and now - self._last < self.every_s:
-                return
-            self._last = now
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        """End the terminal line (the answer starts on a fresh one)."""
-        if self._open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._open = False

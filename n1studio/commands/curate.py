@@ -8,6 +8,7 @@
     n1studio dataset list STUDY
     n1studio dataset export STUDY [--dataset NAME] --out SET.jsonl
     n1studio dataset import SET.jsonl --study STUDY [--name NAME]
+    n1studio dataset reprompt STUDY [NAME]         # rebuild prompts older than the renderer
     n1studio eval --study STUDY [--dataset NAME] [--model GGUF ...] [--limit N]
     n1studio report --study STUDY [--dataset NAME] --out DIR [--json]
 
@@ -209,6 +210,12 @@ def _register_dataset(sub) -> None:
     q.add_argument("--name", metavar="NAME", help="dataset name (default: as in the file)")
     q.add_argument("--replace", action="store_true", help="replace a dataset of the same name")
     q.set_defaults(func=run_dataset_import)
+    q = ss.add_parser("reprompt", help="rebuild the stored prompts that differ from a fresh render",
+                      description="Datasets built before a prompt fix hold prompts that misstate "
+                                  "the grid; this re-renders them in place (references kept).")
+    q.add_argument("study", metavar="STUDY")
+    q.add_argument("name", metavar="NAME", nargs="?", help="which dataset (default: the latest)")
+    q.set_defaults(func=run_dataset_reprompt)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
 
@@ -256,19 +263,45 @@ def run_dataset_build(args) -> int:
 def run_dataset_list(args) -> int:
     from n1studio.curate.study import Study
 
+    from n1studio.curate.dataset import stale_warning
+
     with Study.open(args.study) as st:
         for d in st.datasets():
             print(f"{d['name']}: {d['size']} cases ({d['n_count']} N, {d['size'] - d['n_count']} "
                   f"N-1) {d['spec']}")
+            _warn(stale_warning(st, d["id"]))
+    return 0
+
+
+def _warn(line: str | None) -> None:
+    if line:
+        print(f"n1studio: warning: {line}", file=sys.stderr)
+
+
+def run_dataset_reprompt(args) -> int:
+    from n1studio.curate.dataset import reprompt_dataset
+    from n1studio.curate.progress import ProgressBar
+    from n1studio.curate.study import Study
+
+    bar = ProgressBar("prompts")
+    with Study.open(args.study) as st:
+        ds = st.dataset_id(args.name)
+        try:
+            n = reprompt_dataset(st, ds, progress=bar)
+        finally:
+            bar.close()
+        print(f"dataset {st.dataset_name(ds)!r}: {n} of {len(st.dataset_items(ds))} prompts "
+              "rebuilt")
     return 0
 
 
 def run_dataset_export(args) -> int:
-    from n1studio.curate.dataset import export_jsonl
+    from n1studio.curate.dataset import export_jsonl, stale_warning
     from n1studio.curate.study import Study
 
     with Study.open(args.study) as st:
         ds = st.dataset_id(args.dataset)
+        _warn(stale_warning(st, ds))
         n = export_jsonl(st, ds, args.out)
         print(f"wrote {n} records of {st.dataset_name(ds)!r} to {args.out}")
     return 0

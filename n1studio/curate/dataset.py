@@ -147,6 +147,76 @@ def dataset_records(study: Study, dataset_id: int) -> list[dict]:
     return out
 
 
+def stale_prompts(study: Study, dataset_id: int, *, full: bool = True) -> list[dict]:
+    """The dataset's items whose stored prompt differs from a fresh render of their variant.
+
+    Datasets built before the prompt's number formatting was fixed (issue 9: a 160 MVA
+    rating written `16`) hold prompts that misstate the grid. The grid tables are the
+    part every variant shares, so each grid is rendered once and every stored prompt must
+    start with it; with `full` (the default) each remaining item is rendered whole and
+    compared too (its tail: outages, islands, load served). `full=False` is the quick
+    check (one render per grid) the app's study panel uses. The default template is the
+    reference: a dataset built with another template is reported as differing.
+    """
+    from n1studio.llm.prompt import render_prompt
+
+    items = study.dataset_items(dataset_id)
+    nets: dict[int, object] = {}
+    shared: dict[int, str] = {}
+    stale = []
+    for it in items:
+        gid = it["grid_id"]
+        if gid not in nets:
+            nets[gid] = study.load_net(gid)
+            shared[gid] = render_prompt(Variant(nets[gid])).shared
+        if not it["prompt"].startswith(shared[gid]):
+            stale.append(it)
+        elif full and it["prompt"] != render_prompt(Variant(nets[gid], it["outages"])).text:
+            stale.append(it)
+    return stale
+
+
+def stale_warning(study: Study, dataset_id: int, *, full: bool = True) -> str | None:
+    """One line saying how many of the dataset's prompts are stale, or None when none is."""
+    n = len(stale_prompts(study, dataset_id, full=full))
+    if not n:
+        return None
+    name = study.dataset_name(dataset_id)
+    return (f"dataset {name!r}: {n} of {len(study.dataset_items(dataset_id))} stored prompts "
+            f"differ from a fresh render (built before a prompt fix?); rebuild them with "
+            f"`n1studio dataset reprompt {study.path} {name}`")
+
+
+def reprompt_dataset(study: Study, dataset_id: int,
+                     progress: Progress | None = None) -> int:
+    """Re-render every stale prompt of the dataset in place; returns how many changed.
+
+    Variants, positions, splits and reference answers are kept; runs already made with the
+    old prompts stay in the study as they were (their own `prompt` column says what the
+    model was asked).
+    """
+    from n1studio.llm.prompt import render_prompt
+
+    items = study.dataset_items(dataset_id)
+    nets: dict[int, object] = {}
+    fresh = []
+    for k, it in enumerate(items, 1):
+        gid = it["grid_id"]
+        if gid not in nets:
+            nets[gid] = study.load_net(gid)
+        text = render_prompt(Variant(nets[gid], it["outages"])).text
+        if text != it["prompt"]:
+            fresh.append((text, dataset_id, it["variant_id"]))
+        if progress:
+            progress(k, len(items))
+    if fresh:
+        with study.transaction() as c:
+            c.executemany("UPDATE dataset_items SET prompt = ? WHERE dataset_id = ? AND "
+                          "variant_id = ?", fresh)
+    log.info("dataset %s: %d prompts rebuilt", study.dataset_name(dataset_id), len(fresh))
+    return len(fresh)
+
+
 def _line(record: dict) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       allow_nan=False)

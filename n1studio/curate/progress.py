@@ -13,6 +13,7 @@ model reads its prompt). Call it as `bar(done, total, what="")`; `close()` ends 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
@@ -60,9 +61,11 @@ class ProgressBar:
         if self._bar is None:
             from tqdm import tqdm
 
+            # follow the terminal's width; one that says 0 columns (a bare pty) gets 100
+            size = {"dynamic_ncols": True} if _columns(self.stream) else {"ncols": 100}
             self._bar = tqdm(total=total, desc=self.label, file=self.stream, delay=self.delay,
                              mininterval=0.1, unit=f" {self.unit}" if self.unit else "it",
-                             dynamic_ncols=True, leave=True)
+                             leave=True, **size)
         bar = self._bar
         if bar.total != total:
             bar.total = total
@@ -77,3 +80,10 @@ class ProgressBar:
             self._bar = None
 
     finish = close
+
+
+def _columns(stream) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
