@@ -28,12 +28,13 @@ def pglib():
     return pglib_file
 
 
-# PySide6 6.12's wrapper of a Python Qt message handler (pytest-qt installs one) drops one
-# reference to None per Qt message. On Python < 3.12 None is not immortal: after a long run
-# its count reaches zero while the interpreter finalises and Python aborts (none_dealloc),
-# turning a green run red. The loss hides in the normal churn of None's count, so it cannot be
-# measured here: make None effectively immortal for the session instead, as Python 3.12 does
-# (n1studio/app/qtlog.py calibrates and compensates for the app's own handler).
+# PySide6 6.12.0 drops references it does not own: one to None per Qt message through a
+# Python handler (pytest-qt installs one) and per call of a method returning None, one to True
+# per Signal.emit() (measured in n1studio/app/qtlog.py). On Python < 3.12 these objects are
+# not immortal: after a long run a count reaches zero and Python aborts (none_dealloc,
+# bool_dealloc), turning a green run red. Make them effectively immortal for the session, as
+# Python 3.12 does (the app does the same in qtlog.keep_singletons_alive).
 def pytest_sessionstart(session):
     if sys.version_info < (3, 12):
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+        for obj in (None, True, False):
+            ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40
