@@ -187,14 +187,33 @@ def _relay(state: JobState):
     return on_event
 
 
+def render(variant, template: str | None = None, *, example: bool = False,
+           state: JobState | None = None):
+    """The prompt of `variant` (`n1studio.llm.prompt.Prompt`); with `example`, the solved
+    N case is written into it as a worked example (solved here, once per grid)."""
+    from n1studio.grid.variant import Variant
+    from n1studio.llm.prompt import render_prompt
+
+    shown = None
+    if example:
+        n = _solve_or_none(Variant(variant.base), state)
+        shown = _answer_of(n)
+        if shown is None:
+            from n1studio.errors import N1Error
+
+            raise N1Error("--example n: the N case has no optimal AC OPF to show")
+    return render_prompt(variant, template, example=shown)
+
+
 def ask(variant, settings=None, *, client=None, template: str | None = None,
-        prompt=None, tolerances=None, refs: References | None = None,
+        prompt=None, example: bool = False, tolerances=None, refs: References | None = None,
         state: JobState | None = None) -> Asked:
     """Ask a model about `variant` and judge its answer against the references.
 
     `settings` is an `n1studio.llm.runtime.ModelSettings` (None: the default model);
     `client` a runtime (the shared local worker when None); `prompt` a
-    `n1studio.llm.prompt.Prompt` to send instead of the rendered one. Reports on `state`:
+    `n1studio.llm.prompt.Prompt` to send instead of the rendered one; `example` writes
+    the solved N case into the prompt as a worked example (see `render`). Reports on `state`:
     Partial("prompt", text), Progress(stage="prompt") while the model reads it,
     Partial("token", text), Partial("answer", dict | None), status lines,
     Partial("reference", OpfResult), Partial("verdict", dict). A stop during the answer
@@ -203,10 +222,10 @@ def ask(variant, settings=None, *, client=None, template: str | None = None,
     """
     from n1studio.controls import is_control
     from n1studio.llm.ask import ask_variant
-    from n1studio.llm.prompt import render_prompt
 
     state = state or JobState()
-    p = prompt if prompt is not None else render_prompt(variant, template)
+    p = prompt if prompt is not None else render(variant, template, example=example,
+                                                 state=state)
     state.partial("prompt", p.text)
     if is_control(getattr(settings, "model_path", None)):
         return _ask_control(variant, settings.model_path, p.text, tolerances, refs, state)

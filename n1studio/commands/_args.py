@@ -39,3 +39,10 @@ def variant_from_args(args: argparse.Namespace, net=None):
 
     net = load_case(args.case) if net is None else net
     return Variant(net, args.out, perturbation_from_args(args))
+
+
+def add_example_arg(p: argparse.ArgumentParser) -> None:
+    """--example n: the solved N case written into the prompt as a worked example."""
+    p.add_argument("--example", choices=["n"], default=None,
+                   help="n: show the solved N case in the prompt as a worked example (a "
+                        "control for copying)")

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 
-from n1studio.commands._args import add_variant_args
+from n1studio.commands._args import add_example_arg, add_variant_args, variant_from_args
 from n1studio.llm.runtime import CONSTRAINED, FREE
 
 
@@ -42,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="answer budget in free mode")
     p.add_argument("--free", action="store_true",
                    help="let the model write freely (default: constrained to the answer schema)")
+    add_example_arg(p)
     p.add_argument("--template", metavar="FILE", help="a prompt template (Jinja2) to use instead "
                                                      "of resources/prompts/opf_prompt.j2")
     p.add_argument("--no-prompt", action="store_true", help="leave the prompt out of --json")
@@ -50,17 +50,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from n1studio.cli import emit_json
+    from n1studio.schema import emit_json
     from n1studio.curate.progress import ProgressBar
     from n1studio.errors import N1Error
     from n1studio.grid.cases import load_case
-    from n1studio.grid.variant import Variant
-    from n1studio.llm.ask import STAT_KEYS, ask_variant
+    from n1studio import pipeline
+    from n1studio.jobs import JobState, Partial, Progress
+    from n1studio.llm.ask import STAT_KEYS
     from n1studio.llm.endpoint import make_client
     from n1studio.llm.runtime import ModelSettings
 
     net = load_case(args.case)
-    variant = Variant(net, args.out)
+    variant = variant_from_args(args, net)
     template = None
     if args.template:
         try:
@@ -80,25 +81,24 @@ def run(args: argparse.Namespace) -> int:
                            log_every=2.0)
     streaming = {"on": False}
 
-    def on_event(ev: dict) -> None:
-        kind = ev.get("ev")
-        if kind == "progress" and ev["total"] > 256:
-            progress.update(int(ev["done"]), int(ev["total"]))
-        elif kind == "token" and not args.json:
+    def report(ev) -> None:
+        if isinstance(ev, Progress) and ev.stage == "prompt" and ev.total > 256:
+            progress.update(ev.done, ev.total)
+        elif isinstance(ev, Partial) and ev.kind == "token" and not args.json:
             if not streaming["on"]:
                 streaming["on"] = True
                 progress.finish()
                 err.write(f"{variant.label}: ")
-            err.write(ev["text"])
+            err.write(ev.value)
             err.flush()
 
-    cancel = threading.Event()
+    state = JobState(report)
     client = make_client(args, settings)
     try:
-        res = ask_variant(variant, settings, on_event=on_event, cancel=cancel, client=client,
-                          template=template)
+        res = pipeline.ask(variant, settings, client=client, template=template,
+                           example=args.example == "n", state=state)
     except KeyboardInterrupt:
-        cancel.set()
+        state.stop()
         raise
     finally:
         client.close()
@@ -134,5 +134,3 @@ def run(args: argparse.Namespace) -> int:
         if verdict.get("cost_gap") is not None:
             print(f"  cost gap to the reference: {verdict['cost_gap']:.1%}")
     return 0 if feasible else 1
-
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from n1studio.commands._args import add_variant_args, variant_from_args
+from n1studio.commands._args import add_example_arg, add_variant_args, variant_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,16 +18,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Print the prompt of CASE with the given elements out of "
                                    "service, exactly as `ask` sends it, on stdout.")
     add_variant_args(p)
+    add_example_arg(p)
     p.add_argument("--template", metavar="FILE", help="a prompt template (Jinja2) to use instead "
                                                      "of resources/prompts/opf_prompt.j2")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from n1studio.llm.prompt import read_template, render_prompt
+    from n1studio import pipeline
+    from n1studio.llm.prompt import read_template
 
     template = read_template(args.template) if args.template else None
     variant = variant_from_args(args)
-    sys.stdout.write(render_prompt(variant, template).text)
+    sys.stdout.write(pipeline.render(variant, template, example=args.example == "n").text)
     sys.stdout.flush()
     return 0

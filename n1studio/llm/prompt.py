@@ -97,11 +97,17 @@ def read_template(path: str | os.PathLike) -> str:
         raise ModelError(f"cannot read the template {path}: {why}") from None
 
 
-def render_prompt(variant: Variant, template: str | None = None) -> Prompt:
-    """Write `variant` into the prompt template (the default one unless `template` is given)."""
+def render_prompt(variant: Variant, template: str | None = None,
+                  example: dict | None = None) -> Prompt:
+    """Write `variant` into the prompt template (the default one unless `template` is given).
+
+    `example`, the solved N case as an `n1studio.answer/1` (canonical names), is written
+    into the shared part as a worked example (`--example n`): a control for copying, since
+    a model that copies it answers every variant with the N case."""
     src = default_template() if template is None else template
     tpl = _compile(src)
     ctx = dict(grid_context(table_model(variant), variant.relabelling))
+    ctx["example"] = example_text(example, variant.relabelling) if example else ""
     ctx.update(variant_context(variant))
     try:
         text = tpl.render(**ctx)
@@ -113,6 +119,26 @@ def render_prompt(variant: Variant, template: str | None = None) -> Prompt:
         head, tail = "", text
     gens, buses = prompt_elements(variant)
     return Prompt(text=head + tail, shared_chars=len(head), generators=gens, buses=buses)
+
+
+def example_text(answer: dict, rl=None) -> str:
+    """An answer written exactly as a model is asked to write one (compact JSON, numbers
+    at the schema's precision), in the prompt's names."""
+    import json
+
+    if rl is not None:
+        answer = rl.answer_to_prompt(answer)
+    def r(x, nd):
+        return round(float(x), nd) + 0.0  # + 0.0: never "-0.0"
+
+    gens = [{"element": g["element"], "p_mw": r(g["p_mw"], 2), "q_mvar": r(g["q_mvar"], 2)}
+            for g in answer.get("generators", [])]
+    buses = [{"element": b["element"], "vm_pu": r(b["vm_pu"], 4), "va_degree": r(b["va_degree"], 2)}
+             for b in answer.get("buses", [])]
+    doc = {"schema": "n1studio.answer/1", "generators": gens, "buses": buses}
+    if answer.get("objective") is not None:
+        doc["objective"] = round(float(answer["objective"]), 2)
+    return json.dumps(doc, separators=(",", ":"))
 
 
 def table_model(variant: Variant) -> GridModel:

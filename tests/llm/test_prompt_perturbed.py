@@ -90,3 +90,27 @@ def test_variants_of_one_perturbation_share_the_prompt_prefix(net):
     assert np.isclose(float(a.shared.split("total load ")[1].split(" MW")[0]),
                       float(pert.apply_to_model(base_model(net)).pd.sum()
                             * base_model(net).base_mva), atol=0.01)
+
+
+def test_the_worked_example_is_the_solved_n_case_in_the_shared_part(net):
+    """--example n: the N reference, read back from the prompt, equals the solver's N
+    answer at the written precision, and every variant of the grid shares it."""
+    import json
+
+    from n1studio import pipeline
+    from n1studio.solve.reference import reference
+
+    a = pipeline.render(Variant(net, ["line:5"]), example=True)
+    b = pipeline.render(Variant(net, ["line:7"]), example=True)
+    assert a.shared == b.shared and "Worked example" in a.shared
+    line = a.shared.split("Worked example")[1].split("\n")[1]
+    shown = json.loads(line)
+    n = reference(Variant(net)).answer
+    assert [g["element"] for g in shown["generators"]] == [g["element"] for g in n["generators"]]
+    for s, r in zip(shown["generators"], n["generators"]):
+        assert s["p_mw"] == pytest.approx(r["p_mw"], abs=0.005)
+        assert s["q_mvar"] == pytest.approx(r["q_mvar"], abs=0.005)
+    for s, r in zip(shown["buses"], n["buses"]):
+        assert s["vm_pu"] == pytest.approx(r["vm_pu"], abs=5e-5)
+        assert s["va_degree"] == pytest.approx(r["va_degree"], abs=0.005)
+    assert "Worked example" not in pipeline.render(Variant(net, ["line:5"])).text
