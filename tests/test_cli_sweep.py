@@ -15,7 +15,10 @@ def test_sweep_json_one_result_per_element(capsys):
     assert names == [f"line:{i}" for i in range(15)] + [f"trafo:{i}" for i in range(5)] + \
         [f"gen:{i}" for i in range(4)]
     by = {r["element"]: r for r in doc["results"]}
-    assert by["trafo:3"]["status"] == "islanded" and by["trafo:3"]["islanded_buses"] == ["bus:7"]
+    # trafo:3 splits off bus 7, which keeps its synchronous condenser: an island, no bus cut off
+    # (the same answer as `solve --out trafo:3`'s islands.cut_buses and the drawing; issue 9)
+    assert by["trafo:3"]["status"] == "islanded" and by["trafo:3"]["islanded_buses"] == []
+    assert by["trafo:3"]["n_islands"] == 2
     for r in doc["results"]:
         assert set(r) >= {"element", "status", "islanded_buses", "violations"}
         for v in r["violations"]:
@@ -70,5 +73,7 @@ def test_sweep_of_buses_and_the_slack(capsys):
     # the only slack (ext_grid:0 at bus 0) gone: no power flow can be solved, and it says why
     for el in ("ext_grid:0", "bus:0"):
         assert by[el]["status"] == "diverged" and "slack" in by[el]["reason"]
-    # bus 6 joins bus 7 (a synchronous condenser) to the grid: taking it out cuts bus 7 off
-    assert by["bus:6"]["status"] == "islanded" and by["bus:6"]["islanded_buses"] == ["bus:7"]
+    # bus 6 joins bus 7 (a synchronous condenser) to the grid: taking it out splits bus 7 off
+    # in an island of its own that keeps its generator, so nothing is cut off (issue 9)
+    assert by["bus:6"]["status"] == "islanded" and by["bus:6"]["islanded_buses"] == []
+    assert by["bus:6"]["n_islands"] == 2
