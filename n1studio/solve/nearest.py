@@ -318,6 +318,7 @@ def nearest_feasible(model: GridModel, answer, start=None) -> NearestResult:
     The problem is not convex: the point found is a local nearest point (the nearest one
     in every case measured, whichever start).
     """
+    acopf.check_model(model)  # data Ipopt cannot take: one CaseDataError line, as for the OPF
     ss = solve_set(model)
     arrays = answer_arrays(model, answer)
     if len(ss.buses) == 0:

@@ -157,6 +157,16 @@ def test_distance_grows_with_the_perturbation(key):
     assert 0.001 < d[0] < 0.01
 
 
+def test_starting_from_the_reference_finds_the_same_nearest_point():
+    v = variant("case118")
+    for answer in (noisy(v, 0.1), zeros_answer(v)):
+        plain = nearest_feasible(v.model, answer)
+        warm = nearest_feasible(v.model, answer, start=reference(v))
+        assert warm.success and plain.success
+        assert warm.distance == pytest.approx(plain.distance, rel=1e-4)
+        assert np.nanmax(np.abs(warm.vm - plain.vm)) < 1e-4
+
+
 @pytest.mark.parametrize("key", ["case14", "case118"])
 def test_zeros_are_further_than_a_near_miss(key):
     v = variant(key)
