@@ -40,11 +40,25 @@ def _default_threads() -> int:
     return max(1, _cores() - 1)
 
 
-def _default_batch_threads() -> int:
-    """Threads that read the prompt (batches of 512 tokens): every core. A batch is large
-    matrix work that scales with cores, unlike the memory-bound one-token decode (see
-    bench/bench_llm.py, part 4)."""
-    return max(1, _cores())
+def prompt_threads(n_threads: int, n_threads_batch: int, load: float | None = None) -> int:
+    """The threads that read a prompt now. n_threads_batch > 0: exactly that. 0 (automatic):
+    every core the CPU has free, at least n_threads.
+
+    On free cores a prompt batch is matrix work that scales with threads; on busy ones
+    llama.cpp's spinning threads wait for each other (bench/bench_llm.py part 4, 2 cores
+    at load average 11: a cold case14 answer took 105-110 s reading with 1 thread and
+    428 s with 2), so the 1-minute load average decides.
+    """
+    if n_threads_batch > 0:
+        return n_threads_batch
+    cores = _cores()
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            load = 0.0
+    free = int(cores - load + 0.5)
+    return max(n_threads, min(cores, free))
 
 
 @dataclass
@@ -55,14 +69,15 @@ class ModelSettings:
     multiple of 1024 and grown, never shrunk, while the worker lives, so the prefix cache
     survives). n_gpu_layers: 0 = CPU only, -1 = all layers on the GPU; asking for GPU
     layers on a CPU-only llama.cpp build is an error (llama.cpp would silently ignore it).
-    n_threads writes the answer (one token per step), n_threads_batch reads the prompt and
-    the answer's fixed pieces (llama.cpp uses the latter for every multi-token batch).
+    n_threads writes the answer (one token per step); n_threads_batch reads the prompt and
+    the answer's fixed pieces, every multi-token batch (0 = every core that is free now,
+    see prompt_threads).
     temperature 0 = greedy (reproducible); seed fixes sampling at temperature > 0.
     """
 
     model_path: str | None = None
     n_threads: int = field(default_factory=_default_threads)
-    n_threads_batch: int = field(default_factory=_default_batch_threads)
+    n_threads_batch: int = 0  # threads reading prompts; 0 = every free core (prompt_threads)
     n_gpu_layers: int = 0
     n_ctx: int = 0
     temperature: float = 0.0
@@ -92,8 +107,9 @@ def validate_settings(settings: ModelSettings) -> ModelSettings:
         raise ModelError(f"unknown answer mode {s.mode!r}: use {CONSTRAINED!r} or {FREE!r}")
     if s.n_threads < 1:
         raise ModelError(f"threads must be at least 1 (got {s.n_threads})")
-    if s.n_threads_batch < 1:
-        raise ModelError(f"prompt threads must be at least 1 (got {s.n_threads_batch})")
+    if s.n_threads_batch < 0:
+        raise ModelError(f"prompt threads must be 0 (automatic) or more (got "
+                         f"{s.n_threads_batch})")
     if s.n_ctx < 0:
         raise ModelError(f"context size must be positive (got {s.n_ctx})")
     if s.max_tokens < 1:

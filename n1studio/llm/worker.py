@@ -218,6 +218,7 @@ class Engine:
     def run(self, prompt: str, plan: list | None, max_tokens: int, emit: Emit,
             cancelled: Callable[[], bool]) -> dict:
         """Answer one request; streams token events and returns {"raw", "stats"}."""
+        from n1studio.llm.runtime import prompt_threads
         from n1studio.llm.scaffold import NumberState
 
         t0 = time.perf_counter()
@@ -226,6 +227,9 @@ class Engine:
         lc.llama_perf_context_reset(ctx)
         rng = np.random.default_rng(int(self.settings.get("seed", 0)))
         tokens = self.tokenize(prompt, bos=True)
+        n_read = prompt_threads(int(self.settings["n_threads"]),
+                                int(self.settings.get("n_threads_batch") or 0))
+        lc.llama_set_n_threads(ctx, int(self.settings["n_threads"]), n_read)
         cached = self.prefill(tokens, cancelled, emit)
         t_prompt = time.perf_counter() - t0
         perf0 = lc.llama_perf_context(ctx)
@@ -261,7 +265,7 @@ class Engine:
             "prompt_tokens_per_s": round((len(tokens) - cached) / max(t_prompt, 1e-9), 1),
             "llama_decode_tokens": int(n_eval),
             "llama_decode_tokens_per_s": round(1000.0 * n_eval / t_eval, 2) if t_eval > 0 else None,
-            "n_ctx": self.n_ctx, "cancelled": state["cancelled"],
+            "n_ctx": self.n_ctx, "cancelled": state["cancelled"], "prompt_threads": n_read,
         }
         return {"raw": "".join(out), "stats": stats}
 

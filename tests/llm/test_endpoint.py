@@ -279,3 +279,79 @@ def test_cli_ask_against_the_server(server, case14):
                          check=False)
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "no model 'no-such-model'" in bad.stderr
+
+
+def test_chat_mode_goes_through_the_servers_template(http, server):
+    c = EndpointClient(server, MODEL, chat=True, api_key_env=KEY_ENV)
+    seen = []
+    res = c.complete("Say hello.", settings=FREE_SHORT, max_tokens=4, on_token=seen.append)
+    assert res.raw and "".join(seen) == res.raw
+    assert c.settings_dict()["chat"] is True and c.config.constrained == "grammar"
+
+
+# ---- what the real server cannot be made to do: a small misbehaving one -----------------------
+class _Misbehaving:
+    """A local HTTP server that lists MODEL and answers completions badly on purpose."""
+
+    def __init__(self, mode: str):
+        import http.server
+
+        self.mode, self.posts = mode, 0
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                body = json.dumps({"data": [{"id": MODEL}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.posts += 1
+                if outer.mode == "busy":
+                    self.send_response(503)
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                chunk = json.dumps({"choices": [{"text": "1", "finish_reason": None}]})
+                self.wfile.write(f"data: {chunk}\n\n".encode())
+                if outer.mode == "malformed":
+                    self.wfile.write(b"data: {not json\n\n")
+                self.wfile.flush()
+                self.close_connection = True  # "cut": the stream ends without [DONE]
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("mode, expect", [
+    ("malformed", "sent a malformed stream (not JSON"),
+    ("cut", "was cut after 1 tokens"),
+    ("busy", "busy or failing (HTTP 503) after 3 tries"),
+])
+def test_a_misbehaving_server_is_one_line(mode, expect):
+    srv = _Misbehaving(mode)
+    try:
+        c = EndpointClient(srv.url, MODEL, retries=2, timeout_s=10)
+        with pytest.raises(EndpointError) as ei:
+            c.complete("x", settings=FREE_SHORT)
+        assert expect in one_line(ei.value)
+        if mode == "busy":
+            assert srv.posts == 3  # the first try and two retries with backoff
+    finally:
+        srv.close()
