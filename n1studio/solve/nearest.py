@@ -90,7 +90,8 @@ class NearestResult:
     `distance`: the normalised move (module docstring), None when no feasible point was
     found; `components`: the same root-mean-square per quantity ("p", "q", "vm", "va");
     `moves`: per element, repaired minus answer, in the answer's units (generators:
-    dp_mw, dq_mvar, dvm_pu; buses: dvm_pu, dva_degree); `repaired`: the nearest point as an
+    dp_mw, dq_mvar, and dvm_pu, the move of the voltage of its bus, which the distance
+    counts; buses: dvm_pu, dva_degree); `repaired`: the nearest point as an
     `n1studio.answer/1` document (its objective is the repaired dispatch's cost);
     `filled`: the quantities the answer lacked, set to the neutral point first.
     Arrays per model bus / generator like `OpfResult` (va in radians).

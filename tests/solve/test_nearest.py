@@ -17,10 +17,18 @@ import pandapower as pp
 import pytest
 
 from n1studio.check import check_answer
+from n1studio.check.evaluate import prepare as evaluate_prepare
+from n1studio.check.parse import parse_answer
 from n1studio.grid.cases import load_case
 from n1studio.grid.quiet import quiet_pandapower
 from n1studio.grid.variant import Variant
-from n1studio.solve.nearest import answer_arrays, nearest_feasible, repair_fields, scales
+from n1studio.solve.nearest import (
+    answer_arrays,
+    nearest_feasible,
+    prepare,
+    repair_fields,
+    scales,
+)
 from n1studio.solve.reference import reference
 
 CASES = {
@@ -236,3 +244,23 @@ def test_repair_fields_are_the_spec_verdict_fields():
     assert set(fields["moves"]["generators"][0]) == {"element", "dp_mw", "dq_mvar", "dvm_pu"}
     assert set(fields["moves"]["buses"][0]) == {"element", "dvm_pu", "dva_degree"}
     json.dumps(fields)  # JSON-able as it is
+
+
+def test_one_compiled_solver_serves_every_variant_of_a_grid():
+    n, n1 = variant("case30"), variant("case30-line:10")
+    prepare(n.model)
+    assert prepare(n1.model) == 0.0  # nothing built: the N-1 variant reuses the grid's solver
+    r = nearest_feasible(n1.model, reference(n).answer)  # the N answer on the N-1 grid
+    assert r.success and r.distance > 1e-3
+    assert check_answer(n1.model, r.repaired)["feasible"]
+
+
+def test_the_checkers_parsed_answer_reads_the_same():
+    v = variant("case14")
+    doc = zeros_answer(v)
+    m = v.model
+    prep = evaluate_prepare(m)
+    parsed = parse_answer(m, doc, prep.required_bus, prep.required_gen)
+    assert nearest_feasible(m, parsed).distance == pytest.approx(
+        nearest_feasible(m, doc).distance, rel=1e-9)
+
