@@ -26,6 +26,7 @@ from n1studio.grid.quiet import quiet_pandapower
 
 log = logging.getLogger(__name__)
 
+
 def _quiet(fn, *args, **kwargs):
     with quiet_pandapower():
         return fn(*args, **kwargs)
@@ -110,7 +111,6 @@ def load_matpower(path: str | Path) -> pp.pandapowerNet:
     net = net_from_ppc(read_matpower(path), path.stem)
     validate_net(net, path.name)
     return net
-
 
 
 def load_json(path: str | Path) -> pp.pandapowerNet:
@@ -229,9 +229,10 @@ def validate_net(net: pp.pandapowerNet, name: str) -> None:
         net[table][col] = v  # numbers from here on, whatever dtype the JSON gave
         return v
 
-    for table in ("bus", *_BUS_REFS, "poly_cost", "pwl_cost"):
+    for table in _table_names():
         if table in net and not isinstance(net[table], pd.DataFrame):
-            raise CaseDataError(f"{name}: net.{table} is not a table")
+            raise CaseDataError(f"{name}: net.{table} is not a table (its entry in the file "
+                                "is damaged)")
     if len(net.bus) == 0:
         raise CaseDataError(f"{name}: the network has no buses")
     if not net.bus.index.is_unique:
@@ -302,6 +303,15 @@ def validate_net(net: pp.pandapowerNet, name: str) -> None:
     _check_branches(net, name, fail)
     _check_slack(net, name)
     _check_costs(net, name, fail)
+
+
+@functools.lru_cache(maxsize=1)
+def _table_names() -> tuple[str, ...]:
+    """The tables of pandapower's network structure (what its converters index as tables)."""
+    import pandas as pd
+
+    empty = pp.create_empty_network()
+    return tuple(k for k in empty.keys() if isinstance(empty[k], pd.DataFrame))
 
 
 def _check_branches(net, name: str, fail) -> None:

@@ -138,16 +138,13 @@ def read_matpower(path: str | Path) -> dict:
         if ppc[name].shape[1] < width:
             raise CaseDataError(f"{path.name}: mpc.{name} has {ppc[name].shape[1]} columns, "
                                 f"expected at least {width}")
-    if "gencost" not in ppc or ppc["gencost"].size == 0:
-        raise CaseDataError(f"{path.name}: mpc.gencost is missing or empty: the OPF needs a "
-                            "cost for every generator")
     check_tables(tables, path)
     return ppc
 
 
 def check_tables(tables: dict[str, _Table], path: Path) -> None:
     """Refuse data MATPOWER would fail on or N-1 Studio would silently misread."""
-    for name in ("bus", "gen", "branch", "gencost"):
+    for name in ("bus", "gen", "branch"):
         _check_finite(tables[name])
     bus, gen, branch = tables["bus"], tables["gen"], tables["branch"]
     ids = _check_buses(bus, path)
@@ -156,6 +153,10 @@ def check_tables(tables: dict[str, _Table], path: Path) -> None:
             _check_bus_refs(t, c, ids)
     _check_gens(gen)
     _check_branches(branch)
+    if "gencost" not in tables or tables["gencost"].data.size == 0:
+        raise CaseDataError(f"{path.name}: mpc.gencost is missing or empty: the OPF needs a "
+                            "cost for every generator")
+    _check_finite(tables["gencost"])
     _check_gencost(tables["gencost"], len(gen.data), path)
 
 
@@ -199,8 +200,9 @@ def _check_buses(bus: _Table, path: Path) -> np.ndarray:
         if vmax < vmin:
             raise bus.fail(r, None, f"column 12 (VMAX) = {vmax:g} is below column 13 "
                                     f"(VMIN) = {vmin:g}")
-        if d[r, 9] < 0:
-            raise bus.fail(r, 9, f"is {d[r, 9]:g}; a base voltage cannot be negative")
+        if d[r, 9] <= 0:
+            raise bus.fail(r, 9, f"is {d[r, 9]:g}; N-1 Studio needs each bus's base voltage "
+                                 "in kV (pandapower converts impedances through it)")
     return ids.astype(np.int64)
 
 
@@ -210,7 +212,7 @@ def _check_bus_refs(t: _Table, c: int, ids: np.ndarray) -> None:
         if v != np.floor(v):
             raise t.fail(r, c, f"is {v:g}; bus numbers are whole numbers")
         if int(v) not in known:
-            raise t.fail(r, c, f"refers to bus {v:g}, which mpc.bus does not define")
+            raise t.fail(r, c, f"refers to unknown bus {v:g} (mpc.bus does not define it)")
 
 
 def _check_gens(gen: _Table) -> None:

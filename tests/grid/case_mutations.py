@@ -296,7 +296,10 @@ def fuzz_files(folder: Path, pglib: Path, n: int, seed: int) -> list[tuple[Path,
         if r < 0.8:
             text, what = sources[k % 2], ""
             for _ in range(rng.choice([1, 1, 1, 2, 3])):
-                text, step = mutate_m(text, rng)
+                try:
+                    text, step = mutate_m(text, rng)
+                except (KeyError, IndexError, ValueError):
+                    continue  # an earlier step removed what this one edits
                 what += ("; " if what else "") + step
             path = write(folder / f"fuzz{k:04d}.m", text)
         elif r < 0.95:

@@ -83,7 +83,7 @@ def test_no_reference_bus(tmp_path, case14_m):
 def test_reference_to_a_missing_bus(tmp_path, case14_m, table, col):
     msg = refused(tmp_path, cm.set_cell(case14_m, table, 1, col, "99"))
     assert f"mpc.{table} row 2" in msg and f"column {col + 1}" in msg
-    assert "refers to bus 99, which mpc.bus does not define" in msg
+    assert "refers to unknown bus 99 (mpc.bus does not define it)" in msg
 
 
 def test_no_branches(tmp_path, case14_m):
@@ -284,3 +284,8 @@ def test_solver_refuses_nan_admittance_in_one_line(net14):
     bad.yff[3] = np.nan
     with pytest.raises(CaseDataError, match=r"line:3: admittance is not finite"):
         solve_acopf(bad)
+
+
+def test_zero_base_kv_is_refused_in_the_files_terms(tmp_path, case14_m):
+    msg = refused(tmp_path, cm.set_cell(case14_m, "bus", 4, 9, "0"))
+    assert "mpc.bus row 5" in msg and "column 10 (BASE_KV): is 0" in msg
