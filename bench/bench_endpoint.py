@@ -36,7 +36,7 @@ from n1studio.grid.variant import Variant
 from n1studio.llm.client import ModelClient
 from n1studio.llm.endpoint import EndpointClient
 from n1studio.llm.prompt import render_prompt
-from n1studio.llm.runtime import FREE, ModelSettings, default_model_path
+from n1studio.llm.runtime import FREE, ModelSettings, default_model_path, prompt_threads
 from n1studio.llm.scaffold import answer_plan, max_number_tokens
 from n1studio.schema import ANSWER
 
@@ -81,6 +81,7 @@ def main() -> int:
     ap.add_argument("--skip-local", action="store_true")
     args = ap.parse_args()
     s = ModelSettings()
+    n_read = prompt_threads(s.n_threads, s.n_threads_batch)  # the server gets a fixed count
     port = args.port
     if not port:
         with socket.socket() as sk:
@@ -90,7 +91,7 @@ def main() -> int:
     a = render_prompt(Variant(net, ["line:3"]))
     b = render_prompt(Variant(net, ["line:7"]))
     print(f"model {default_model_path().name}, threads {s.n_threads} (decode) / "
-          f"{s.n_threads_batch} (prompt), greedy, CPU, {os.cpu_count()} cores, "
+          f"{n_read} (prompt), greedy, CPU, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.1f}")
     print(f"{'runtime':<26}{'variant':<14}{'cache':<7}{'wall s':>8}{'ttft s':>8}"
           f"{'requests':>9}{'exact':>7}")
@@ -109,7 +110,7 @@ def main() -> int:
             print(f"{'':<26}(model load {r.stats.get('load_s', 0):.2f} s on the first "
                   "request, not included)")
 
-    proc = start_server(port, s.n_threads, s.n_threads_batch)
+    proc = start_server(port, s.n_threads, n_read)
     try:
         for mode in filter(None, args.modes.split(",")):
             c = EndpointClient(f"http://127.0.0.1:{port}", MODEL, constrained=mode,

@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         raise
     finally:
         client.close()
+    if args.endpoint:  # what answered: the server's model, not a local file
+        res.model = client.label
     progress.finish()
     if streaming["on"]:
         err.write("\n")
@@ -112,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         doc = {"answer": res.answer, "verdict": res.verdict, "raw": res.raw,
                "stats": res.stats, "case": args.case, "outages": res.outages,
                "model": res.model, "mode": settings.mode}
+        if args.endpoint:
+            doc["runtime"] = client.identity()
         if not args.no_prompt:
             doc["prompt"] = res.prompt
         emit_json(doc)

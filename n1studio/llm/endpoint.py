@@ -491,7 +491,7 @@ class EndpointClient:
         then answers with its error status, which becomes the one line to show."""
         probe = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
         probe["max_tokens"] = 1
-        conn, resp = self._open("POST", path, probe, None)  # raises the server's error
+        conn, _ = self._open("POST", path, probe, None)  # raises the server's error
         conn.close()
 
     def _read_events(self, resp, run: _Run, on_text, path: str) -> str | None:

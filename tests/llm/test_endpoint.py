@@ -272,6 +272,8 @@ def test_cli_ask_against_the_server(server, case14):
     assert r.returncode in (0, 1), r.stderr[-2000:]
     doc = json.loads(r.stdout)
     _check_answer(doc["answer"], render_prompt(Variant(case14, ["line:3"])))
+    assert doc["model"] == f"{MODEL} @ {server}"
+    assert doc["runtime"]["server_model"]["id"] == MODEL
     assert KEY not in r.stdout + r.stderr
     bad = subprocess.run([sys.executable, "-m", "n1studio.cli", "ask", "case14", "--endpoint",
                           server, "--model", "no-such-model", "--api-key-env", KEY_ENV],
@@ -281,11 +283,17 @@ def test_cli_ask_against_the_server(server, case14):
     assert bad.stderr.strip().count("\n") == 0 and "no model 'no-such-model'" in bad.stderr
 
 
-def test_chat_mode_goes_through_the_servers_template(http, server):
+def test_chat_mode_constrains_through_the_servers_template(http, server):
+    """Chat completions (the server applies the template) with a plan: one grammar request
+    (the base model alone ends its chat turn at once; the grammar holds it to the plan)."""
     c = EndpointClient(server, MODEL, chat=True, api_key_env=KEY_ENV)
+    plan = [("t", '{"vm_pu":'), ("n", False, 1, 3), ("t", "}")]
     seen = []
-    res = c.complete("Say hello.", settings=FREE_SHORT, max_tokens=4, on_token=seen.append)
-    assert res.raw and "".join(seen) == res.raw
+    res = c.complete("Give a bus voltage in per unit as JSON.", plan=plan, settings=FREE_SHORT,
+                     on_token=seen.append)
+    assert plan_regex(plan).fullmatch(res.raw) and "".join(seen) == res.raw
+    assert 0 <= json.loads(res.raw)["vm_pu"] < 10
+    assert res.stats["requests"] == 1
     assert c.settings_dict()["chat"] is True and c.config.constrained == "grammar"
 
 
