@@ -104,9 +104,13 @@ def _solve_or_none(variant, state: JobState | None):
 
 
 def judge(variant, answer: dict | str | None, *, refs: References | None = None,
-          tolerances=None, state: JobState | None = None) -> dict:
+          tolerances=None, repair: bool = False, state: JobState | None = None) -> dict:
     """The `n1studio.verdict/1` of `answer` on `variant`, with references for the cost gap
-    and the recall test (solved here when not given)."""
+    and the recall test (solved here when not given).
+
+    `repair` adds the distance to feasibility (n1studio.solve.nearest):
+    `distance_to_feasible`, the per-element `moves` and the `repaired` answer (in the
+    grid's own names), all None where the variant has no feasible point."""
     from n1studio.check import check_answer
 
     refs = refs if refs is not None else references(variant, state=state)
@@ -117,9 +121,26 @@ def judge(variant, answer: dict | str | None, *, refs: References | None = None,
         # canonical prompt, read in this prompt's names (a relabelled variant of the same
         # physics can tell the memoriser from the solver only by its names)
         n_answer = variant.relabelling.answer_to_canonical(n_answer)
-    return check_answer(variant.model, answer, tolerances=tolerances,
-                        reference=refs.own_answer, reference_objective=refs.own_objective,
-                        n_reference=n_answer)
+    verdict = check_answer(variant.model, answer, tolerances=tolerances,
+                           reference=refs.own_answer, reference_objective=refs.own_objective,
+                           n_reference=n_answer)
+    if repair:
+        verdict.update(distance(variant, answer, refs=refs))
+    return verdict
+
+
+def distance(variant, answer, *, refs: References | None = None) -> dict:
+    """Distance to feasibility of an answer (in the grid's own names) on `variant`:
+    {"distance_to_feasible", "moves", "repaired"}; the search starts from the variant's
+    reference when it is known (same point, fewer Ipopt iterations)."""
+    from n1studio.solve.nearest import repair_fields
+
+    start = refs.own if refs is not None and getattr(refs.own, "success", False) else None
+    try:
+        return repair_fields(variant.model, answer, start=start)
+    except Exception as exc:  # noqa: BLE001 -- an unreadable answer has no distance, not a crash
+        log.info("%s: no distance to feasibility: %s", variant.label, exc)
+        return {"distance_to_feasible": None, "moves": None, "repaired": None}
 
 
 def to_canonical(variant, answer):

@@ -125,3 +125,24 @@ def test_a_stopped_answer_is_stopped_with_its_partial_text():
     assert isinstance(out, Stopped)
     assert out.partial.verdict is None
     assert out.partial.raw.startswith("".join(seen[:5]))
+
+
+def test_judge_with_repair_grades_what_binary_feasibility_cannot():
+    """Binary feasibility says both answers are infeasible; the distance says which is
+    nearer, and the repaired answer checks feasible."""
+    from n1studio.controls import control_answer
+
+    variant = Variant(load_case("pglib_opf_case14_ieee"), ["line:6"])
+    refs = pipeline.references(variant)
+    near = control_answer("control:noise:0.02", variant.model, refs.own_answer, None,
+                          label=variant.label)
+    far = control_answer("control:zeros", variant.model, refs.own_answer, None)
+    a = pipeline.judge(variant, near, refs=refs, repair=True)
+    b = pipeline.judge(variant, far, refs=refs, repair=True)
+    assert a["feasible"] is False and b["feasible"] is False
+    assert 0 < a["distance_to_feasible"] < b["distance_to_feasible"]
+    assert pipeline.judge(variant, a["repaired"], refs=refs)["feasible"] is True
+    own = pipeline.judge(variant, refs.own_answer, refs=refs, repair=True)
+    assert own["distance_to_feasible"] == pytest.approx(0.0, abs=1e-5)
+    garbage = pipeline.judge(variant, "not an answer", refs=refs, repair=True)
+    assert garbage["usable"] is False
