@@ -198,12 +198,13 @@ def _loads(text, where: tuple[Path, str] | None = None):
 
 # ---- SQLite errors as one line --------------------------------------------------------------
 
-def _translate(path: Path, exc: sqlite3.Error) -> Exception:
+def _translate(path: Path, exc: Exception) -> Exception:
     """The one-line StudyError for an SQLite error a damaged or read-only file causes."""
     msg = str(exc)
     low = msg.lower()
     name = path.name
-    if any(s in low for s in ("malformed", "not a database", "corrupt")):
+    if any(s in low for s in ("malformed", "not a database", "corrupt", "could not decode",
+                              "utf-8")):
         return StudyError(f"{name} is damaged (SQLite: {msg}); `n1studio study check {path}` "
                           "says what is broken; restore a copy if you have one")
     if "readonly" in low or "read-only" in low:
@@ -223,7 +224,7 @@ def _translate(path: Path, exc: sqlite3.Error) -> Exception:
 class _Cursor(sqlite3.Cursor):
     """A cursor whose SQLite errors from a damaged or read-only file are StudyErrors."""
 
-    def _fail(self, exc: sqlite3.Error):
+    def _fail(self, exc: Exception):
         err = _translate(self.connection.study_path, exc)
         if err is exc:
             raise exc
@@ -232,31 +233,31 @@ class _Cursor(sqlite3.Cursor):
     def execute(self, sql, args=()):
         try:
             return super().execute(sql, args)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             self._fail(exc)
 
     def executemany(self, sql, seq):
         try:
             return super().executemany(sql, seq)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             self._fail(exc)
 
     def fetchone(self):
         try:
             return super().fetchone()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             self._fail(exc)
 
     def fetchall(self):
         try:
             return super().fetchall()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             self._fail(exc)
 
     def __next__(self):
         try:
             return super().__next__()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             self._fail(exc)
 
 
@@ -276,7 +277,7 @@ def _connect(p: Path, readonly: bool) -> _Connection:
     """Open the SQLite file: read-write, or read-only (`mode=ro`, then `immutable=1` when not
     even SQLite's WAL index can be opened, e.g. in a read-only folder)."""
     uri = p.resolve().as_uri()
-    last: sqlite3.Error | None = None
+    last: Exception | None = None
     for suffix in (("?mode=ro", "?immutable=1") if readonly else ("",)):
         try:
             conn = sqlite3.connect(uri + suffix, uri=True, factory=_Connection, timeout=30,
@@ -286,7 +287,7 @@ def _connect(p: Path, readonly: bool) -> _Connection:
             # the plain execute: a raw sqlite3.Error here decides whether to try the next way
             sqlite3.Connection.execute(conn, "SELECT count(*) FROM sqlite_master").fetchone()
             return conn
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged schema: bad UTF-8
             last = exc
             if "unable to open" not in str(exc).lower():
                 break
@@ -483,6 +484,10 @@ class Study:
             if tables or app_id:
                 raise StudyError(f"{p.name} is an SQLite file but not an N-1 Studio study")
             raise StudyError(f"{p.name} is an empty SQLite database, not an N-1 Studio study")
+        if version < 0:
+            conn.close()
+            raise StudyError(f"{p.name} is damaged: its header says schema version {version}, "
+                             "which no N-1 Studio writes")
         if version > SCHEMA_VERSION:
             conn.close()
             raise StudyError(f"{p.name} was written by a newer N-1 Studio (study schema "
@@ -806,6 +811,17 @@ class Study:
         with self.transaction() as c:
             cur = c.execute("INSERT INTO models (file_name, sha256, size) VALUES (?, ?, ?)",
                             (p.name, digest, p.stat().st_size))
+            return int(cur.lastrowid)
+
+    def add_control(self, name: str) -> int:
+        """A control (n1studio.controls, e.g. `control:recall-n`) recorded as a model; its
+        "hash" is its name, so runs of controls never mix with runs of a model file."""
+        row = self._one("SELECT id FROM models WHERE sha256 = ?", (name,))
+        if row is not None:
+            return int(row["id"])
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO models (file_name, sha256, size) VALUES (?, ?, ?)",
+                            (name, name, 0))
             return int(cur.lastrowid)
 
     def models(self) -> list[dict]:

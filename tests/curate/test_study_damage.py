@@ -8,6 +8,7 @@ a 0-byte file. `n1studio study check` says what is broken.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -215,3 +216,57 @@ def test_read_only_study_opens_for_reading(made, tmp_path, folder_too):
         assert_one_line(cli("eval", "--study", str(p)), 2, "read-only")
     with Study.open(p) as st:  # unchanged
         assert st.annotation("run", 1)["decision"] is None
+
+
+def _damaged(data: bytes, rng: random.Random, kind: int) -> bytes:
+    b = bytearray(data)
+    if kind == 0:  # cut short
+        return bytes(b[: rng.randrange(100, len(b))])
+    if kind == 1:  # scattered bad bytes
+        for _ in range(rng.randrange(1, 50)):
+            b[rng.randrange(100, len(b))] = rng.randrange(256)
+    elif kind == 2:  # a whole page overwritten
+        size = 4096
+        page = rng.randrange(1, len(b) // size)
+        b[page * size:(page + 1) * size] = bytes([rng.randrange(256)]) * size
+    else:  # the SQLite header (schema version, application id, page counts)
+        b[rng.randrange(16, 100)] = rng.randrange(256)
+    return bytes(b)
+
+
+def test_seeded_damage_is_always_one_line(made, tmp_path):
+    """60 damaged copies of a real study (seeded): opening, reading, annotating and checking
+    each either works or raises StudyError; found here: a negative schema version in the
+    header (IndexError) and text that is not UTF-8 (UnicodeDecodeError, OperationalError)."""
+    data = made.read_bytes()
+    rng = random.Random(10)
+    outcomes = {"ok": 0, "StudyError": 0}
+    for trial in range(60):
+        p = tmp_path / f"d{trial}.n1study"
+        p.write_bytes(_damaged(data, rng, trial % 4))
+        for action in ("info", "runs", "annotate", "check"):
+            try:
+                if action == "check":
+                    check_study(p)
+                else:
+                    with Study.open(p) as st:
+                        if action == "info":
+                            st.info()
+                        elif action == "runs":
+                            st.runs()
+                        else:
+                            st.annotate("run", 1, note="z")
+                outcomes["ok"] += 1
+            except StudyError as exc:
+                assert "\n" not in str(exc)
+                outcomes["StudyError"] += 1
+    assert outcomes["StudyError"] > 15  # the damage was real
+
+
+def test_negative_schema_version_in_the_header(made, tmp_path):
+    p = copy(made, tmp_path)
+    b = bytearray(p.read_bytes())
+    b[60] = 0xDB  # user_version, big-endian at offset 60: now negative
+    p.write_bytes(bytes(b))
+    with pytest.raises(StudyError, match="header says schema version -"):
+        Study.open(p)
