@@ -325,11 +325,11 @@ def _read_item(model, item, pos: int, key: str, is_bus: bool, fields, out: Parse
                      ("duplicate", raw))
         return
     try:
-        name = str(parse_element(raw))
+        el = parse_element(raw)
     except ElementError:
         problems.add("format", _short(raw, 40), "malformed element name")
         return
-    table = name.split(":")[0]
+    name, table = str(el), el.table
     if is_bus and table != "bus":
         problems.add("format", name, "listed under buses but is not a bus")
         return
