@@ -94,6 +94,8 @@ def _check_case(spec: str) -> None:
     if spec in {c["name"] for c in builtin_cases()}:
         return
     path = Path(spec).expanduser()
+    if path.is_dir():
+        raise CaseError(f"{path} is a directory, not a case file (give a .m or .json file)")
     if path.suffix.lower() not in (".json", ".m"):
         raise CaseError(f"unknown case {spec!r}: not a built-in name (see `n1studio cases`) "
                         "nor a .json or .m file")

@@ -19,6 +19,7 @@ import pandapower as pp
 import pandapower.networks as pn
 
 from n1studio.errors import CaseError
+
 # the names are listed in grid/catalog.py, which `n1studio cases` reads without pandapower
 from n1studio.grid.catalog import PANDAPOWER_CASES, builtin_cases, pglib_cases  # noqa: F401
 from n1studio.grid.matpower import read_matpower
@@ -311,7 +312,7 @@ def _table_names() -> tuple[str, ...]:
     import pandas as pd
 
     empty = pp.create_empty_network()
-    return tuple(k for k in empty.keys() if isinstance(empty[k], pd.DataFrame))
+    return tuple(k for k in empty if isinstance(empty[k], pd.DataFrame))
 
 
 def _check_branches(net, name: str, fail) -> None:
