@@ -169,9 +169,9 @@ def stale_prompts(study: Study, dataset_id: int, *, full: bool = True) -> list[d
         if gid not in nets:
             nets[gid] = study.load_net(gid)
             shared[gid] = render_prompt(Variant(nets[gid])).shared
-        if not it["prompt"].startswith(shared[gid]):
-            stale.append(it)
-        elif full and it["prompt"] != render_prompt(Variant(nets[gid], it["outages"])).text:
+        fresh_head = it["prompt"].startswith(shared[gid])
+        if not fresh_head or (full and it["prompt"] != render_prompt(
+                Variant(nets[gid], it["outages"])).text):
             stale.append(it)
     return stale
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandapower.networks as pn
 
-from n1studio.grid.catalog import PANDAPOWER_CASES, builtin_cases, pglib_cases
 from n1studio.grid.cases import load_case
+from n1studio.grid.catalog import PANDAPOWER_CASES, builtin_cases, pglib_cases
 
 
 def test_every_listed_pandapower_case_is_a_pandapower_network():
