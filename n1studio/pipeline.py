@@ -278,7 +278,8 @@ def _ask_control(variant, name: str, prompt_text: str, tolerances, refs: Referen
     label = control_label(name)
     t0 = time.perf_counter()
     refs = refs if refs is not None else references(variant, state=state)
-    answer = control_answer(label, variant.model, refs.own_answer, refs.n_answer,
+    n_answer = refs.own_answer if variant.is_base else refs.n_answer  # N's own is the N answer
+    answer = control_answer(label, variant.model, refs.own_answer, n_answer,
                             label=variant.label)
     if variant.relabelling is not None and not label.startswith("control:recall-n"):
         # the ideal solver writes in the prompt's names; the memoriser in the canonical ones

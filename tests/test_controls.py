@@ -146,3 +146,9 @@ def test_solve_and_check_round_trip_a_relabelled_variant(tmp_path, capsys):
     assert main(["check", CASE, str(path), "--out", "line:6", "--load-noise", "0.1",
                  "--perturb-seed", "4", "--json"]) == 1
     capsys.readouterr()
+
+
+def test_on_the_n_case_the_memoriser_is_right(net=None):
+    """On the N case itself the recalled N answer is the right answer."""
+    asked, _ = _ask(Variant(load_case(CASE)), "control:recall-n")
+    assert asked.verdict["feasible"] is True and asked.verdict["recalled_n_answer"] is False

@@ -53,9 +53,9 @@ class ReportView(QtWidgets.QWidget):
         self.title.setWordWrap(True)
         self.plot = QtSvgWidgets.QSvgWidget()
         self.plot.setMinimumHeight(260)
-        self.table = QtWidgets.QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["metric", "N", "N-1", "drop"])
-        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.table = QtWidgets.QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["metric", "N", "N-1"])
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         lay.addWidget(self.title)
         lay.addWidget(self.plot, 2)
@@ -63,31 +63,36 @@ class ReportView(QtWidgets.QWidget):
         self.report: dict | None = None
 
     def set_report(self, report: dict) -> None:
-        from n1studio.curate.report import report_svg
+        """Show a report: the plot, then per model and control one block of rows with a
+        column per family (the numbers of `report_text`, 95 % intervals in brackets)."""
+        from n1studio.curate.report import report_svg, table_rows
 
         self.report = report
-        self.title.setText(f"N vs N-1 — {report.get('dataset') or 'all runs'}: "
-                           f"{report['runs']} runs, {len(report['models'])} model(s)")
+        fams = report.get("families") or ["N", "N-1"]
+        small = " (small sample: read the intervals)" if report.get("small_sample") else ""
+        self.title.setText(f"By family — {report.get('dataset') or 'all runs'}: "
+                           f"{report['runs']} runs, {len(report['models'])} model(s) and "
+                           f"control(s){small}")
         self.plot.load(QtCore.QByteArray(report_svg(report).encode("utf-8")))
-        rows = []
+        self.table.setColumnCount(1 + len(fams))
+        self.table.setHorizontalHeaderLabels(["metric", *fams])
+        rows: list[tuple[str, list[str]]] = []
         for m in report["models"]:
-            rows.append((f"{m['model']} ({m['sha256'][:10]})", "", "", ""))
-            n, n1 = m["splits"]["N"], m["splits"]["N-1"]
-            rows.append(("runs", str(n["runs"]), str(n1["runs"]), ""))
-            for k in report["constraint_kinds"]:
-                rows.append((k, _pct(n["satisfaction"][k]), _pct(n1["satisfaction"][k]),
-                             _pct(m["drop"][k])))
-            rows.append(("overall", _pct(n["overall_satisfaction"]),
-                         _pct(n1["overall_satisfaction"]), _pct(m["drop"]["overall_satisfaction"])))
-            rows.append(("feasible", _pct(n["feasible_rate"]), _pct(n1["feasible_rate"]),
-                         _pct(m["drop"]["feasible_rate"])))
-            rows.append(("median |cost gap|", _pct(n["cost_gap_median"]),
-                         _pct(n1["cost_gap_median"]), ""))
-            rows.append(("recalled N answer", "", _pct(n1["recalled_n_rate"]), ""))
+            tag = "control" if m.get("control") else m["sha256"][:10]
+            rows.append((f"{m['model']} ({tag})", [""] * len(fams)))
+            rows += table_rows(report, m)
         self.table.setRowCount(len(rows))
-        for r, vals in enumerate(rows):
-            for c, v in enumerate(vals):
-                self.table.setItem(r, c, QtWidgets.QTableWidgetItem(v))
+        bold = self.font()
+        bold.setBold(True)
+        for r, (label, cells) in enumerate(rows):
+            item = QtWidgets.QTableWidgetItem(label)
+            item.setToolTip(label)  # a long model name is never cut off unseen
+            if not any(cells):
+                item.setFont(bold)
+            self.table.setItem(r, 0, item)
+            for c, v in enumerate(cells):
+                self.table.setItem(r, c + 1, QtWidgets.QTableWidgetItem(v))
+        self.table.resizeColumnToContents(0)
 
 
 def _pct(x) -> str:

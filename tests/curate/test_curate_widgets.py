@@ -40,44 +40,50 @@ def test_sweep_table_ranks_and_requests_the_clicked_variant(qtbot):
     assert {w.table.item(i, 1).text() for i in visible} >= {"trafo:12", "line:6"}
 
 
-def _hand_made_report():
-    # a report document built from two hand-written verdicts (no model needed here)
-    from n1studio.schema import CONSTRAINT_KINDS
+def _controls_report(tmp_path):
+    """A real report: case14's N case and 3 N-1 variants answered by the controls."""
+    from n1studio.curate.dataset import build_dataset
+    from n1studio.curate.evaluate import run_eval
+    from n1studio.curate.report import build_report
+    from n1studio.curate.study import Study
+    from n1studio.grid.cases import load_case
 
-    def split(runs, sat, feas):
-        return {"runs": runs, "satisfaction": {k: sat for k in CONSTRAINT_KINDS},
-                "overall_satisfaction": sat, "feasible_rate": feas, "usable_rate": 1.0,
-                "cost_gap_median": 0.1, "cost_gap_runs": runs, "recalled_n_rate": 0.5,
-                "mean_tokens_per_s": 20.0}
-
-    return {"schema": "n1studio.report/1", "study": "s.n1study", "dataset": "c14",
-            "constraint_kinds": list(CONSTRAINT_KINDS), "runs": 3,
-            "models": [{"model": "m.gguf", "sha256": "ab" * 32,
-                        "splits": {"N": split(1, 0.9, 1.0), "N-1": split(2, 0.6, 0.0)},
-                        "drop": {**{k: 0.3 for k in CONSTRAINT_KINDS},
-                                 "overall_satisfaction": 0.3, "feasible_rate": 1.0}}]}
+    with Study.open(tmp_path / "c.n1study", create=True) as st:
+        ds = build_dataset(st, load_case("pglib_opf_case14_ieee"), "pglib_opf_case14_ieee",
+                           "c14", sample=3, seed=1, feasible_only=True)
+        run_eval(st, ds, ["control:reference", "control:recall-n"])
+        return build_report(st, ds)
 
 
 def test_report_view_and_png(qtbot, tmp_path):
     from n1studio.app.curate_report import ReportView, svg_to_png
     from n1studio.curate.report import report_svg
 
-    rep = _hand_made_report()
+    rep = _controls_report(tmp_path)
     w = ReportView()
     qtbot.addWidget(w)
     w.set_report(rep)
-    cells = {(w.table.item(r, 0).text(), w.table.item(r, 3).text())
-             for r in range(w.table.rowCount()) if w.table.item(r, 3)}
-    assert ("voltage", "30.0%") in cells and ("feasible", "100.0%") in cells
+    header = [w.table.horizontalHeaderItem(c).text() for c in range(w.table.columnCount())]
+    assert header == ["metric", "N", "N-1"]
+    cells = {(w.table.item(r, 0).text(), w.table.item(r, 2).text())
+             for r in range(w.table.rowCount()) if w.table.item(r, 2)}
+    # the memoriser recalls on every N-1 variant, the ideal solver on none
+    labels = [w.table.item(r, 0).text() for r in range(w.table.rowCount())]
+    mem = labels.index("control:recall-n (control)")
+    ref = labels.index("control:reference (control)")
+    rec = [r for r in range(w.table.rowCount()) if labels[r] == "recalled N answer"]
+    assert w.table.item([r for r in rec if r > mem][0], 2).text().startswith("100.0%")
+    assert w.table.item([r for r in rec if r > ref][0], 2).text().startswith("0.0%")
+    assert ("feasible answers", w.table.item(ref + 9, 2).text()) in cells
     png = svg_to_png(report_svg(rep), tmp_path / "r.png")
     from PySide6 import QtGui
 
     img = QtGui.QImage(str(png))
-    assert img.width() == 1800 and img.height() == 840
-    # the N bars are blue, the N-1 bars red: both colours are in the picture
-    colours = {img.pixelColor(x, y).name() for x in range(0, img.width(), 7)
-               for y in range(0, img.height(), 7)}
-    assert "#3b6fb6" in colours and "#d1495b" in colours
+    assert img.width() >= 1800
+    # each control is drawn in its own colour
+    colours = {img.pixelColor(x, y).name() for x in range(0, img.width(), 3)
+               for y in range(0, img.height(), 3)}
+    assert "#1b7837" in colours and "#762a83" in colours
 
 
 def test_study_panel_emits_annotations(qtbot):
