@@ -72,8 +72,8 @@ def test_report_view_and_png(qtbot, tmp_path):
     mem = labels.index("control:recall-n (control)")
     ref = labels.index("control:reference (control)")
     rec = [r for r in range(w.table.rowCount()) if labels[r] == "recalled N answer"]
-    assert w.table.item([r for r in rec if r > mem][0], 2).text().startswith("100.0%")
-    assert w.table.item([r for r in rec if r > ref][0], 2).text().startswith("0.0%")
+    assert w.table.item(next(r for r in rec if r > mem), 2).text().startswith("100.0%")
+    assert w.table.item(next(r for r in rec if r > ref), 2).text().startswith("0.0%")
     assert ("feasible answers", w.table.item(ref + 9, 2).text()) in cells
     png = svg_to_png(report_svg(rep), tmp_path / "r.png")
     from PySide6 import QtGui
