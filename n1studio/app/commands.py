@@ -135,7 +135,7 @@ def run_report_cmd(args) -> int:
             png = svg_to_png
         files = write_report(report, args.out, png_writer=png)
     if args.json:
-        from n1studio.cli import emit_json
+        from n1studio.schema import emit_json
 
         emit_json(report | {"files": {k: str(v) for k, v in files.items()}})
         return 0

@@ -61,7 +61,7 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
         with Study.open(args.study, create=True) as st:
             st.add_sweep(st.add_grid(net, args.case), doc)
     if args.json:
-        from n1studio.cli import emit_json
+        from n1studio.schema import emit_json
 
         emit_json(doc)
         return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from n1studio.errors import ModelError
@@ -98,6 +98,13 @@ class ModelSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_values(cls, values: dict) -> ModelSettings:
+        """Settings from a dict of field values (the app's model panel); None and unknown
+        keys are ignored, so a panel shows only what it offers."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names and v is not None})
 
 
 def validate_settings(settings: ModelSettings) -> ModelSettings:
