@@ -252,12 +252,17 @@ def _read_list(model, items: list, key: str, out: ParsedAnswer, required: np.nda
     gvm: list[float] = []
     gvm_given: list[bool] = []
     slow_names: set = set()
+    problems = _EntryIssues(key)
     # fast path: well-formed entries under their exact names (almost all of a real answer)
     for pos, item in enumerate(items):
         if type(item) is dict:
             raw = item.get("element")
             k = lookup.get(raw) if type(raw) is str else None
-            if k is not None and k not in seen and raw not in slow_names:
+            if k is not None and k in seen:  # a copy of an entry already read
+                problems.add("format", raw, "listed more than once (the first is used)",
+                             ("duplicate", raw))
+                continue
+            if k is not None and raw not in slow_names:
                 a, b = item.get(f0), item.get(f1)
                 g = None if is_bus else item.get("vm_pu")
                 if type(a) in _NUM and type(b) in _NUM and (g is None or type(g) in _NUM):
@@ -278,6 +283,7 @@ def _read_list(model, items: list, key: str, out: ParsedAnswer, required: np.nda
     except OverflowError:  # an integer beyond float range: let the careful path name it
         seen.clear()
         rows, slow = [], list(range(len(items)))
+        problems = _EntryIssues(key)
     if rows:
         idx = np.array(rows, dtype=int)
         for j in np.flatnonzero(~(np.isfinite(v0) & np.isfinite(v1))):
@@ -293,7 +299,6 @@ def _read_list(model, items: list, key: str, out: ParsedAnswer, required: np.nda
                 out.issues.append(issue("format", model.gen_names[idx[j]],
                                         f"vm_pu: not a finite number ({g[j]})"))
             out.gen_vm[idx] = np.where(np.isfinite(g), g, np.nan)
-    problems = _EntryIssues(key)
     for pos in slow:
         _read_item(model, items[pos], pos, key, is_bus, fields, out, required, seen, problems,
                    lookup)

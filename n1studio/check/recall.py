@@ -26,13 +26,17 @@ def _vectors(model, doc: dict | None) -> tuple[dict[str, float], dict[str, tuple
     if not isinstance(doc, dict):
         return gens, buses
     for item in _entries(doc, "generators"):
-        p = _finite(item.get("p_mw"))
-        if p is not None:
-            gens.setdefault(item["element"], p)
+        name = item["element"]
+        if name not in gens:  # the first entry of a duplicate is the one used
+            p = _finite(item.get("p_mw"))
+            if p is not None:
+                gens[name] = p
     for item in _entries(doc, "buses"):
-        vm, va = _finite(item.get("vm_pu")), _finite(item.get("va_degree"))
-        if vm is not None and va is not None:
-            buses.setdefault(item["element"], (vm, va))
+        name = item["element"]
+        if name not in buses:
+            vm, va = _finite(item.get("vm_pu")), _finite(item.get("va_degree"))
+            if vm is not None and va is not None:
+                buses[name] = (vm, va)
     return gens, buses
 
 
@@ -58,8 +62,11 @@ def _finite(x) -> float | None:
 
 def distance(model, a: dict | None, b: dict | None, va_scale: float = 10.0) -> float | None:
     """Normalised RMS distance between answers `a` and `b` on the variant's common elements."""
-    ga, ba = _vectors(model, a)
-    gb, bb = _vectors(model, b)
+    return _distance(model, _vectors(model, a), _vectors(model, b), va_scale)
+
+
+def _distance(model, va: tuple, vb: tuple, va_scale: float) -> float | None:
+    (ga, ba), (gb, bb) = va, vb
     terms: list[float] = []
     base = model.base_mva
     for name in ga.keys() & gb.keys():
@@ -102,12 +109,13 @@ def recall_check(model, answer: dict | None, n_reference: dict | None,
     if not model.outages or not isinstance(n_reference, dict) or not isinstance(reference, dict) \
             or not isinstance(answer, dict):
         return {"recalled_n_answer": False, "distance_to_n": None, "distance_to_n1": None}
-    _, bref = _vectors(model, reference)
-    angles = [va for _, va in bref.values()]
+    ref = _vectors(model, reference)
+    angles = [va for _, va in ref[1].values()]
     spread = float(np.ptp(angles)) if angles else 10.0
+    ans = _vectors(model, answer)  # read once: the answer may be long (duplicates)
     with np.errstate(all="ignore"):
-        d_n = distance(model, answer, n_reference, spread)
-        d_n1 = distance(model, answer, reference, spread)
+        d_n = _distance(model, ans, _vectors(model, n_reference), spread)
+        d_n1 = _distance(model, ans, ref, spread)
     recalled = d_n is not None and d_n1 is not None and d_n < d_n1
     return {"recalled_n_answer": bool(recalled), "distance_to_n": _r(d_n), "distance_to_n1": _r(d_n1)}
 

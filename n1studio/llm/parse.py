@@ -26,6 +26,9 @@ _PY_LITERALS = ((re.compile(r"\bTrue\b"), "true"), (re.compile(r"\bFalse\b"), "f
                 (re.compile(r"\bNone\b"), "null"))
 _KEYS = ("generators", "buses")
 _FENCE_TAG = re.compile(r"[a-zA-Z0-9_-]*")
+_STRUCT = re.compile(r"[{}\[\]\"']")  # what the scan stops at outside strings
+_IN_DOUBLE = re.compile(r'[\\"]')
+_IN_SINGLE = re.compile(r"[\\']")
 
 # Candidate objects that may fail to parse, per text and phase; the answer is among the
 # first few in anything a model writes, and this bounds the work on hostile text.
@@ -58,8 +61,17 @@ def extract_answer(text: str | None) -> dict | None:
     if not text:
         return None
     text = text.lstrip("\ufeff")
-    budget = _Budget(len(text))
     sources = _fence_bodies(text) + [text]
+    for src in sources:  # the common case first: a source that is one JSON document
+        body = src.strip()
+        if body.startswith("{") and body.endswith("}"):
+            try:
+                ans = _answer_in(json.loads(body))
+            except (ValueError, RecursionError):
+                ans = None
+            if ans is not None:
+                return ans
+    budget = _Budget(len(text))
     scans = [_scan(src) for src in sources]
     for src, (pairs, _) in zip(sources, scans):
         for obj in _objects(src, pairs, budget):
@@ -111,26 +123,42 @@ def _quote_may_open(text: str, k: int) -> bool:
     return j >= 0 and text[j] in "{[,:"
 
 
+def _string_end(text: str, i: int) -> int:
+    """The index after the string that opens at `i` (a quote), or len(text) if unclosed."""
+    pat = _IN_DOUBLE if text[i] == '"' else _IN_SINGLE
+    j = i + 1
+    while True:
+        m = pat.search(text, j)
+        if m is None:
+            return len(text)
+        if m.group() == "\\":
+            j = m.end() + 1
+            continue
+        return m.end()
+
+
+def _next(text: str, i: int) -> int:
+    """The index of the next bracket or quote at or after `i` (len(text) if none)."""
+    if i < len(text) and text[i] in "{}[]\"'":  # dense text: no regex call
+        return i
+    m = _STRUCT.search(text, i)
+    return m.start() if m else len(text)
+
+
 def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
     """One pass: the (start, end) of every balanced {...} in start order, and the starts
-    of the `{` never closed (outermost first)."""
+    of the `{` never closed (outermost first). Jumps from bracket to bracket (regex search),
+    so plain text and strings cost C time, not a Python step per character."""
     pairs: list[tuple[int, int]] = []
     stack: list[int] = []
-    quote, esc = None, False
-    i = text.find("{")
     n = len(text)
+    i = text.find("{")
     while 0 <= i < n:
         ch = text[i]
-        if quote:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == quote:
-                quote = None
-        elif ch == '"' or (ch == "'" and _quote_may_open(text, i)):
-            quote = ch
-        elif ch in "{[":
+        if ch == '"' or (ch == "'" and _quote_may_open(text, i)):
+            i = _next(text, _string_end(text, i))
+            continue
+        if ch in "{[":
             stack.append(i)
         elif ch in "}]":
             start = stack.pop()
@@ -139,7 +167,7 @@ def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
             if not stack:  # back in prose: jump to the next object
                 i = text.find("{", i + 1)
                 continue
-        i += 1
+        i = _next(text, i + 1)
     pairs.sort()
     return pairs, [k for k in stack if text[k] == "{"]
 
@@ -212,20 +240,16 @@ def _single_to_double(s: str) -> str:
 
 def _close_truncated(s: str) -> str | None:
     """Cut an unfinished JSON document after its last complete value and close it."""
-    stack, quote, esc = [], None, False
+    stack: list[str] = []
     last_ok = None  # (position after a complete value, depth at that point)
-    for k, ch in enumerate(s):
-        if quote:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == quote:
-                quote = None
+    n = len(s)
+    i = 0
+    while i < n:
+        ch = s[i]
+        if ch == '"' or (ch == "'" and _quote_may_open(s, i)):
+            i = _next(s, _string_end(s, i))
             continue
-        if ch == '"' or (ch == "'" and _quote_may_open(s, k)):
-            quote = ch
-        elif ch in "{[":
+        if ch in "{[":
             stack.append("}" if ch == "{" else "]")
         elif ch in "}]":
             if not stack:
@@ -233,7 +257,8 @@ def _close_truncated(s: str) -> str | None:
             stack.pop()
             if not stack:
                 return None  # balanced after all: not truncated
-            last_ok = (k + 1, len(stack))
+            last_ok = (i + 1, len(stack))
+        i = _next(s, i + 1)
     if last_ok is None:
         return None
     pos, depth = last_ok
