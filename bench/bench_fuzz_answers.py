@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
     times: list[float] = []
     crashes: list[tuple[str, str, str]] = []
     hangs: list[tuple[float, str, str]] = []
-    slowest = (0.0, "", "")
+    slowest = {"check": (0.0, "", ""), "free": (0.0, "", "")}
     kinds: Counter = Counter()
     t_start = time.perf_counter()
     for i in range(n):
@@ -87,8 +87,8 @@ def main(argv: list[str]) -> int:
             times.append(dt)
             if dt > HANG_S:
                 hangs.append((dt, f"{route} {kind}", describe(answer)))
-            if dt > slowest[0]:
-                slowest = (dt, f"{route} {kind}", describe(answer))
+            if dt > slowest[route][0]:
+                slowest[route] = (dt, kind, describe(answer))
         if (i + 1) % 1000 == 0:
             print(f"  {i + 1:,} answers, {time.perf_counter() - t_start:.0f} s", flush=True)
 
@@ -98,14 +98,17 @@ def main(argv: list[str]) -> int:
     print(f"crashes        {len(crashes)}")
     for c in crashes[:10]:
         print(f"  {c[0]}: {c[2]}\n    input: {c[1]}")
-    print(f"hangs (>{HANG_S:g} s) {len(hangs)}")
+    by_route = Counter(h[1].split()[0] for h in hangs)
+    print(f"hangs (>{HANG_S:g} s) {len(hangs)} (check {by_route['check']}, free mode "
+          f"{by_route['free']})")
     for h in sorted(hangs, reverse=True)[:10]:
         print(f"  {h[0]:.2f} s {h[1]}: {h[2]}")
     if times:
         q = statistics.quantiles(times, n=100)
         print(f"time per judgement: median {statistics.median(times) * 1e3:.1f} ms, "
               f"p99 {q[98] * 1e3:.1f} ms, max {max(times) * 1e3:.0f} ms")
-    print(f"slowest        {slowest[0] * 1e3:.0f} ms, {slowest[1]}: {slowest[2]}")
+    for route, (dt, kind, what) in slowest.items():
+        print(f"slowest {route:<6} {dt * 1e3:.0f} ms, {kind}: {what}")
     print(f"total          {time.perf_counter() - t_start:.0f} s")
     named_inputs(model, base, judge)
     return 1 if crashes or hangs else 0
