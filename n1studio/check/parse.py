@@ -15,7 +15,15 @@ Rules:
 - a name that exists in the grid but is not part of the variant's operating point (out of
   service, on a bus out of service, or cut off from every generator) is `removed_element`;
 - a name the grid does not have, a duplicate, a missing required element, a missing or
-  non-finite number is `format`; the first entry of a duplicate is the one used.
+  non-finite number (NaN, Infinity, an integer beyond float range) is `format`; the first
+  entry of a duplicate is the one used, and a duplicated element is one record ("listed
+  N times") however many copies there are;
+- names are strict: ASCII digits, no spaces, no leading zeros (`bus:01`, `bus: 1` and
+  `bus:` + an Arabic-Indic digit are malformed, not bus:1);
+- bounded work: a text over MAX_ANSWER_BYTES (4 MiB; a case9241pegase answer is about
+  1.3 MB) or a list over MAX_ENTRIES entries is one `format` record saying its size, unread;
+  at most MAX_ENTRY_ISSUES distinct entry problems per list are listed, the rest counted
+  in one record; a UTF-8 byte-order mark and one ``` fence around the text are skipped.
 - A generator's optional `vm_pu` is not checked against limits (the bus's `vm_pu` is); a
   disagreement with its bus is reported as a warning only.
 """
