@@ -41,7 +41,7 @@ from n1studio.errors import ElementError
 from n1studio.grid.elements import GEN_TABLES, parse_element
 from n1studio.schema import ANSWER
 
-# An answer of case9241pegase (the largest bundled case) is about 1.3 MB as `solve --json`
+# An answer of case9241pegase (the largest bundled case) is about 1.1 MB as `solve --json`
 # writes it; 4 MiB leaves three times that. Larger texts are a `format` verdict, unread.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 # More entries in `buses` or `generators` than this (case9241pegase has 9,241 buses) is a
