@@ -8,6 +8,8 @@
     n1studio dataset list STUDY
     n1studio dataset export STUDY [--dataset NAME] --out SET.jsonl
     n1studio dataset import SET.jsonl --study STUDY [--name NAME]
+    n1studio dataset import DIR --format opfdata --study STUDY   # OPFData examples
+    n1studio dataset export STUDY [NAME] --format opfdata|sft|hf --out DIR
     n1studio dataset reprompt STUDY [NAME]         # rebuild prompts older than the renderer
     n1studio eval --study STUDY [--dataset NAME] [--model GGUF ...] [--limit N]
     n1studio report --study STUDY [--dataset NAME] --out DIR [--json]
@@ -198,13 +200,28 @@ def _register_dataset(sub) -> None:
     q = ss.add_parser("list", help="the datasets of a study")
     q.add_argument("study", metavar="STUDY")
     q.set_defaults(func=run_dataset_list)
-    q = ss.add_parser("export", help="write a dataset as JSONL (one n1studio.case/1 per line)")
+    q = ss.add_parser("export", help="write a dataset as JSONL (one n1studio.case/1 per line), "
+                      "OPFData, chat JSONL for fine-tuning (sft) or a Hugging Face folder (hf)")
     q.add_argument("study", metavar="STUDY")
+    q.add_argument("name", metavar="NAME", nargs="?", help="which dataset (same as --dataset)")
     q.add_argument("--dataset", metavar="NAME", help="which dataset (default: the latest)")
-    q.add_argument("--out", required=True, metavar="SET.jsonl", help="the file to write")
+    q.add_argument("--out", required=True, metavar="PATH",
+                   help="the file to write (jsonl) or folder (opfdata, sft, hf)")
+    q.add_argument("--format", choices=("jsonl", "opfdata", "sft", "hf"), default="jsonl",
+                   help="jsonl (default), opfdata (group_*/example_*.json), sft (chat JSONL "
+                        "per split + README.md card), hf (a folder datasets.load_dataset opens)")
+    q.add_argument("--split-by", choices=("grid", "family"), default="grid",
+                   help="sft/hf: what never crosses between train, validation and test")
+    q.add_argument("--fractions", metavar="TRAIN,VAL,TEST", default="0.8,0.1,0.1",
+                   help="sft/hf: split fractions (default 0.8,0.1,0.1)")
+    q.add_argument("--seed", type=int, default=0, help="sft/hf: seed of the split")
     q.set_defaults(func=run_dataset_export)
-    q = ss.add_parser("import", help="read a JSONL dataset into a study")
-    q.add_argument("jsonl", metavar="SET.jsonl")
+    q = ss.add_parser("import", help="read a JSONL dataset or OPFData examples into a study")
+    q.add_argument("jsonl", metavar="FILE_OR_DIR")
+    q.add_argument("--format", choices=("jsonl", "opfdata"), default="jsonl",
+                   help="jsonl (an n1studio.case/1 export) or opfdata (example JSON files)")
+    q.add_argument("--no-check", action="store_true",
+                   help="opfdata: keep the solutions without judging them (no reference solves)")
     q.add_argument("--study", required=True, metavar="STUDY",
                    help="the study file (created if missing)")
     q.add_argument("--name", metavar="NAME", help="dataset name (default: as in the file)")
@@ -300,8 +317,23 @@ def run_dataset_export(args) -> int:
     from n1studio.curate.study import Study
 
     with Study.open(args.study) as st:
-        ds = st.dataset_id(args.dataset)
+        ds = st.dataset_id(args.dataset or args.name)
         _warn(stale_warning(st, ds))
+        if args.format == "opfdata":
+            from n1studio.curate.opfdata import export_opfdata
+
+            n = export_opfdata(st, ds, args.out)
+            print(f"wrote {n} OPFData examples of {st.dataset_name(ds)!r} under {args.out}")
+            return 0
+        if args.format in ("sft", "hf"):
+            from n1studio.curate.export import export_split, parse_fractions
+
+            counts = export_split(st, ds, args.out, fmt=args.format, split_by=args.split_by,
+                                  fractions=parse_fractions(args.fractions), seed=args.seed)
+            shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+            print(f"wrote {st.dataset_name(ds)!r} as {args.format} under {args.out} ({shown}; "
+                  f"split by {args.split_by})")
+            return 0
         n = export_jsonl(st, ds, args.out)
         print(f"wrote {n} records of {st.dataset_name(ds)!r} to {args.out}")
     return 0
@@ -312,7 +344,13 @@ def run_dataset_import(args) -> int:
     from n1studio.curate.study import Study
 
     with Study.open(args.study, create=True) as st:
-        ds = import_jsonl(st, args.jsonl, name=args.name, replace=args.replace)
+        if args.format == "opfdata":
+            from n1studio.curate.opfdata import import_opfdata
+
+            ds = import_opfdata(st, args.jsonl, name=args.name, replace=args.replace,
+                                check=not args.no_check)
+        else:
+            ds = import_jsonl(st, args.jsonl, name=args.name, replace=args.replace)
         print(f"imported {len(st.dataset_items(ds))} cases as dataset {st.dataset_name(ds)!r} "
               f"into {args.study}")
     return 0

@@ -23,6 +23,7 @@ from n1studio.errors import CaseError
 # the names are listed in grid/catalog.py, which `n1studio cases` reads without pandapower
 from n1studio.grid.catalog import PANDAPOWER_CASES, builtin_cases, pglib_cases  # noqa: F401
 from n1studio.grid.matpower import read_matpower
+from n1studio.grid.opfdata import example_net, looks_like_opfdata, read_example
 from n1studio.grid.quiet import quiet_pandapower
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,8 @@ def load_case(spec: str | Path) -> pp.pandapowerNet:
     if suffix in (".m", ".json"):
         if not path.is_file():
             raise CaseError(f"no such file: {path}")
+        if suffix == ".json" and looks_like_opfdata(path):  # an OPFData example (its keys)
+            return example_net(read_example(path), path.stem)
         net = load_matpower(path) if suffix == ".m" else load_json(path)
         return net
     if path.exists():
