@@ -462,6 +462,11 @@ def serve(conn, cancel_event) -> None:
             _send(conn, {"ev": "done", **result})
         except ParentGone:
             break
+        except Cancelled:  # stopped while reading the prompt: a stop, not a failure
+            try:
+                _send(conn, {"ev": "done", "raw": "", "stats": {"cancelled": True}})
+            except ParentGone:
+                break
         except WorkerError as exc:
             if not _reply_error(conn, str(exc)):
                 break

@@ -26,7 +26,8 @@ CLI = [sys.executable, "-c", "import sys; from n1studio.cli import main; sys.exi
 
 
 def cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, check=False, **kw)
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300,
+                          check=False, **kw)
 
 
 def assert_one_line(res: subprocess.CompletedProcess, code: int, *fragments: str) -> str:
