@@ -8,6 +8,8 @@ decision, note)` (store it), `reportRequested()` (rebuild the report).
 
 from __future__ import annotations
 
+import hashlib
+
 from PySide6 import QtCore, QtWidgets
 
 from n1studio.app.tables import row_table
@@ -107,9 +109,20 @@ def _stale_text(info: dict) -> str:
     from n1studio.curate.study import Study
     from n1studio.errors import N1Error
 
+    lines = []
     try:
         with Study.open(info["path"]) as st:
-            lines = [stale_warning(st, d["id"], full=False) for d in info["datasets"]]
+            for d in info["datasets"]:
+                # rendering costs a grid load per dataset: done again only when its prompts
+                # changed (refresh_study runs after every saved run)
+                prompts = "\0".join(it["prompt"] for it in st.dataset_items(d["id"]))
+                key = (str(info["path"]), d["id"], hashlib.sha256(prompts.encode()).hexdigest())
+                if key not in _STALE_CACHE:
+                    _STALE_CACHE[key] = stale_warning(st, d["id"], full=False)
+                lines.append(_STALE_CACHE[key])
     except N1Error:
         return ""
     return "\n".join(f"⚠ {ln}" for ln in lines if ln)
+
+
+_STALE_CACHE: dict[tuple, str | None] = {}
