@@ -201,6 +201,8 @@ _BUS_REFS = {
     "trafo3w": ("hv_bus", "mv_bus", "lv_bus"), "impedance": ("from_bus", "to_bus"),
     "switch": ("bus",),
 }
+# The entries of a pandapower net that are dicts, not tables.
+_DICT_ENTRIES = ("std_types", "user_pf_options")
 # Generator limits, upper before lower (NaN means pandapower's "no limit" there).
 _LIMITS = (("max_p_mw", "min_p_mw"), ("max_q_mvar", "min_q_mvar"))
 
@@ -233,10 +235,14 @@ def validate_net(net: pp.pandapowerNet, name: str) -> None:
         net[table][col] = v  # numbers from here on, whatever dtype the JSON gave
         return v
 
-    for table in _table_names():
-        if table in net and not isinstance(net[table], pd.DataFrame):
-            raise CaseDataError(f"{name}: net.{table} is not a table (its entry in the file "
-                                "is damaged)")
+    # a table whose JSON entry is damaged stays a dict (pandapower's converters then fail)
+    damaged = [k for k, v in net.items() if not k.startswith("_") and isinstance(v, (dict, list))
+               and k not in _DICT_ENTRIES]
+    damaged += [t for t in ("bus", *_BUS_REFS, "poly_cost", "pwl_cost")
+                if t in net and not isinstance(net[t], pd.DataFrame)]
+    if damaged:
+        raise CaseDataError(f"{name}: net.{damaged[0]} is not a table (its entry in the file "
+                            "is damaged)")
     if len(net.bus) == 0:
         raise CaseDataError(f"{name}: the network has no buses")
     if not net.bus.index.is_unique:
@@ -307,15 +313,6 @@ def validate_net(net: pp.pandapowerNet, name: str) -> None:
     _check_branches(net, name, fail)
     _check_slack(net, name)
     _check_costs(net, name, fail)
-
-
-@functools.lru_cache(maxsize=1)
-def _table_names() -> tuple[str, ...]:
-    """The tables of pandapower's network structure (what its converters index as tables)."""
-    import pandas as pd
-
-    empty = pp.create_empty_network()
-    return tuple(k for k in empty if isinstance(empty[k], pd.DataFrame))
 
 
 def _check_branches(net, name: str, fail) -> None:

@@ -289,3 +289,17 @@ def test_solver_refuses_nan_admittance_in_one_line(net14):
 def test_zero_base_kv_is_refused_in_the_files_terms(tmp_path, case14_m):
     msg = refused(tmp_path, cm.set_cell(case14_m, "bus", 4, 9, "0"))
     assert "mpc.bus row 5" in msg and "column 10 (BASE_KV): is 0" in msg
+
+
+def test_json_table_with_a_damaged_entry(tmp_path, net14):
+    """A one-character slip in a table's JSON header left it a dict (AttributeError in
+    pandapower's converter when the grid was used)."""
+    path = saved(tmp_path, net14)
+    text = path.read_text()
+    head = '"load": {\n      "_module"'
+    assert text.count(head) == 1
+    path.write_text(text.replace(head, head.replace("_module", "_mdule")))
+    with pytest.raises(CaseDataError) as info:
+        load_case(path)
+    assert str(info.value) == ("broken.json: net.load is not a table (its entry in the file is "
+                               "damaged)")
