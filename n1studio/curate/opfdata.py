@@ -91,7 +91,7 @@ def import_opfdata(study: Study, path: str | Path, name: str | None = None, *,
         try:
             doc = od.read_example(f)
         except CaseError as exc:
-            raise N1Error(f"{f}: {exc}") from None
+            raise N1Error(f"{exc} (file {f})") from None
         gid = outages = names = None
         for g in study.grids():
             net, grid, base_names = _known(study, cache, g["id"])
