@@ -1,0 +1,275 @@
+"""Reading a pandapower net into the arrays of a `GridModel`, in named steps.
+
+`model_fields(net)` runs pandapower's own PYPOWER converter once (so transformer models,
+taps and phase shifts are exactly pandapower's) and reads its case part by part: buses,
+branches, generators, loads. Each step returns the `GridModel` fields it fills.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import numpy as np
+import pandapower as pp
+
+from n1studio.grid.elements import Element, parse_element
+from n1studio.grid.quiet import quiet_pandapower
+
+log = logging.getLogger(__name__)
+
+# PYPOWER column indices (pandapower.pypower.idx_*), repeated here to keep the model readable.
+_BUS_TYPE, _PD, _QD, _GS, _BS, _VMAX, _VMIN, _BASE_KV = 1, 2, 3, 4, 5, 11, 12, 9
+_F, _T, _R, _X, _B, _RATE_A, _TAP, _SHIFT, _STATUS = 0, 1, 2, 3, 4, 5, 8, 9, 10
+_R_ASYM, _X_ASYM, _G, _G_ASYM, _B_ASYM = 21, 22, 23, 24, 25
+_PMAX, _PMIN, _QMAX, _QMIN = 8, 9, 3, 4
+
+
+def model_fields(net: pp.pandapowerNet) -> dict:
+    """Every `GridModel` field of `net` as it is (its own in_service flags become masks)."""
+    ppc, lookups = _converted(net)
+    base = float(ppc["baseMVA"])
+    bus_lookup = np.asarray(lookups["bus"])
+    return {"name": str(net.name or "grid"), "base_mva": base,
+            **_buses(net, ppc["bus"], bus_lookup, base),
+            **_branches(net, ppc["branch"].real.astype(float), lookups, base),
+            **_generators(net, ppc["gen"], lookups, bus_lookup, base),
+            **_loads(net, bus_lookup, base)}
+
+
+def _converted(net: pp.pandapowerNet) -> tuple[dict, dict]:
+    """pandapower's PYPOWER case of `net` with everything in service, and its lookups."""
+    from pandapower.converter.pypower.to_ppc import to_ppc
+
+    work = copy.deepcopy(net)
+    for table in ("bus", "line", "trafo", "trafo3w", "impedance", "gen", "ext_grid"):
+        if table in work and len(work[table]):
+            work[table]["in_service"] = True
+    if len(work.sgen) and "controllable" in work.sgen.columns:
+        ctrl = work.sgen.controllable.fillna(False).astype(bool)
+        work.sgen.loc[ctrl, "in_service"] = True
+    with quiet_pandapower():
+        ppc = to_ppc(work, init="flat", mode="opf", check_connectivity=False,
+                     trafo_model="pi", calculate_voltage_angles=True,
+                     take_slack_vm_limits=False)
+    lookups = work._pd2ppc_lookups
+    if len(ppc["bus"]) <= int(np.max(lookups["bus"], initial=-1)):
+        ppc = _with_isolated_buses(ppc, work)
+    return ppc, lookups
+
+
+def _with_isolated_buses(ppci: dict, work: pp.pandapowerNet) -> dict:
+    """`to_ppc`'s case with the buses and units it drops put back, so the lookups index it.
+
+    `to_ppc` returns pandapower's internal case, which leaves out buses without any branch
+    (pandapower marks them isolated; issue 10: such a bus crashed every command) and the
+    units on them, while the lookups index the full case, where those buses come last.
+    pandapower's full case is only built inside its converter, so it is built again here,
+    for these rare grids only; the internal rows keep `to_ppc`'s adjustments.
+    """
+    from pandapower.pd2ppc import _pd2ppc
+
+    with quiet_pandapower():
+        full, _ = _pd2ppc(copy.deepcopy(work))
+    nb = len(ppci["bus"])
+    out = dict(ppci)
+    out["bus"] = np.vstack([ppci["bus"], full["bus"][nb:, :ppci["bus"].shape[1]].real])
+    out["gen"] = full["gen"][:, :ppci["gen"].shape[1]]
+    return out
+
+
+def _buses(net: pp.pandapowerNet, bus: np.ndarray, bus_lookup: np.ndarray, base: float) -> dict:
+    """Bus fields: names after the pandapower index (merged buses keep the first), limits,
+    fixed demand and shunts in pu, the reference flag and the net's in-service flags."""
+    nb = len(bus)
+    bus_index = np.full(nb, -1, dtype=int)
+    names = [""] * nb
+    bus_on = np.ones(nb, dtype=bool)
+    for pp_idx, on in zip(net.bus.index, net.bus.in_service.values):
+        if pp_idx >= len(bus_lookup) or bus_lookup[pp_idx] < 0:
+            continue
+        k = int(bus_lookup[pp_idx])
+        if bus_index[k] < 0:
+            bus_index[k] = pp_idx
+            names[k] = f"bus:{pp_idx}"
+        if not on:
+            bus_on[k] = False
+    return {"bus_names": names, "bus_index": bus_index, "vn_kv": bus[:, _BASE_KV].real.copy(),
+           "vmin": bus[:, _VMIN].real.copy(), "vmax": bus[:, _VMAX].real.copy(),
+           "pd": bus[:, _PD].real / base, "qd": bus[:, _QD].real / base,
+           "gs": bus[:, _GS].real / base, "bs": bus[:, _BS].real / base,
+           "is_ref": bus[:, _BUS_TYPE].real == 3, "bus_on": bus_on}
+
+
+def _branch_names(net: pp.pandapowerNet, n_rows: int, lookups: dict) -> list[str]:
+    """The element name of each PYPOWER branch row ("" for rows of other tables);
+    a trafo3w gives three rows (its windings), all named after it."""
+    names = [""] * n_rows
+    for table, (start, end) in lookups.get("branch", {}).items():
+        if table not in ("line", "trafo", "impedance", "trafo3w") or end <= start:
+            continue
+        idx = list(net[table].index)
+        if table == "trafo3w":
+            n = len(idx)
+            for w in range(3):
+                for i, el in enumerate(idx):
+                    names[start + w * n + i] = f"trafo3w:{el}"
+        else:
+            for i, el in enumerate(idx):
+                names[start + i] = f"{table}:{el}"
+    return names
+
+
+def _branches(net: pp.pandapowerNet, br: np.ndarray, lookups: dict, base: float) -> dict:
+    """Branch fields: ends, pi-model admittances, ratings (pu, inf where unlimited), angle
+    limits (rad, infinite where unlimited) and the net's in-service flags."""
+    names = _branch_names(net, len(br), lookups)
+    br = br[np.array([bool(n) for n in names], dtype=bool)]
+    names = [n for n in names if n]
+    elements = [parse_element(n) for n in names]
+    ytt, yff, yft, ytf = _branch_admittances(br)
+    rate = br[:, _RATE_A] / base
+    rate[rate <= 0] = np.inf
+    rate[_placeholder_ratings(net, elements)] = np.inf
+    angmin = np.full(len(br), -np.inf)
+    angmax = np.full(len(br), np.inf)
+    for k, (table, i) in enumerate(elements):
+        df = net[table]
+        if "angmin_deg" in df.columns:
+            lo, hi = df.at[i, "angmin_deg"], df.at[i, "angmax_deg"]
+            if np.isfinite(lo) and lo > -360:
+                angmin[k] = np.deg2rad(lo)
+            if np.isfinite(hi) and hi < 360:
+                angmax[k] = np.deg2rad(hi)
+    on = np.array([bool(net[t].at[i, "in_service"]) for t, i in elements], dtype=bool)
+    return {"branch_names": names, "f": br[:, _F].astype(int), "t": br[:, _T].astype(int),
+           "yff": yff, "yft": yft, "ytf": ytf, "ytt": ytt, "rate": rate, "angmin": angmin,
+           "angmax": angmax, "branch_on": on}
+
+
+def _poly_costs(net: pp.pandapowerNet) -> dict[tuple[str, int], tuple[float, float, float]]:
+    """(table, index) -> (c2, c1, c0) from pandapower's poly_cost."""
+    cost = {}
+    if len(net.poly_cost):
+        pc = net.poly_cost
+        for et, el, c2, c1, c0 in zip(pc.et.values, pc.element.values, pc.cp2_eur_per_mw2.values,
+                                      pc.cp1_eur_per_mw.values, pc.cp0_eur.values):
+            cost[(str(et), int(el))] = (float(c2), float(c1), float(c0))
+    if len(net.pwl_cost):
+        log.warning("%s: piecewise-linear costs are not supported and are ignored", net.name)
+    return cost
+
+
+def _generators(net: pp.pandapowerNet, gen: np.ndarray, lookups: dict, bus_lookup: np.ndarray,
+                base: float) -> dict:
+    """Generator fields (ext_grid, gen, controllable sgen, in that order): bus, pandapower's
+    OPF limits in pu (infinite where unlimited), polynomial costs, in-service flags."""
+    cost = _poly_costs(net)
+    names, buses, on, lims, costs = [], [], [], [], []
+    for table, lkey in (("ext_grid", "ext_grid"), ("gen", "gen"), ("sgen", "sgen_controllable")):
+        df = net[table]
+        if len(df) == 0:
+            continue
+        if table == "sgen":
+            if "controllable" not in df.columns:
+                continue
+            df = df[df.controllable.fillna(False).astype(bool)]
+        lookup = np.asarray(lookups.get(lkey, []))
+        for pos, el in enumerate(df.index):
+            row = None
+            if table == "sgen":
+                if pos < len(lookup):
+                    row = int(lookup[pos])
+            elif el < len(lookup):
+                row = int(lookup[el])
+            if row is not None and 0 <= row < len(gen):
+                g = gen[row].real
+                lim = (g[_PMIN], g[_PMAX], g[_QMIN], g[_QMAX])
+            else:
+                lim = tuple(_col(df, el, c, d) for c, d in (
+                    ("min_p_mw", -1e9), ("max_p_mw", 1e9), ("min_q_mvar", -1e9),
+                    ("max_q_mvar", 1e9)))
+            names.append(f"{table}:{el}")
+            buses.append(int(bus_lookup[df.at[el, "bus"]]))
+            on.append(bool(df.at[el, "in_service"]))
+            lims.append(lim)
+            costs.append(cost.get((table, int(el)), (0.0, 0.0, 0.0)))
+    lims = np.array(lims, dtype=float).reshape(-1, 4)
+    lims[np.abs(lims) >= 1e9] = np.copysign(np.inf, lims[np.abs(lims) >= 1e9])
+    costs = np.array(costs, dtype=float).reshape(-1, 3)
+    return {"gen_names": names, "gen_bus": np.array(buses, dtype=int), "pmin": lims[:, 0] / base,
+           "pmax": lims[:, 1] / base, "qmin": lims[:, 2] / base, "qmax": lims[:, 3] / base,
+           "c2": costs[:, 0], "c1": costs[:, 1], "c0": costs[:, 2],
+           "gen_on": np.array(on, dtype=bool)}
+
+
+def _loads(net: pp.pandapowerNet, bus_lookup: np.ndarray, base: float) -> dict:
+    """Load fields, for lost-load reporting and load outages (the buses' pd/qd already hold
+    every fixed injection): name, bus, p and q in pu with scaling, in-service flags."""
+    names, buses, p, q, on = [], [], [], [], []
+    for el in net.load.index:
+        sc = float(net.load.at[el, "scaling"]) if "scaling" in net.load else 1.0
+        names.append(f"load:{el}")
+        buses.append(int(bus_lookup[net.load.at[el, "bus"]]))
+        p.append(float(net.load.at[el, "p_mw"]) * sc / base)
+        q.append(float(net.load.at[el, "q_mvar"]) * sc / base)
+        on.append(bool(net.load.at[el, "in_service"]))
+    on = np.array(on, dtype=bool)
+    return {"load_names": names, "load_bus": np.array(buses, dtype=int),
+           "load_p": np.array(p, dtype=float), "load_q": np.array(q, dtype=float),
+           "load_on": on, "load_in_net": on.copy()}
+
+
+# pandapower's MATPOWER converter stores "no rating" (rate_a = 0) as placeholders:
+# max_i_ka = 99999 for lines, sn_mva = 99999 for transformers, and 99.999 MVA in the
+# built-in networks saved when sn was in kVA (case1354pegase ... case9241pegase, the RTE
+# cases, case_ieee30). PGLib gives every such branch a computed rating far above 100 MVA;
+# read as limits, the 99.999 MVA ones make case1354pegase's OPF infeasible.
+_PLACEHOLDER_MAX_I_KA = 99999.0
+_PLACEHOLDER_SN_MVA = (99.999, 99999.0)
+
+
+def _placeholder_ratings(net, elements: list[Element]) -> np.ndarray:
+    """Per model branch: whether its rating is a converter placeholder for "unlimited"."""
+    out = np.zeros(len(elements), dtype=bool)
+    line_max = net.line.max_i_ka if "max_i_ka" in net.line else None
+    trafo_sn = net.trafo.sn_mva if "sn_mva" in net.trafo else None
+    for k, (table, i) in enumerate(elements):
+        if table == "line" and line_max is not None:
+            out[k] = line_max.at[i] >= _PLACEHOLDER_MAX_I_KA
+        elif table == "trafo" and trafo_sn is not None:
+            out[k] = bool(np.any(np.isclose(trafo_sn.at[i], _PLACEHOLDER_SN_MVA, rtol=1e-7)))
+    return out
+
+
+def _col(df, el, col, default):
+    if col in df.columns:
+        v = df.at[el, col]
+        if v is not None and np.isfinite(v):
+            return float(v)
+    return default
+
+
+def _branch_admittances(br: np.ndarray):
+    """Pi-model admittances per branch, exactly as pandapower's makeYbus.branch_vectors."""
+    ncol = br.shape[1]
+
+    def col(c):
+        return br[:, c] if ncol > c else np.zeros(len(br))
+
+    ysf = 1.0 / (col(_R) + 1j * col(_X))
+    if np.any(col(_R_ASYM)) or np.any(col(_X_ASYM)):
+        yst = 1.0 / (col(_R) + col(_R_ASYM) + 1j * (col(_X) + col(_X_ASYM)))
+    else:
+        yst = ysf
+    bcf = col(_G) + 1j * col(_B)
+    if np.any(col(_G_ASYM)) or np.any(col(_B_ASYM)):
+        bct = col(_G) + col(_G_ASYM) + 1j * (col(_B) + col(_B_ASYM))
+    else:
+        bct = bcf
+    tap = np.where(col(_TAP) != 0, col(_TAP), 1.0) * np.exp(1j * np.deg2rad(col(_SHIFT)))
+    ytt = yst + bct / 2
+    yff = (ysf + bcf / 2) / (tap * np.conj(tap))
+    yft = -ysf / np.conj(tap)
+    ytf = -yst / tap
+    return ytt, yff, yft, ytf
