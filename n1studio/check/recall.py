@@ -7,8 +7,10 @@ still has): the root mean square of
 - bus va_degree divided by the spread of the N-1 reference's angles (at least 1 degree),
   after shifting each answer so that the angles' mean over the common buses is zero
   (the angle reference is arbitrary).
-`recalled_n_answer` is true when the answer is strictly closer to the N reference than to
-the N-1 reference; false for N variants and when either reference is missing.
+The recall verdict (`recall_check`) says "recalled" (within the margin of the N reference),
+"own" (within the margin of the variant's own reference) or "neither", with the two
+distances, the margin and whether the variant can tell at all; `recalled_n_answer` is
+true only for "recalled".
 """
 
 from __future__ import annotations
@@ -103,21 +105,57 @@ def _distance(model, va: tuple, vb: tuple, va_scale: float) -> float | None:
     return float(np.sqrt(np.mean(np.square(terms))))
 
 
+#: Below this separation between the N and the variant's own reference, a memoriser and a
+#: solver write (nearly) the same numbers: the variant cannot tell them apart. 0.02 is two
+#: percent of a unit's range (or of a bus's voltage band) on average, the size of
+#: `control:noise:0.02`; chosen from the controls (README, "Calibration").
+MIN_SEPARATION = 0.02
+#: An answer within this fraction of the separation of one reference is that reference's
+#: answer. At 1/2 the two balls only touch, so no answer is both; an answer outside both
+#: (zeros, noise, a guess) is "neither".
+MARGIN_FRACTION = 0.5
+
+
 def recall_check(model, answer: dict | None, n_reference: dict | None,
                  reference: dict | None) -> dict:
-    """Distances to both references and whether the answer looks like the recalled N one."""
-    if not model.outages or not isinstance(n_reference, dict) or not isinstance(reference, dict) \
-            or not isinstance(answer, dict):
-        return {"recalled_n_answer": False, "distance_to_n": None, "distance_to_n1": None}
+    """The recall verdict of an answer: which reference it is, with the evidence.
+
+    `to_n` and `to_own` are the distances (module docstring) of the answer to the N case's
+    reference and to the variant's own; `separation` the distance between the two
+    references, `margin` = MARGIN_FRACTION x separation. The verdict is "recalled" when
+    `to_n <= margin`, "own" when `to_own <= margin`, else "neither"; a variant whose
+    references are closer than MIN_SEPARATION cannot tell (`can_tell` false, "neither"),
+    nor can one without both references or an unreadable answer.
+    """
+    out = {"verdict": "neither", "to_n": None, "to_own": None, "margin": None,
+           "separation": None, "can_tell": False, "recalled_n_answer": False}
+    if not isinstance(n_reference, dict) or not isinstance(reference, dict):
+        return out
     ref = _vectors(model, reference)
     angles = [va for _, va in ref[1].values()]
     spread = float(np.ptp(angles)) if angles else 10.0
+    nref = _vectors(model, n_reference)
+    with np.errstate(all="ignore"):
+        sep = _distance(model, nref, ref, spread)
+    if sep is None or not np.isfinite(sep):
+        return out
+    margin = MARGIN_FRACTION * sep
+    out.update(separation=_r(sep), margin=_r(margin), can_tell=bool(sep >= MIN_SEPARATION))
+    if not isinstance(answer, dict):
+        return out
     ans = _vectors(model, answer)  # read once: the answer may be long (duplicates)
     with np.errstate(all="ignore"):
-        d_n = _distance(model, ans, _vectors(model, n_reference), spread)
-        d_n1 = _distance(model, ans, ref, spread)
-    recalled = d_n is not None and d_n1 is not None and d_n < d_n1
-    return {"recalled_n_answer": bool(recalled), "distance_to_n": _r(d_n), "distance_to_n1": _r(d_n1)}
+        d_n = _distance(model, ans, nref, spread)
+        d_own = _distance(model, ans, ref, spread)
+    out.update(to_n=_r(d_n), to_own=_r(d_own))
+    if not out["can_tell"] or d_n is None or d_own is None:
+        return out
+    if d_n <= margin:
+        out["verdict"] = "recalled"
+    elif d_own <= margin:
+        out["verdict"] = "own"
+    out["recalled_n_answer"] = out["verdict"] == "recalled"
+    return out
 
 
 def _r(x):

@@ -1,12 +1,14 @@
 """Answer x variant -> `n1studio.verdict/1` (SPEC.md).
 
 `check_answer` judges an answer against a `GridModel` (optionally with references for the
-cost gap and the recall test); `check_variant` fetches the references itself.
+cost gap and the recall test). The checker knows verdicts only: fetching the references of
+a variant is `n1studio.pipeline.judge`'s job.
 
 The verdict holds the SPEC keys (schema, feasible, violations, satisfaction,
 overall_satisfaction, objective, reference_objective, cost_gap, recalled_n_answer) and:
 `claimed_objective` (the answer's own `objective`), `counts` (constraints and violations
-per kind), `tolerances`, `outages`, `usable`, `warnings`, `recall` (the two distances).
+per kind), `tolerances`, `outages`, `usable`, `warnings`, `recall` (the recall verdict with its
+evidence: verdict, to_n, to_own, margin, separation, can_tell; check/recall.py).
 
 Each violation: constraint, element, value, limit, excess (>= 0, how far beyond the
 limit), unit, and for `format`, `removed_element` and not-evaluable records a `message`
@@ -86,49 +88,14 @@ def check_answer(model, answer: dict | str | None, *, tolerances: Tolerances | N
         "reference_objective": _r(ref_obj),
         "cost_gap": _r(cost_gap),
         "recalled_n_answer": recall["recalled_n_answer"],
-        "recall": {"distance_to_n": recall["distance_to_n"], "distance_to_n1": recall["distance_to_n1"]},
+        "recall": {k: recall[k] for k in ("verdict", "to_n", "to_own", "margin", "separation",
+                                          "can_tell")},
         "usable": ans.usable,
         "counts": counts,
         "outages": list(model.outages),
         "tolerances": tol.to_dict(),
         "warnings": ans.warnings,
     }
-
-
-def check_variant(variant, answer: dict | str | None, *, tolerances: Tolerances | None = None) -> dict:
-    """Check `answer` on a `Variant`, with the AC OPF references for cost gap and recall.
-
-    The references come from `n1studio.solve.reference.reference(variant, kind="ac")` (and
-    the base case's for an N-1 variant). Without a solver, or when the reference fails, the
-    verdict simply has no reference objective and `recalled_n_answer` false.
-    """
-    from n1studio.grid.variant import Variant
-
-    # the N reference first: the N-1 solve then warm-starts from it
-    n_ref = None if variant.is_base else _reference(Variant(variant.base))
-    ref = _reference(variant)
-    return check_answer(variant.model, answer, tolerances=tolerances,
-                        reference=ref[0] if ref else None,
-                        reference_objective=ref[1] if ref else None,
-                        n_reference=n_ref[0] if n_ref else None)
-
-
-def _reference(variant) -> tuple[dict, float | None] | None:
-    try:
-        from n1studio.solve.reference import reference
-    except ImportError as exc:
-        log.warning("no reference solver available (%s); checking without a reference", exc)
-        return None
-    try:
-        result = reference(variant, kind="ac")
-    except Exception as exc:  # noqa: BLE001 -- a solver failure is not the answer's fault
-        log.warning("%s: reference solution failed: %s", variant.label, exc)
-        return None
-    if not getattr(result, "success", False) or getattr(result, "answer", None) is None:
-        log.info("%s: the reference AC OPF did not succeed", variant.label)
-        return None
-    obj = getattr(result, "objective", None)
-    return result.answer, (float(obj) if obj is not None and np.isfinite(obj) else None)
 
 
 def _reference_objective(model, reference: dict, required_gen: np.ndarray) -> float | None:

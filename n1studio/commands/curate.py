@@ -100,7 +100,7 @@ def run_study_info(args) -> int:
     with Study.open(args.study) as st:
         info = st.info()
     if args.json:
-        from n1studio.cli import emit_json
+        from n1studio.schema import emit_json
 
         emit_json(info)
         return 0
@@ -127,7 +127,7 @@ def run_study_runs(args) -> int:
         runs = st.runs(ds)
         notes = {r["id"]: st.annotation("run", r["id"]) for r in runs}
     if args.json:
-        from n1studio.cli import emit_json
+        from n1studio.schema import emit_json
 
         emit_json({"runs": [{k: r[k] for k in ("id", "grid", "label", "split", "model",
                                                "model_sha256", "verdict", "stats", "cancelled")}
@@ -195,6 +195,12 @@ def _register_dataset(sub) -> None:
     q.add_argument("--status", default="ok,violations",
                    help="with --sweep: statuses to keep (default ok,violations)")
     q.add_argument("--no-n", action="store_true", help="leave the N case out")
+    q.add_argument("--family", action="append", default=[], metavar="F",
+                   help="a family of variants, each its own split next to N (repeatable; "
+                        "default n-1): n-1, n-2, load:0.1, scale:1.1, cost:0.2, relabel, or "
+                        "combinations such as n-1+load:0.1; --sample K variants per family")
+    q.add_argument("--example", choices=["n"], default=None,
+                   help="n: every prompt shows the solved N case as a worked example")
     q.add_argument("--replace", action="store_true", help="replace a dataset of the same name")
     q.set_defaults(func=run_dataset_build)
     q = ss.add_parser("list", help="the datasets of a study")
@@ -267,13 +273,16 @@ def run_dataset_build(args) -> int:
                                seed=args.seed, feasible_only=args.feasible_only,
                                no_islanding=args.no_islanding, include_n=not args.no_n,
                                sweep=sweep, statuses=tuple(args.status.split(",")),
-                               replace=args.replace, progress=bar)
+                               replace=args.replace, families=args.family or None,
+                               example=args.example == "n", progress=bar)
         finally:
             bar.close()
         items = st.dataset_items(ds)
-        n1 = sum(it["split"] == "N-1" for it in items)
-        print(f"dataset {st.dataset_name(ds)!r} in {args.study}: {len(items)} cases "
-              f"({len(items) - n1} N, {n1} N-1)")
+        counts: dict[str, int] = {}
+        for it in items:
+            counts[it["split"]] = counts.get(it["split"], 0) + 1
+        print(f"dataset {st.dataset_name(ds)!r} in {args.study}: {len(items)} cases ("
+              + ", ".join(f"{n} {split}" for split, n in counts.items()) + ")")
     return 0
 
 
@@ -284,8 +293,11 @@ def run_dataset_list(args) -> int:
 
     with Study.open(args.study) as st:
         for d in st.datasets():
-            print(f"{d['name']}: {d['size']} cases ({d['n_count']} N, {d['size'] - d['n_count']} "
-                  f"N-1) {d['spec']}")
+            counts: dict[str, int] = {}
+            for it in st.dataset_items(d["id"]):
+                counts[it["split"]] = counts.get(it["split"], 0) + 1
+            print(f"{d['name']}: {d['size']} cases ("
+                  + ", ".join(f"{n} {split}" for split, n in counts.items()) + f") {d['spec']}")
             _warn(stale_warning(st, d["id"]))
     return 0
 
@@ -381,9 +393,8 @@ def _register_eval(sub) -> None:
 
 
 def run_eval_cmd(args) -> int:
-    import threading
-
     from n1studio.curate.evaluate import run_eval
+    from n1studio.jobs import JobState, Partial, Progress
     from n1studio.curate.progress import ProgressBar
     from n1studio.curate.study import Study
     from n1studio.llm.runtime import CONSTRAINED, FREE, ModelSettings
@@ -393,23 +404,27 @@ def run_eval_cmd(args) -> int:
     if args.threads:
         kw["n_threads"] = args.threads
     settings = ModelSettings(**kw)
-    cancel = threading.Event()
     bar = ProgressBar("eval", delay=0.0)
 
-    def on_run(r: dict) -> None:
-        v = r["verdict"] or {}
-        if not bar.enabled:
+    def report(ev) -> None:
+        if isinstance(ev, Progress):
+            bar(ev.done, ev.total, ev.text)
+        elif isinstance(ev, Partial) and ev.kind == "run" and not bar.enabled:
+            r = ev.value
+            v = r["verdict"] or {}
             print(f"run {r['run_id']}: {r['model']} {r['variant']} feasible="
                   f"{bool(v.get('feasible'))} satisfaction={v.get('overall_satisfaction')}",
                   file=sys.stderr)
+
+    state = JobState(report)
 
     with Study.open(args.study) as st, st.writer("eval"):  # one evaluation at a time
         ds = st.dataset_id(args.dataset)
         try:
             summary = run_eval(st, ds, args.model or [None], settings, limit=args.limit,
-                               progress=bar, cancel=cancel, on_run=on_run)
+                               state=state)
         except KeyboardInterrupt:
-            cancel.set()
+            state.stop()
             bar.close()
             print("n1studio: evaluation stopped; finished runs are saved, run the same command "
                   "to resume", file=sys.stderr)
@@ -417,7 +432,7 @@ def run_eval_cmd(args) -> int:
         finally:
             bar.close()
     if args.json:
-        from n1studio.cli import emit_json
+        from n1studio.schema import emit_json
 
         emit_json(summary.to_dict())
     else:

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from n1studio.curate.study import Study, grid_hash
@@ -44,27 +46,106 @@ SPLIT_N, SPLIT_N1 = "N", "N-1"
 Progress = Callable[[int, int], None]
 
 
+@dataclass(frozen=True)
+class Family:
+    """A family of variants: `k` outages (0 for the N case) plus a perturbation recipe.
+
+    Written as parts joined by `+`: `n-K` (K outages; `n` or nothing: none), `load:S`
+    (per-load noise S), `scale:F` (every load times F), `cost:S` (cost noise S),
+    `relabel`. E.g. `n-1`, `n-2`, `load:0.1`, `cost:0.2`, `relabel`, `n-1+load:0.1`.
+    Each variant of a family draws its own perturbation seed, so a family samples
+    perturbations as well as outages.
+    """
+
+    text: str
+    k: int
+    load_scale: float = 1.0
+    load_noise: float = 0.0
+    cost_noise: float = 0.0
+    relabel: bool = False
+
+    @property
+    def split(self) -> str:
+        """The dataset split label: the family as written, its outage part in capitals
+        (`N-1`, `N-2`, `N-1+load:0.1`, `load:0.1`)."""
+        parts = self.text.split("+")
+        return "+".join(p.upper() if p.startswith("n-") or p == "n" else p for p in parts)
+
+    @property
+    def perturbed(self) -> bool:
+        return (self.load_scale != 1.0 or self.load_noise > 0 or self.cost_noise > 0
+                or self.relabel)
+
+    def perturbation(self, seed: int):
+        from n1studio.grid.perturb import Perturbation
+
+        return Perturbation(load_scale=self.load_scale, load_noise=self.load_noise,
+                            cost_noise=self.cost_noise, relabel=self.relabel, seed=seed)
+
+
+def parse_family(text: str) -> Family:
+    """`n-1+load:0.1` -> Family; a bad part is one line naming it."""
+    raw = str(text).strip().lower()
+    k, kw = 0, {}
+    for part in filter(None, raw.split("+")):
+        name, _, arg = part.partition(":")
+        try:
+            if name == "n" and not arg:
+                k = 0
+            elif name.startswith("n-") and name[2:].isdigit() and not arg:
+                k = int(name[2:])
+            elif name in ("load", "scale", "cost") and arg:
+                kw[{"load": "load_noise", "scale": "load_scale", "cost": "cost_noise"}[name]] = \
+                    float(arg)
+            elif name == "relabel" and not arg:
+                kw["relabel"] = True
+            else:
+                raise ValueError
+        except ValueError:
+            raise N1Error(f"--family {text!r}: cannot read {part!r} (families are n-K, load:S, "
+                          "scale:F, cost:S, relabel, joined by +)") from None
+    if not raw:
+        raise N1Error("--family needs a value, e.g. n-1 or n-1+load:0.1")
+    fam = Family(text=raw, k=k, **kw)
+    fam.perturbation(0)  # a bad size (noise of 100 %, a negative scale) is one line now
+    if fam.k == 0 and not fam.perturbed:
+        raise N1Error(f"--family {text!r} is the N case itself, which every dataset has")
+    return fam
+
+
+def variant_of(net, item: dict) -> Variant:
+    """The Variant a stored dataset item or run stands for (outages and perturbation)."""
+    from n1studio.grid.perturb import Perturbation
+
+    return Variant(net, item["outages"], Perturbation.from_dict(item.get("perturbation")))
+
+
 def build_dataset(study: Study, net, source: str, name: str | None = None, *,
                   kinds=("line", "trafo"), sample: int | None = None, seed: int = 0,
                   feasible_only: bool = False, no_islanding: bool = False,
                   include_n: bool = True, sweep: dict | None = None,
                   statuses: tuple[str, ...] | None = None, replace: bool = False,
+                  families: list[str] | None = None, example: bool = False,
                   progress: Progress | None = None,
                   cancel: Callable[[], bool] | None = None) -> int:
-    """Build and store a dataset of `net`'s N case and N-1 variants; returns its id.
+    """Build and store a dataset of `net`'s N case and its variants; returns its id.
 
-    Candidates are every in-service element of `kinds`, or the elements of a `sweep`
-    document whose status is in `statuses`. Filters: `no_islanding` drops outages that
-    split the grid; `sample` keeps `sample` outages drawn with `seed` (candidates are
-    shuffled with the seed and taken in that order until `sample` pass the filters, so the
-    same seed gives the same set); `feasible_only` keeps outages whose AC OPF is feasible.
-    Every kept case is labelled with its reference AC OPF answer (solved here, stored).
+    `families` (default `["n-1"]`) are `Family` texts, each a split of the dataset next to
+    `N`. Outage candidates are every in-service element of `kinds`, or the elements of a
+    `sweep` document whose status is in `statuses`. Per family, variants are drawn with
+    `seed` (outages: candidates shuffled, K-element sets for N-K; perturbation seeds
+    seed+1, seed+2, ...) and kept in that order until `sample` pass the filters, so the same
+    seed gives the same set (`sample` None: every single outage for n-1, else 1 variant).
+    Filters: `no_islanding` drops outages that split the grid; `feasible_only` keeps
+    variants whose AC OPF is feasible. Every kept case is labelled with its reference AC
+    OPF answer (solved here, stored). `example` writes the solved N case into every prompt.
     """
-    from n1studio.llm.prompt import render_prompt
+    from n1studio import pipeline
     from n1studio.solve.reference import reference
 
     label = case_label(net)
     name = name or f"{label}-n1"
+    fams = [parse_family(f) for f in (families or ["n-1"])]
     if sweep is not None:
         if sweep.get("schema") != "n1studio.sweep/1":
             raise N1Error("the sweep file is not an n1studio.sweep/1 document")
@@ -73,59 +154,101 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
         kinds = sorted({c.split(":")[0] for c in candidates})
     else:
         candidates = n1_candidates(net, kinds)
-    order = list(candidates)
-    if sample is not None:
-        if sample < 0:
-            raise N1Error("--sample must be zero or more")
-        random.Random(seed).shuffle(order)
-    want = len(order) if sample is None else min(sample, len(order))
+    if sample is not None and sample < 0:
+        raise N1Error("--sample must be zero or more")
     grid_id = study.add_grid(net, source, name=label)
     items: list[dict] = []
-    total = want + (1 if include_n else 0)
+    plans = [(f, _draws(f, candidates, sample, seed)) for f in fams]
+    wants = [_want(f, sample, len(candidates)) for f in fams]
+    total = sum(wants) + (1 if include_n else 0)
     done = 0
 
-    def label_case(variant: Variant) -> dict | None:
+    def label_case(variant: Variant, split: str) -> dict | None:
         ref = reference(variant, "ac")
-        vid = study.add_variant(grid_id, variant.outages)
+        vid = study.add_variant(grid_id, variant.outages, variant.perturbation.to_dict(),
+                                variant.label)
         study.set_solution(vid, "ac", ref.status, ref.success,
                            float(ref.objective) if ref.success else None,
                            ref.answer if ref.success else None, ref.solve_time_s)
         if feasible_only and not ref.success:
             return None
-        prompt = render_prompt(variant).text
-        return {"variant_id": vid, "split": SPLIT_N if variant.is_base else SPLIT_N1,
-                "prompt": prompt}
+        prompt = pipeline.render(variant, example=example).text
+        return {"variant_id": vid, "split": split, "prompt": prompt}
 
     if include_n:
-        it = label_case(Variant(net))
+        it = label_case(Variant(net), SPLIT_N)
         if it is None:
             raise N1Error(f"{label}: the N case has no feasible AC OPF; nothing to compare with")
         items.append(it)
         done += 1
         if progress:
             progress(done, total)
-    kept = 0
-    for el in order:
-        if kept >= want or (cancel and cancel()):
-            break
-        variant = Variant(net, [el])
-        if no_islanding and variant.islands.islanded:
-            continue
-        it = label_case(variant)
-        if it is None:
-            continue
-        items.append(it)
-        kept += 1
-        done += 1
-        if progress:
-            progress(done, total)
+    seen: set[int] = {items[0]["variant_id"]} if items else set()
+    kept_total = 0
+    for (fam, draws), want in zip(plans, wants):
+        kept = 0
+        for outages, pseed in draws:
+            if kept >= want or (cancel and cancel()):
+                break
+            variant = Variant(net, outages, fam.perturbation(pseed) if fam.perturbed else None)
+            if no_islanding and variant.islands.islanded:
+                continue
+            it = label_case(variant, fam.split)
+            if it is None or it["variant_id"] in seen:
+                continue
+            seen.add(it["variant_id"])
+            items.append(it)
+            kept += 1
+            done += 1
+            if progress:
+                progress(done, total)
+        kept_total += kept
     spec = {"grid": label, "source": str(source), "kinds": list(kinds), "sample": sample,
             "seed": seed, "feasible_only": feasible_only, "no_islanding": no_islanding,
-            "from_sweep": sweep is not None,
+            "from_sweep": sweep is not None, "families": [f.text for f in fams],
+            "example": bool(example),
             "statuses": list(statuses) if statuses else None, "include_n": include_n}
     ds = study.create_dataset(name, spec, items, replace=replace)
-    log.info("dataset %s: %d cases (%d N-1)", name, len(items), kept)
+    log.info("dataset %s: %d cases (%d beyond N)", name, len(items), kept_total)
     return ds
+
+
+def _want(fam: Family, sample: int | None, n_candidates: int) -> int:
+    if sample is not None:
+        return sample
+    return n_candidates if fam.k == 1 and not fam.perturbed else 1
+
+
+def _draws(fam: Family, candidates: list[str], sample: int | None, seed: int):
+    """(outages, perturbation seed) candidates of a family, in the seeded order they are
+    tried. N-1 takes the shuffled single outages (unshuffled without `sample`, as before),
+    N-K random K-element sets, perturbation-only families no outage; each try has its own
+    perturbation seed seed+1, seed+2, ..."""
+    import itertools
+
+    rng = random.Random(f"{seed}|{fam.text}")
+    if fam.k == 0:
+        return (((), seed + i) for i in itertools.count(1))
+    if fam.k == 1:
+        order = list(candidates)
+        if sample is not None:
+            random.Random(seed).shuffle(order)  # the same draw as datasets before families
+        return (((el,), seed + i) for i, el in enumerate(order, 1))
+    if len(candidates) < fam.k:
+        return iter(())
+
+    def sets():
+        tried = set()
+        limit = math.comb(len(candidates), fam.k)
+        i = 0
+        while len(tried) < limit:
+            combo = tuple(sorted(rng.sample(candidates, fam.k)))
+            if combo in tried:
+                continue
+            tried.add(combo)
+            i += 1
+            yield combo, seed + i
+    return sets()
 
 
 def dataset_records(study: Study, dataset_id: int) -> list[dict]:
@@ -139,7 +262,8 @@ def dataset_records(study: Study, dataset_id: int) -> list[dict]:
         out.append({
             "schema": CASE, "dataset": name, "split": it["split"],
             "grid": {"name": g["name"], "source": g["source"], "sha256": g["content_hash"]},
-            "outages": it["outages"], "prompt": it["prompt"],
+            "outages": it["outages"], "perturbation": it.get("perturbation") or {},
+            "prompt": it["prompt"],
             "reference": sol["answer"] if sol else None,
             "objective": sol["objective"] if sol else None,
             "status": sol["status"] if sol else None,
@@ -158,20 +282,24 @@ def stale_prompts(study: Study, dataset_id: int, *, full: bool = True) -> list[d
     check (one render per grid) the app's study panel uses. The default template is the
     reference: a dataset built with another template is reported as differing.
     """
-    from n1studio.llm.prompt import render_prompt
+    from n1studio import pipeline
 
     items = study.dataset_items(dataset_id)
+    example = bool(study.dataset_spec(dataset_id).get("example"))
     nets: dict[int, object] = {}
-    shared: dict[int, str] = {}
+    shared: dict[tuple, str] = {}
     stale = []
     for it in items:
         gid = it["grid_id"]
         if gid not in nets:
             nets[gid] = study.load_net(gid)
-            shared[gid] = render_prompt(Variant(nets[gid])).shared
-        fresh_head = it["prompt"].startswith(shared[gid])
-        if not fresh_head or (full and it["prompt"] != render_prompt(
-                Variant(nets[gid], it["outages"])).text):
+        variant = variant_of(nets[gid], it)
+        key = (gid, variant.perturbation.key())
+        if key not in shared:  # one render per grid and perturbation (its tables)
+            shared[key] = pipeline.render(variant.with_outages(()), example=example).shared
+        fresh_head = it["prompt"].startswith(shared[key])
+        if not fresh_head or (full and it["prompt"] != pipeline.render(
+                variant, example=example).text):
             stale.append(it)
     return stale
 
@@ -195,16 +323,17 @@ def reprompt_dataset(study: Study, dataset_id: int,
     old prompts stay in the study as they were (their own `prompt` column says what the
     model was asked).
     """
-    from n1studio.llm.prompt import render_prompt
+    from n1studio import pipeline
 
     items = study.dataset_items(dataset_id)
+    example = bool(study.dataset_spec(dataset_id).get("example"))
     nets: dict[int, object] = {}
     fresh = []
     for k, it in enumerate(items, 1):
         gid = it["grid_id"]
         if gid not in nets:
             nets[gid] = study.load_net(gid)
-        text = render_prompt(Variant(nets[gid], it["outages"])).text
+        text = pipeline.render(variant_of(nets[gid], it), example=example).text
         if text != it["prompt"]:
             fresh.append((text, dataset_id, it["variant_id"]))
         if progress:
@@ -257,8 +386,10 @@ def read_jsonl(path: str | Path) -> list[dict]:
         for key in ("dataset", "split", "grid", "outages", "prompt"):
             if key not in r:
                 raise N1Error(f"{p.name}:{no}: the record has no {key!r}")
-        if r["split"] not in (SPLIT_N, SPLIT_N1):
-            raise N1Error(f"{p.name}:{no}: split must be 'N' or 'N-1', not {r['split']!r}")
+        if not isinstance(r["split"], str) or not r["split"]:
+            raise N1Error(f"{p.name}:{no}: split must be a family name such as 'N' or 'N-1'")
+        if not isinstance(r.get("perturbation", {}), dict):
+            raise N1Error(f"{p.name}:{no}: perturbation must be an object")
         recs.append(r)
     if not recs:
         raise N1Error(f"{p.name} holds no records")
@@ -296,7 +427,14 @@ def import_jsonl(study: Study, path: str | Path, name: str | None = None,
                                      "from the one the dataset was built on (hash mismatch)")
                 gid = study.add_grid(net, g["source"], name=g.get("name"))
             grid_ids[h] = gid
-        vid = study.add_variant(grid_ids[h], r["outages"])
+        pert = r.get("perturbation") or {}
+        try:
+            from n1studio.grid.perturb import Perturbation
+
+            Perturbation.from_dict(pert)
+        except (TypeError, N1Error) as exc:
+            raise N1Error(f"{Path(path).name}: perturbation {pert!r}: {exc}") from None
+        vid = study.add_variant(grid_ids[h], r["outages"], pert)
         if r.get("reference") is not None or r.get("status") is not None:
             study.set_solution(vid, "ac", r.get("status") or "unknown",
                                r.get("reference") is not None, r.get("objective"),

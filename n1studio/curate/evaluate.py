@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from n1studio.controls import is_control
+from n1studio.curate.dataset import variant_of
 from n1studio.curate.study import Study, settings_key
-from n1studio.grid.variant import Variant
 from n1studio.jobs import JobState, JobStopped
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
                 net = nets.get(it["grid_id"])
                 if net is None:
                     net = nets[it["grid_id"]] = study.load_net(it["grid_id"])
-                variant = Variant(net, it["outages"])
+                variant = variant_of(net, it)
                 prompt = render_prompt(variant)
                 if prompt.text != it["prompt"]:  # the dataset's own prompt text is what is asked
                     prompt = Prompt(text=it["prompt"],

@@ -6,7 +6,7 @@ runs of a dataset:
 - satisfaction per constraint kind and overall (mean over runs, with a 95 % interval:
   mean ± 1.96 standard errors, clipped to [0, 1]);
 - feasible rate, usable-answer rate and recall rate (Wilson 95 % score intervals; the
-  recall rate counts "recalled" over the variants whose recall verdict can tell);
+  recall rate counts "recalled" over the runs whose variant can tell, `recall.can_tell`);
 - median distance to feasibility where the runs were judged with it (95 % interval from
   the binomial order statistics), median |cost gap|;
 - the drop from N per family: N's value minus the family's. A model that solves rather
@@ -96,9 +96,11 @@ def _family_stats(runs: list[dict]) -> dict:
     usable = sum(1 for v, r in zip(verdicts, runs) if v.get("usable", r["answer"] is not None))
     words = [_recall_word(v) for v in verdicts]
     if any(w is not None for w in words):
-        telling = [w for w in words if w in ("recalled", "own", "neither")]
+        tells = [bool((v.get("recall") or {}).get("can_tell")) for v in verdicts]
+        telling = [w for w, t in zip(words, tells) if t]
         recalled = sum(1 for w in telling if w == "recalled")
-        counts = {w: words.count(w) for w in ("recalled", "own", "neither", "cannot tell")}
+        counts = {w: telling.count(w) for w in ("recalled", "own", "neither")}
+        counts["cannot tell"] = len(words) - len(telling)
     else:  # verdicts from before the calibrated recall verdict: the flag alone
         telling = verdicts
         recalled = sum(1 for v in verdicts if v.get("recalled_n_answer"))

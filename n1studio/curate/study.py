@@ -57,7 +57,7 @@ from n1studio.schema import json_default
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x4E315354  # "N1ST"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE grids (
@@ -159,11 +159,31 @@ CREATE TABLE writer (
 );
 """
 
+# Variants gain their perturbation (grid/perturb.py; '{}' for none): the same outages under
+# another load, cost or naming are another variant. SQLite cannot change a UNIQUE
+# constraint in place, so the table is rebuilt (SQLite's documented procedure; `_migrate`
+# runs it with foreign keys off, and the ids, which other tables reference, are kept).
+_V4 = """
+CREATE TABLE variants_v4 (
+    id INTEGER PRIMARY KEY,
+    grid_id INTEGER NOT NULL REFERENCES grids(id),
+    outages TEXT NOT NULL,
+    perturbation TEXT NOT NULL DEFAULT '{}',
+    label TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (grid_id, outages, perturbation)
+);
+INSERT INTO variants_v4 (id, grid_id, outages, perturbation, label, created_at)
+    SELECT id, grid_id, outages, '{}', label, created_at FROM variants;
+DROP TABLE variants;
+ALTER TABLE variants_v4 RENAME TO variants;
+"""
+
 #: MIGRATIONS[i] upgrades a study from schema version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 
 #: JSON text columns of each table (checked by `check_study`).
-JSON_COLUMNS = {"variants": ("outages",), "solutions": ("answer",), "datasets": ("spec",),
+JSON_COLUMNS = {"variants": ("outages", "perturbation"), "solutions": ("answer",), "datasets": ("spec",),
                 "runs": ("settings", "answer", "verdict", "stats"), "annotations": ("tags",),
                 "sweeps": ("doc",)}
 
@@ -172,9 +192,19 @@ WRITER_WAIT_S = 5.0
 
 
 def _tables_of(version: int) -> set[str]:
-    """The tables a study of schema `version` has."""
-    return {m.group(1) for script in MIGRATIONS[:version]
-            for m in re.finditer(r"CREATE TABLE (\w+)", script)}
+    """The tables a study of schema `version` has (created, minus dropped, renamed)."""
+    tables: set[str] = set()
+    for script in MIGRATIONS[:version]:
+        for m in re.finditer(r"CREATE TABLE (\w+)|DROP TABLE (\w+)|"
+                             r"ALTER TABLE (\w+) RENAME TO (\w+)", script):
+            if m.group(1):
+                tables.add(m.group(1))
+            elif m.group(2):
+                tables.discard(m.group(2))
+            else:
+                tables.discard(m.group(3))
+                tables.add(m.group(4))
+    return tables
 
 
 def _dumps(doc) -> str | None:
@@ -524,14 +554,24 @@ class Study:
     def _migrate(self, version: int) -> None:
         if version == SCHEMA_VERSION:
             return
-        with self.transaction():
-            if self._app_id() != APPLICATION_ID:
-                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            for v in range(version, SCHEMA_VERSION):
-                log.info("%s: migrating study schema %d -> %d", self.path.name, v, v + 1)
-                for stmt in _statements(MIGRATIONS[v]):
-                    self.conn.execute(stmt)
-                self.conn.execute(f"PRAGMA user_version = {v + 1}")
+        # a table rebuild (V4) drops a parent table: foreign keys off for the migration
+        # (a no-op inside a transaction, hence here), checked before it commits
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with self.transaction():
+                if self._app_id() != APPLICATION_ID:
+                    self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                for v in range(version, SCHEMA_VERSION):
+                    log.info("%s: migrating study schema %d -> %d", self.path.name, v, v + 1)
+                    for stmt in _statements(MIGRATIONS[v]):
+                        self.conn.execute(stmt)
+                    self.conn.execute(f"PRAGMA user_version = {v + 1}")
+                bad = self.conn.execute("PRAGMA foreign_key_check").fetchall()
+                if bad:
+                    raise StudyError(f"{self.path.name}: the schema upgrade would leave "
+                                     f"{len(bad)} dangling reference(s); nothing was changed")
+        finally:
+            self.conn.execute("PRAGMA foreign_keys=ON")
 
     def _app_id(self) -> int:
         return self.conn.execute("PRAGMA application_id").fetchone()[0]
@@ -695,25 +735,34 @@ class Study:
                              "recorded (its content changed)")
         return net
 
-    def add_variant(self, grid_id: int, outages: Iterable[str]) -> int:
+    def add_variant(self, grid_id: int, outages: Iterable[str],
+                    perturbation: dict | None = None, label: str | None = None) -> int:
+        """The id of the variant (outages + perturbation spec, grid/perturb.py), added when
+        new. `label` is the variant's own label (Variant.label), stored for reading."""
         key = outages_key(outages)
-        row = self._one("SELECT id FROM variants WHERE grid_id = ? AND outages = ?", (grid_id, key))
+        pkey = json.dumps(perturbation or {}, sort_keys=True, separators=(",", ":"))
+        row = self._one("SELECT id FROM variants WHERE grid_id = ? AND outages = ? AND "
+                        "perturbation = ?", (grid_id, key, pkey))
         if row is not None:
             return int(row["id"])
         outs = json.loads(key)
-        label = "N" if not outs else f"N-{len(outs)} " + ", ".join(outs)
+        if label is None:
+            label = "N" if not outs else f"N-{len(outs)} " + ", ".join(outs)
         with self.transaction() as c:
-            cur = c.execute("INSERT INTO variants (grid_id, outages, label, created_at) "
-                            "VALUES (?, ?, ?, ?)", (grid_id, key, label, time.time()))
+            cur = c.execute("INSERT INTO variants (grid_id, outages, perturbation, label, "
+                            "created_at) VALUES (?, ?, ?, ?, ?)",
+                            (grid_id, key, pkey, label, time.time()))
             return int(cur.lastrowid)
 
     def variant(self, variant_id: int) -> dict:
-        row = self._one("SELECT id, grid_id, outages, label FROM variants WHERE id = ?",
-                        (variant_id,))
+        row = self._one("SELECT id, grid_id, outages, perturbation, label FROM variants "
+                        "WHERE id = ?", (variant_id,))
         if row is None:
             raise StudyError(f"{self.path.name}: no variant {variant_id}")
         d = dict(row)
         d["outages"] = _loads(d["outages"], (self.path, f"variant {variant_id}'s outages"))
+        d["perturbation"] = _loads(d["perturbation"],
+                                   (self.path, f"variant {variant_id}'s perturbation"))
         return d
 
     # ---- references -----------------------------------------------------------------------
@@ -791,16 +840,26 @@ class Study:
     def dataset_name(self, dataset_id: int) -> str:
         return self._one("SELECT name FROM datasets WHERE id = ?", (dataset_id,))["name"]
 
+    def dataset_spec(self, dataset_id: int) -> dict:
+        """How the dataset was built (families, sample, seed, example, ...)."""
+        row = self._one("SELECT name, spec FROM datasets WHERE id = ?", (dataset_id,))
+        if row is None:
+            raise StudyError(f"{self.path.name}: no dataset {dataset_id}")
+        spec = _loads(row["spec"], (self.path, f"dataset {row['name']!r}'s spec"))
+        return spec if isinstance(spec, dict) else {}
+
     def dataset_items(self, dataset_id: int) -> list[dict]:
         rows = self.conn.execute(
             "SELECT i.position, i.split, i.prompt, v.id AS variant_id, v.grid_id, v.outages, "
-            "v.label FROM dataset_items i JOIN variants v ON v.id = i.variant_id "
+            "v.perturbation, v.label FROM dataset_items i JOIN variants v ON v.id = i.variant_id "
             "WHERE i.dataset_id = ? ORDER BY i.position", (dataset_id,))
         out = []
         for r in rows:
             d = dict(r)
             d["outages"] = _loads(d["outages"], (self.path, (f"variant {d['variant_id']}'s "
                                                             "outages")))
+            d["perturbation"] = _loads(d["perturbation"], (self.path, (
+                f"variant {d['variant_id']}'s perturbation")))
             out.append(d)
         return out
 
@@ -860,7 +919,8 @@ class Study:
         """Runs with their variant, grid, split (when in the dataset) and model."""
         sql = ("SELECT r.id, r.variant_id, r.model_id, r.settings, r.settings_key, r.prompt, "
                "r.raw, r.answer, r.verdict, r.stats, r.cancelled, r.started_at, r.finished_at, "
-               "v.label, v.outages, v.grid_id, g.name AS grid, m.file_name AS model, "
+               "v.label, v.outages, v.perturbation, v.grid_id, g.name AS grid, "
+               "m.file_name AS model, "
                "m.sha256 AS model_sha256")
         args: list = []
         if dataset_id is not None:
@@ -879,7 +939,7 @@ class Study:
         out = []
         for r in self.conn.execute(sql, args):
             d = dict(r)
-            for k in ("settings", "answer", "verdict", "stats", "outages"):
+            for k in ("settings", "answer", "verdict", "stats", "outages", "perturbation"):
                 d[k] = _loads(d[k], (self.path, f"run {d['id']}'s {k}"))
             d["cancelled"] = bool(d["cancelled"])
             out.append(d)

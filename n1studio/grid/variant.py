@@ -71,6 +71,10 @@ class Variant:
     def with_outage(self, element: str) -> Variant:
         return Variant(self.base, self.outages + (element,), self.perturbation)
 
+    def with_outages(self, outages) -> Variant:
+        """The same perturbation with other outages (`()`: the perturbed N case)."""
+        return Variant(self.base, outages, self.perturbation)
+
     def with_perturbation(self, perturbation: Perturbation | None) -> Variant:
         return Variant(self.base, self.outages, perturbation)
 

@@ -36,8 +36,8 @@ def test_n_answer_on_line_outage_is_recalled(line):
     model = model_of(CASE, (line,))
     verdict = check_answer(model, n_answer, reference=n1_answer, n_reference=n_answer)
     assert verdict["recalled_n_answer"] is True
-    assert verdict["recall"]["distance_to_n"] == 0.0
-    assert verdict["recall"]["distance_to_n1"] > 0.0
+    assert verdict["recall"]["to_n"] == 0.0 and verdict["recall"]["verdict"] == "recalled"
+    assert verdict["recall"]["to_own"] > verdict["recall"]["margin"] > 0.0
     # the recalled answer breaks the power flow of the variant where the line was
     assert verdict["feasible"] is False
     assert verdict["satisfaction"]["power_balance"] < 1.0
