@@ -24,7 +24,7 @@ ARRAYS = ("vmin", "vmax", "pd", "qd", "gs", "bs", "is_ref", "bus_on", "f", "t", 
 
 
 def _matrix(text: str, name: str) -> np.ndarray:
-    body = re.search(rf"mpc\.{name}\s*=\s*\[(.*?)\];", text, re.S).group(1)
+    body = re.search(rf"mpc\.{name}\s*=\s*\[(.*?)\];", text, re.DOTALL).group(1)
     rows = [r.split("%")[0].strip().rstrip(";").split() for r in body.splitlines()]
     return np.array([[float(x) for x in r] for r in rows if r])
 
