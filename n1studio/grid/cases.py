@@ -268,7 +268,10 @@ def validate_net(net: pp.pandapowerNet, name: str) -> None:
                 k = int(np.argmax((v < 0).values))
                 raise fail(table, df.index[k], col, f"is {v.values[k]:g}; it cannot be "
                                                    "negative")
-    buses = set(net.bus.index.tolist())
+    try:
+        bus_ids = np.asarray(net.bus.index, dtype=float)
+    except (TypeError, ValueError):
+        raise CaseDataError(f"{name}: net.bus has an index that is not a number") from None
     for table, cols in _BUS_REFS.items():
         if table not in net or len(net[table]) == 0:
             continue
@@ -277,12 +280,17 @@ def validate_net(net: pp.pandapowerNet, name: str) -> None:
             if col not in df.columns:
                 raise CaseDataError(f"{name}: {table} has no column {col}")
             v = numbers(table, col)
-            for idx, b in zip(df.index, v.values):
-                if not np.isfinite(b) or b != np.floor(b):
-                    raise fail(table, idx, col, f"is {b:g}; a bus index is a whole number")
-                if int(b) not in buses:
-                    raise fail(table, idx, col, f"refers to bus {int(b)}, which net.bus does "
-                                                "not define")
+            b = v.values
+            whole = np.isfinite(b) & (b == np.floor(b))
+            if not whole.all():
+                k = int(np.argmax(~whole))
+                raise fail(table, df.index[k], col, f"is {b[k]:g}; a bus index is a whole "
+                                                    "number")
+            known = np.isin(b, bus_ids)
+            if not known.all():
+                k = int(np.argmax(~known))
+                raise fail(table, df.index[k], col, f"refers to bus {int(b[k])}, which net.bus "
+                                                    "does not define")
             if df[col].dtype.kind != "i":
                 df[col] = v.astype(np.int64)
         if len(cols) >= 2 and table != "switch":
