@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from n1studio.errors import N1Error
 
@@ -46,7 +46,7 @@ class Partial:
     value: Any = None
 
 
-Event = Union[Progress, Partial]
+Event = Progress | Partial
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Stopped:
     partial: Any = None  # what was there when the job stopped (e.g. the text so far)
 
 
-Outcome = Union[Done, Failed, Stopped]
+Outcome = Done | Failed | Stopped
 
 
 class JobStopped(Exception):
@@ -128,7 +128,7 @@ def run_job(fn: Callable[..., Any], *args, state: JobState | None = None, **kwar
         return Stopped(exc.partial)
     except N1Error as exc:
         return Failed(str(exc))
-    except Exception as exc:  # noqa: BLE001 -- a job's bug must not take its caller down
+    except Exception as exc:  # a job's bug must not take its caller down
         log.exception("job %s failed", getattr(fn, "__name__", fn))
         return Failed(f"{type(exc).__name__}: {exc}")
     if state.cancelled and isinstance(result, Stopped):

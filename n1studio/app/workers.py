@@ -77,7 +77,7 @@ class Job(QtCore.QThread):
 
 
 def _stateless(fn: Callable) -> Callable:
-    def call(*args, state: JobState, **kwargs):  # noqa: ARG001 -- the job takes no state
+    def call(*args, state: JobState, **kwargs):  # the job takes no state
         return fn(*args, **kwargs)
 
     call.__name__ = getattr(fn, "__name__", "job")

@@ -50,15 +50,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from n1studio.schema import emit_json
+    from n1studio import pipeline
     from n1studio.curate.progress import ProgressBar
     from n1studio.errors import N1Error
     from n1studio.grid.cases import load_case
-    from n1studio import pipeline
     from n1studio.jobs import JobState, Partial, Progress
     from n1studio.llm.ask import STAT_KEYS
     from n1studio.llm.endpoint import make_client
     from n1studio.llm.runtime import ModelSettings
+    from n1studio.schema import emit_json
 
     net = load_case(args.case)
     variant = variant_from_args(args, net)

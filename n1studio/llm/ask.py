@@ -77,7 +77,7 @@ def close_shared_client() -> None:
     if c is not None:
         try:
             c.close()
-        except Exception:  # noqa: BLE001 -- closing a dead worker must not stop a quit
+        except Exception:  # closing a dead worker must not stop a quit
             log.debug("model client close failed", exc_info=True)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from n1studio.check import check_answer
 from n1studio.grid.cases import load_case
-from n1studio.grid.variant import Variant, base_model
+from n1studio.grid.variant import base_model
 from n1studio.schema import CONSTRAINT_KINDS, VERDICT
 from tests.check.conftest import ac_reference, answer_from_results, model_of, runopp_answer
 
