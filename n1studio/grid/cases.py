@@ -272,6 +272,10 @@ def validate_net(net: pp.pandapowerNet, name: str) -> None:
         bus_ids = np.asarray(net.bus.index, dtype=float)
     except (TypeError, ValueError):
         raise CaseDataError(f"{name}: net.bus has an index that is not a number") from None
+    whole = np.isfinite(bus_ids) & (bus_ids == np.floor(bus_ids))
+    if not whole.all():
+        raise CaseDataError(f"{name}: bus {bus_ids[int(np.argmax(~whole))]:g}: a bus index is "
+                            "a whole number")
     for table, cols in _BUS_REFS.items():
         if table not in net or len(net[table]) == 0:
             continue

@@ -303,3 +303,15 @@ def test_json_table_with_a_damaged_entry(tmp_path, net14):
         load_case(path)
     assert str(info.value) == ("broken.json: net.load is not a table (its entry in the file is "
                                "damaged)")
+
+
+def test_json_fractional_bus_index(tmp_path, net14):
+    path = saved(tmp_path, net14)
+    text = path.read_text()
+    start = text.index('\\"index\\":[', text.index('"bus": {'))
+    end = text.index("]", start)
+    assert ",4," in text[start:end]
+    path.write_text(text[:start] + text[start:end].replace(",4,", ",4.5,") + text[end:])
+    with pytest.raises(CaseDataError) as info:
+        load_case(path)
+    assert str(info.value) == "broken.json: bus 4.5: a bus index is a whole number"
