@@ -25,7 +25,7 @@ import logging
 import sys
 from pathlib import Path
 
-from n1studio.commands._args import add_variant_args
+from n1studio.commands._args import add_variant_args, variant_from_args
 from n1studio.errors import N1Error
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override a tolerance, e.g. p_mw=0.5 (repeatable; see the README)")
     p.add_argument("--no-reference", action="store_true",
                    help="skip the reference AC OPF (no cost gap, no recall test)")
+    p.add_argument("--repair", action="store_true",
+                   help="add the distance to feasibility: the nearest operating point that "
+                        "satisfies every constraint, the moves to it and the repaired answer")
     p.set_defaults(func=run)
 
 
@@ -139,22 +142,19 @@ def _inputs(args):
 
 def run(args: argparse.Namespace) -> int:
     from n1studio import pipeline
-    from n1studio.check import Tolerances, check_answer
+    from n1studio.check import Tolerances
     from n1studio.grid.cases import load_case
-    from n1studio.grid.variant import Variant
 
     if not args.answers and not args.jsonl:
         raise N1Error("no answer given: name an ANSWER file ('-' for stdin) or --jsonl FILE")
     tol = Tolerances().with_overrides(args.tol)
     net = load_case(args.case)
-    variant = Variant(net, args.out)
-    refs = None if args.no_reference else pipeline.references(variant)
+    variant = variant_from_args(args, net)
+    refs = pipeline.References() if args.no_reference else pipeline.references(variant)
     title = f"{net.name} {variant.label}"
 
     def judge(answer) -> dict:
-        if refs is None:
-            return check_answer(variant.model, answer, tolerances=tol)
-        return pipeline.judge(variant, answer, refs=refs, tolerances=tol)
+        return pipeline.judge(variant, answer, refs=refs, tolerances=tol, repair=args.repair)
 
     if len(args.answers) == 1 and not args.jsonl:  # one answer: one document, one summary
         verdict = judge(read_answer_bytes(args.answers[0]))
@@ -240,9 +240,22 @@ def summary(verdict: dict, title: str) -> str:
     if gap is not None:
         cost += f", gap {gap * 100:+.2f} %"
     lines.append(cost)
+    rec = verdict.get("recall") or {}
     if verdict["recalled_n_answer"]:
-        lines.append("this answer is closer to the N case's reference than to this variant's: "
+        lines.append(f"recall: RECALLED — within {rec.get('margin')} of the N case's reference "
+                     f"(distance {rec.get('to_n')}; to this variant's own {rec.get('to_own')}): "
                      "it looks like the recalled N answer")
+    elif rec.get("verdict") == "own":
+        lines.append(f"recall: own — within {rec.get('margin')} of this variant's reference")
+    elif rec.get("to_n") is not None:
+        why = "" if rec.get("can_tell") else " (this variant cannot tell: its two references " \
+            "are nearly the same)"
+        lines.append(f"recall: neither — {rec.get('to_n')} from the N reference, "
+                     f"{rec.get('to_own')} from its own{why}")
+    if "distance_to_feasible" in verdict:
+        d = verdict["distance_to_feasible"]
+        lines.append("distance to feasibility: " + ("none (no feasible point)" if d is None
+                                                    else f"{d:.5f}"))
     for w in verdict.get("warnings") or []:
         lines.append(f"note: {w}")
     return "\n".join(lines)
