@@ -53,18 +53,28 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
 def records(study: Study, dataset_id: int) -> list[dict]:
     """The dataset's items with a reference answer, as export records (dataset order)."""
     grids = {g["id"]: g for g in study.grids()}
+    nets: dict[int, object] = {}
     out = []
     for it in study.dataset_items(dataset_id):
         sol = study.solution(it["variant_id"], "ac")
         if not sol or not sol.get("answer"):
             continue
         g = grids[it["grid_id"]]
-        ref = json.dumps(sol["answer"], allow_nan=False, separators=(",", ":"))
+        answer = sol["answer"]
+        if (it.get("perturbation") or {}).get("relabel"):
+            # the assistant writes in the names its (relabelled) prompt uses
+            from n1studio.curate.dataset import variant_of
+
+            if it["grid_id"] not in nets:
+                nets[it["grid_id"]] = study.load_net(it["grid_id"])
+            answer = variant_of(nets[it["grid_id"]], it).relabelling.answer_to_prompt(answer)
+        ref = json.dumps(answer, allow_nan=False, separators=(",", ":"))
         out.append({"messages": [{"role": "user", "content": it["prompt"]},
                                  {"role": "assistant", "content": ref}],
                     "prompt": it["prompt"], "reference": ref, "case": g["source"],
                     "grid": g["name"], "grid_sha256": g["content_hash"],
-                    "outages": list(it["outages"]), "perturbation": "{}",
+                    "outages": list(it["outages"]),
+                    "perturbation": json.dumps(it.get("perturbation") or {}, sort_keys=True),
                     "family": it["split"], "objective": sol["objective"]})
     return out
 

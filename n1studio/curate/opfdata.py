@@ -158,6 +158,9 @@ def export_opfdata(study: Study, dataset_id: int, out: str | Path,
         if bad:
             raise N1Error(f"{it['label']}: {bad[0]} cannot be written in OPFData (its tables "
                           "have no bus or load status); leave such variants out")
+        if it.get("perturbation"):
+            raise N1Error(f"{it['label']}: a perturbed variant ({it['perturbation']}) is not an "
+                          "OPFData example of its grid; export its family as sft/hf instead")
         variant = Variant(net, it["outages"])
         grid, names = od.grid_part(variant.model, net)
         sol = study.solution(it["variant_id"], "ac")

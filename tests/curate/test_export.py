@@ -84,3 +84,33 @@ def test_bad_fractions_are_one_line():
     with pytest.raises(N1Error, match="three non-negative numbers"):
         parse_fractions("0.8,0.3")
     assert parse_fractions("8,1,1") == pytest.approx((0.8, 0.1, 0.1))
+
+
+def test_sft_rows_carry_the_perturbation_the_reward_rebuilds(tmp_path):
+    """A perturbed family's rows say their perturbation, and the reward rebuilds the same
+    variant from it: the reference answer of the row scores as the ideal solver."""
+    import json as _json
+
+    from n1studio.curate.dataset import build_dataset
+    from n1studio.curate.export import records
+    from n1studio.curate.study import Study
+    from n1studio.grid.cases import load_case
+    from n1studio.reward import make_reward
+
+    case = "pglib_opf_case14_ieee"
+    with Study.open(tmp_path / "p.n1study", create=True) as st:
+        ds = build_dataset(st, load_case(case), case, "p",
+                           families=["n-1+load:0.2", "n-1+relabel"], sample=2, seed=5,
+                           feasible_only=True)
+        rows = [r for r in records(st, ds) if r["family"] != "N"]
+    assert len(rows) == 4
+    assert [_json.loads(r["perturbation"]).get("load_noise") for r in rows[:2]] == [0.2, 0.2]
+    # the relabelled rows' assistant turns are written in their prompts' names: read back
+    # through the relabelling they are the ideal solver's answers (reward 1.0 below), which
+    # they would not be in the grid's own names
+    reward = make_reward()
+    scores = reward(prompts=[r["prompt"] for r in rows],
+                    completions=[r["reference"] for r in rows],
+                    case=[r["case"] for r in rows], outages=[r["outages"] for r in rows],
+                    perturbation=[r["perturbation"] for r in rows])
+    assert scores == [1.0] * len(rows)
