@@ -228,13 +228,14 @@ def render(variant, template: str | None = None, *, example: bool = False,
 
 def ask(variant, settings=None, *, client=None, template: str | None = None,
         prompt=None, example: bool = False, tolerances=None, refs: References | None = None,
-        state: JobState | None = None) -> Asked:
+        repair: bool = False, state: JobState | None = None) -> Asked:
     """Ask a model about `variant` and judge its answer against the references.
 
     `settings` is an `n1studio.llm.runtime.ModelSettings` (None: the default model);
     `client` a runtime (the shared local worker when None); `prompt` a
     `n1studio.llm.prompt.Prompt` to send instead of the rendered one; `example` writes
-    the solved N case into the prompt as a worked example (see `render`). Reports on `state`:
+    the solved N case into the prompt as a worked example (see `render`); `repair` adds
+    the distance to feasibility to the verdict (see `judge`). Reports on `state`:
     Partial("prompt", text), Progress(stage="prompt") while the model reads it,
     Partial("token", text), Partial("answer", dict | None), status lines,
     Partial("reference", OpfResult), Partial("verdict", dict). A stop during the answer
@@ -249,7 +250,8 @@ def ask(variant, settings=None, *, client=None, template: str | None = None,
                                                  state=state)
     state.partial("prompt", p.text)
     if is_control(getattr(settings, "model_path", None)):
-        return _ask_control(variant, settings.model_path, p.text, tolerances, refs, state)
+        return _ask_control(variant, settings.model_path, p.text, tolerances, refs, state,
+                            repair)
     state.status("starting the model…", stage="model")
     res = ask_variant(variant, settings, _relay(state), state.cancel, client=client, prompt=p)
     asked = Asked(variant=res.variant, outages=res.outages, prompt=res.prompt, raw=res.raw,
@@ -261,13 +263,13 @@ def ask(variant, settings=None, *, client=None, template: str | None = None,
     asked.references = refs if refs is not None else references(variant, state=state)
     state.status("checking the answer…", stage="check")
     asked.verdict = judge(variant, res.answer if res.answer is not None else res.raw,
-                          refs=asked.references, tolerances=tolerances)
+                          refs=asked.references, tolerances=tolerances, repair=repair)
     state.partial("verdict", asked.verdict)
     return asked
 
 
 def _ask_control(variant, name: str, prompt_text: str, tolerances, refs: References | None,
-                 state: JobState) -> Asked:
+                 state: JobState, repair: bool = False) -> Asked:
     """A control answers from the references (n1studio.controls), through the same steps
     and events as a model: the text it "writes" is its answer as JSON."""
     import json
@@ -295,6 +297,6 @@ def _ask_control(variant, name: str, prompt_text: str, tolerances, refs: Referen
     state.check(asked)
     state.status("checking the answer…", stage="check")
     asked.verdict = judge(variant, answer if answer is not None else raw, refs=refs,
-                          tolerances=tolerances)
+                          tolerances=tolerances, repair=repair)
     state.partial("verdict", asked.verdict)
     return asked

@@ -202,6 +202,10 @@ def _register_dataset(sub) -> None:
     q.add_argument("--example", choices=["n"], default=None,
                    help="n: every prompt shows the solved N case as a worked example")
     q.add_argument("--replace", action="store_true", help="replace a dataset of the same name")
+    q.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes solving the references (default: all cores but one)")
+    q.add_argument("--ray", metavar="ADDRESS", help="solve the references on the Ray cluster "
+                   "at ADDRESS (`local` starts one here; needs the `ray` extra)")
     q.set_defaults(func=run_dataset_build)
     q = ss.add_parser("list", help="the datasets of a study")
     q.add_argument("study", metavar="STUDY")
@@ -274,7 +278,8 @@ def run_dataset_build(args) -> int:
                                no_islanding=args.no_islanding, include_n=not args.no_n,
                                sweep=sweep, statuses=tuple(args.status.split(",")),
                                replace=args.replace, families=args.family or None,
-                               example=args.example == "n", progress=bar)
+                               example=args.example == "n", progress=bar,
+                               workers=args.workers, ray=args.ray)
         finally:
             bar.close()
         items = st.dataset_items(ds)
@@ -287,9 +292,8 @@ def run_dataset_build(args) -> int:
 
 
 def run_dataset_list(args) -> int:
-    from n1studio.curate.study import Study
-
     from n1studio.curate.dataset import stale_warning
+    from n1studio.curate.study import Study
 
     with Study.open(args.study) as st:
         for d in st.datasets():
@@ -389,14 +393,16 @@ def _register_eval(sub) -> None:
     p.add_argument("--temperature", type=float, default=0.0, metavar="T")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    p.add_argument("--repair", action="store_true",
+                   help="judge each answer with its distance to feasibility too")
     p.set_defaults(func=run_eval_cmd)
 
 
 def run_eval_cmd(args) -> int:
     from n1studio.curate.evaluate import run_eval
-    from n1studio.jobs import JobState, Partial, Progress
     from n1studio.curate.progress import ProgressBar
     from n1studio.curate.study import Study
+    from n1studio.jobs import JobState, Partial, Progress
     from n1studio.llm.runtime import CONSTRAINED, FREE, ModelSettings
 
     kw = {"n_gpu_layers": args.gpu_layers, "temperature": args.temperature, "seed": args.seed,
@@ -422,7 +428,7 @@ def run_eval_cmd(args) -> int:
         ds = st.dataset_id(args.dataset)
         try:
             summary = run_eval(st, ds, args.model or [None], settings, limit=args.limit,
-                               state=state)
+                               repair=args.repair, state=state)
         except KeyboardInterrupt:
             state.stop()
             bar.close()

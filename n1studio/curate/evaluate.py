@@ -56,14 +56,15 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
-             settings=None, *, limit: int | None = None,
+             settings=None, *, limit: int | None = None, repair: bool = False,
              state: JobState | None = None) -> EvalSummary:
     """Ask every model about every case of the dataset that is not in the study yet.
 
     `models` are GGUF paths (None = the default model) or controls (`control:reference`,
     ...: see n1studio.controls). `settings` is an `n1studio.llm.runtime.ModelSettings`
     (its model path is replaced per model). `limit` caps the number of new runs (across
-    models). Reports on `state` (n1studio.jobs): Progress(done, total, "model: variant")
+    models). `repair` adds each answer's distance to feasibility to its verdict (the
+    report's median distance). Reports on `state` (n1studio.jobs): Progress(done, total, "model: variant")
     and Partial("run", {run_id, variant, split, model, verdict}) for every stored run. A
     stop (state.stop()) ends between answers or inside one (which is then dropped, not
     stored); the summary says `cancelled`.
@@ -123,7 +124,7 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
                 state.progress(summary.done, total, f"{name}: {variant.label}")
                 started = time.time()
                 try:
-                    res = pipeline.ask(variant, s, client=client, prompt=prompt,
+                    res = pipeline.ask(variant, s, client=client, prompt=prompt, repair=repair,
                                        state=JobState(cancel=state.cancel))
                 except JobStopped:  # the answer in progress is dropped, not stored
                     summary.cancelled = True
