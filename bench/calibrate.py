@@ -49,7 +49,7 @@ def main() -> int:
             t0 = time.perf_counter()
             ds = build_dataset(st, load_case(case), case, case, families=FAMILIES,
                                sample=args.sample, seed=args.seed, feasible_only=True)
-            run_eval(st, ds, CONTROLS)
+            run_eval(st, ds, CONTROLS, repair=True)
             print(f"\n## {case} ({time.perf_counter() - t0:.0f} s)\n")
             print(report_text(build_report(st, ds)))
             words = Counter((r["model"], r["verdict"]["recall"]["verdict"])
@@ -66,7 +66,7 @@ def main() -> int:
                     ds = build_dataset(st, load_case(case), case, name, sample=args.model_sample,
                                        seed=args.seed, feasible_only=True, example=example)
                     t0 = time.perf_counter()
-                    run_eval(st, ds, [None])
+                    run_eval(st, ds, [None], repair=True)
                     runs = [r for r in st.runs(ds) if r["split"] != "N"]
                     words = Counter(r["verdict"]["recall"]["verdict"] for r in runs)
                     feas = sum(bool(r["verdict"]["feasible"]) for r in runs)
