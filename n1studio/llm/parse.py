@@ -6,15 +6,18 @@ finds the first JSON object that looks like an answer (it has "generators" or "b
 at the top level or one level down) and returns it as a dict, or None when nothing
 readable is there; the checker turns None into a `format` verdict.
 
-The work is linear in the text: one scan pairs every `{` with its `}` (a stack, not a
-scan from every `{`); candidate objects go to the JSON parser outermost first until
-MAX_ATTEMPTS of them failed or a few times the text's length was spent on them. Quotes count only
-inside braces, and a `'` only where a JSON string could start (after `{ [ , :`), so the
-apostrophes of prose ("it's") do not swallow the answer that follows.
+The work is linear in the text: a source that is one JSON document is parsed directly;
+otherwise one scan pairs every `{` with its `}` (a stack, not a scan from every `{`;
+nesting deeper than MAX_DEPTH is dropped), and the objects that hold "generators" or
+"buses" go to the JSON parser outermost first until MAX_ATTEMPTS of them failed or a few
+times the text's length was spent on them. Quotes count only inside braces, and a `'`
+only where a JSON string could start (after `{ [ , :`), so the apostrophes of prose
+("it's") do not swallow the answer that follows.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import re
@@ -25,6 +28,10 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _PY_LITERALS = ((re.compile(r"\bTrue\b"), "true"), (re.compile(r"\bFalse\b"), "false"),
                 (re.compile(r"\bNone\b"), "null"))
 _KEYS = ("generators", "buses")
+_KEY_WORDS = re.compile("generators|buses")
+# Nesting deeper than this is junk to the scan: an answer is 3 deep, and JSON parsers
+# refuse about 1,000 anyway.
+MAX_DEPTH = 128
 _FENCE_TAG = re.compile(r"[a-zA-Z0-9_-]*")
 _STRUCT = re.compile(r"[{}\[\]\"']")  # what the scan stops at outside strings
 _IN_DOUBLE = re.compile(r'[\\"]')
@@ -148,7 +155,8 @@ def _next(text: str, i: int) -> int:
 def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
     """One pass: the (start, end) of every balanced {...} in start order, and the starts
     of the `{` never closed (outermost first). Jumps from bracket to bracket (regex search),
-    so plain text and strings cost C time, not a Python step per character."""
+    so plain text and strings cost C time, not a Python step per character. Nesting deeper
+    than MAX_DEPTH is dropped as junk (the scan goes on at depth 0)."""
     pairs: list[tuple[int, int]] = []
     stack: list[int] = []
     n = len(text)
@@ -160,6 +168,10 @@ def _scan(text: str) -> tuple[list[tuple[int, int]], list[int]]:
             continue
         if ch in "{[":
             stack.append(i)
+            if len(stack) > MAX_DEPTH:  # junk that cannot parse: drop it, go on at depth 0
+                stack.clear()
+                i = text.find("{", i + 1)
+                continue
         elif ch in "}]":
             start = stack.pop()
             if ch == "}" and text[start] == "{":
@@ -181,10 +193,17 @@ def _could_be_object(text: str, start: int) -> bool:
 
 
 def _objects(text: str, pairs: list[tuple[int, int]], budget: _Budget):
-    """Every balanced {...} span of `text` that parses (after repairs), outermost first."""
+    """Every balanced {...} span of `text` that parses (after repairs), outermost first.
+
+    Only spans that hold one of the answer's keys are tried (found by bisection in the
+    keys' positions): 50,000 `{}` or `{"a": 1}` cost no parsing at all."""
+    keys = [m.start() for m in _KEY_WORDS.finditer(text)]
     after = 0
     for start, end in pairs:
         if start < after or not _could_be_object(text, start):
+            continue
+        k = bisect.bisect_left(keys, start)
+        if k == len(keys) or keys[k] > end:
             continue
         if not budget.take(end + 1 - start):
             return
@@ -251,6 +270,8 @@ def _close_truncated(s: str) -> str | None:
             continue
         if ch in "{[":
             stack.append("}" if ch == "{" else "]")
+            if len(stack) > MAX_DEPTH:
+                return None
         elif ch in "}]":
             if not stack:
                 return None

@@ -104,3 +104,9 @@ def test_byte_order_mark_and_fence_with_long_white_space():
     assert extract_answer("\ufeff" + GOOD)["schema"] == "n1studio.answer/1"
     text = "```json\n" + GOOD + "\n" + " \n" * 50_000 + "```"
     assert extract_answer(text)["schema"] == "n1studio.answer/1"
+
+
+def test_deep_nesting_and_many_small_objects_are_skipped_cheaply():
+    assert extract_answer('{"a":' * 100_000 + "1" + "}" * 100_000) is None
+    assert extract_answer('{"a":' * 200 + "x " + GOOD)["buses"][0]["vm_pu"] == 1.06
+    assert extract_answer('{"a": 1} ' * 50_000 + GOOD)["generators"][0]["p_mw"] == 232.4
