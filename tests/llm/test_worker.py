@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import threading
@@ -71,8 +72,11 @@ def test_worker_killed_mid_answer_is_an_error_and_the_caller_goes_on(client, cas
     assert [g["element"] for g in res.answer["generators"]] == \
         ["ext_grid:0", "gen:0", "gen:1", "gen:2", "gen:3"]
     assert len(res.answer["buses"]) == 14
-    assert res.verdict["schema"] == "n1studio.verdict/1"
-    assert not any(x["constraint"] == "format" for x in res.verdict["violations"])
+    # schema-true: the variant's buses, in order, every number finite (the llm layer does
+    # not judge; n1studio.pipeline does)
+    assert [b["element"] for b in res.answer["buses"]] == render_prompt(v).buses
+    assert all(math.isfinite(x[k]) for x in res.answer["generators"] + res.answer["buses"]
+               for k in x if k != "element")
 
 
 def test_prompt_longer_than_the_context_is_refused(client, case14):
