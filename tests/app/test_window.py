@@ -212,3 +212,30 @@ def test_preferences_persist(qtbot, tmp_path):
     assert v["temperature"] == pytest.approx(0.7) and v["seed"] == 42 and v["mode"] == "free"
     assert w2.theme == "dark" and w2.act_dark.isChecked()
     w2.apply_theme("light")
+
+
+def test_ask_runs_the_pipeline_and_draws_its_verdict(window, qtbot, open_case):
+    """The Ask button end to end without the language model: `control:reference` answers
+    each variant with its own reference optimum, so the verdict is feasible at zero cost
+    gap, nothing is drawn in the violation colour, and the answer shown is the one judged."""
+    import json
+
+    open_case(window, "pglib_opf_case14_ieee")
+    window.take_out("line:6")
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    e = window.session.current
+    assert e.reference is not None and e.reference.success
+    window.model_panel.add_model("control:reference")
+    with qtbot.waitSignal(window.answerReady, timeout=120_000):
+        qtbot.mouseClick(window.model_panel.ask, QtCore.Qt.MouseButton.LeftButton)
+    assert window.session.current is e
+    assert e.error == "" and not e.stopped
+    v = e.verdict
+    assert v["feasible"] is True and v["violations"] == []
+    assert v["reference_objective"] == pytest.approx(e.reference.objective, rel=1e-9)
+    assert v["cost_gap"] == pytest.approx(0.0, abs=1e-6)
+    assert e.answer == e.reference.answer
+    assert json.loads(window.model_panel.answer.toPlainText()) == e.answer
+    assert window.view.highlighted == set()
+    assert "feasible" in window.verdict.banner.text()
+    assert window.model_panel.ask.isEnabled() and not window.model_panel.stop.isEnabled()
