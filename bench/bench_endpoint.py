@@ -101,14 +101,16 @@ def main() -> int:
               f"{st.get('requests', 1) or 1:>9}{ok!s:>7}", flush=True)
 
     if not args.skip_local:
+        load_s = 0.0
         with ModelClient(s) as local:
             for p, label, cache in ((a, "N-1 line:3", "cold"), (b, "N-1 line:7", "warm")):
                 plan = answer_plan(p)
                 r = local.complete(p.text, plan=plan, max_tokens=max_number_tokens(plan),
                                    settings=s)
                 row("local worker", label, cache, r.stats, exact(r.raw, p))
-            print(f"{'':<26}(model load {r.stats.get('load_s', 0):.2f} s on the first "
-                  "request, not included)")
+                if cache == "cold":
+                    load_s = r.stats.get("load_s", 0)
+            print(f"{'':<26}(model load {load_s:.2f} s on the first request, not included)")
 
     proc = start_server(port, s.n_threads, n_read)
     try:
