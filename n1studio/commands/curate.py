@@ -271,7 +271,7 @@ def run_dataset_build(args) -> int:
             raise N1Error(f"cannot read the sweep {args.sweep}: {exc}") from None
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     bar = ProgressBar("references")
-    with Study.open(args.study, create=True) as st:
+    with Study.open(args.study, create=True) as st, st.writer("dataset build"):
         try:
             ds = build_dataset(st, net, args.case, args.name, kinds=kinds, sample=args.sample,
                                seed=args.seed, feasible_only=args.feasible_only,
@@ -317,7 +317,7 @@ def run_dataset_reprompt(args) -> int:
     from n1studio.curate.study import Study
 
     bar = ProgressBar("prompts")
-    with Study.open(args.study) as st:
+    with Study.open(args.study) as st, st.writer("dataset reprompt"):
         ds = st.dataset_id(args.name)
         try:
             n = reprompt_dataset(st, ds, progress=bar)
@@ -359,7 +359,7 @@ def run_dataset_import(args) -> int:
     from n1studio.curate.dataset import import_jsonl
     from n1studio.curate.study import Study
 
-    with Study.open(args.study, create=True) as st:
+    with Study.open(args.study, create=True) as st, st.writer("dataset import"):
         if args.format == "opfdata":
             from n1studio.curate.opfdata import import_opfdata
 
