@@ -67,13 +67,17 @@ def main() -> int:
                                        seed=args.seed, feasible_only=True, example=example)
                     t0 = time.perf_counter()
                     run_eval(st, ds, [None], repair=True)
-                    runs = [r for r in st.runs(ds) if r["split"] != "N"]
+                    runs = [r for r in st.runs(ds) if r["split"] != "N"
+                            and not r["model"].startswith("control:")]
                     words = Counter(r["verdict"]["recall"]["verdict"] for r in runs)
                     feas = sum(bool(r["verdict"]["feasible"]) for r in runs)
+                    copied = sum(1 for r in runs if r["verdict"]["recall"]["to_n"] is not None
+                                 and r["verdict"]["recall"]["to_n"] < 1e-3)
                     print(f"\n{case} default model {'with' if example else 'without'} "
                           f"--example n: {len(runs)} N-1 answers, recalled "
                           f"{words['recalled']}, own {words['own']}, neither "
-                          f"{words['neither']}, feasible {feas} "
+                          f"{words['neither']}, copied the N answer exactly {copied}, "
+                          f"feasible {feas} "
                           f"({time.perf_counter() - t0:.0f} s)")
     return 0
 
