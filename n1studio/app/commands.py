@@ -20,6 +20,7 @@ DEFAULT_CASE = "case14"
 
 def register(sub: argparse._SubParsersAction) -> None:
     _register_report(sub)
+    _register_render(sub)
     p = sub.add_parser("gui", help="the desktop app (default when no command is given)",
                        description="Open the desktop app on a case (default: case14).")
     p.add_argument("case", nargs="?", default=None,
@@ -142,4 +143,62 @@ def run_report_cmd(args) -> int:
     print(report_text(report))
     for k, v in files.items():
         print(f"{k}: {v}")
+    return 0
+
+
+# ---- render (a figure of a variant, with an answer's verdict) ----------------------------
+
+def _register_render(sub) -> None:
+    from n1studio.commands._args import add_variant_args
+
+    p = sub.add_parser("render", help="a figure of a variant (PNG, SVG or PDF), with a verdict",
+                       description="Draw CASE with the given elements out of service (and "
+                                   "perturbations) at a chosen size, titled with the case and "
+                                   "the variant; with --answer, the answer's verdict drawn as "
+                                   "in the app (violations marked) and summarised in a line.")
+    add_variant_args(p)
+    p.add_argument("--answer", metavar="FILE", help="an n1studio.answer/1 file to judge and draw")
+    p.add_argument("--to", required=True, metavar="FILE",
+                   help="the figure to write: .png, .svg or .pdf")
+    p.add_argument("--width", type=int, default=1600, metavar="PX",
+                   help="page width in pixels (default 1600; the height follows the grid)")
+    p.add_argument("--scale", type=float, default=1.0, metavar="S",
+                   help="markers, lines and text times S (default 1)")
+    p.add_argument("--theme", choices=["light", "dark"], default="light")
+    p.set_defaults(func=run_render_cmd)
+
+
+def run_render_cmd(args) -> int:
+    from n1studio.app.demo import ensure_offscreen
+
+    ensure_offscreen()
+    from pathlib import Path
+
+    from n1studio.commands._args import variant_from_args
+    from n1studio.errors import N1Error
+
+    if Path(args.to).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise N1Error(f"--to {args.to}: give a .png, .svg or .pdf file")
+    variant = variant_from_args(args)
+    verdict = None
+    if args.answer:
+        from n1studio import pipeline
+        from n1studio.commands.check import read_answer_text
+
+        verdict = pipeline.judge(variant, read_answer_text(args.answer))
+    from PySide6 import QtGui
+
+    from n1studio.app import qtlog
+    from n1studio.app.render import variant_panel, write_figure
+
+    qtlog.install()
+    _app = QtGui.QGuiApplication.instance() or QtGui.QGuiApplication(["n1studio"])
+    fig = write_figure(args.to, [variant_panel(variant.base, variant, verdict)],
+                       width=args.width, scale=args.scale, theme=args.theme)
+    line = f"{args.to}: {fig.width}x{fig.height}"
+    if verdict is not None:
+        from n1studio.app.render import verdict_summary
+
+        line += f" — {verdict_summary(verdict)}"
+    print(line)
     return 0

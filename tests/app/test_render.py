@@ -1,0 +1,106 @@
+"""`n1studio render`: figures of pglib case14 with line:6 out, with and without the recalled
+N answer (the N case's reference from `n1studio solve --json`), as PNG, SVG and PDF."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PySide6 import QtGui
+
+from n1studio import cli
+
+CASE = "pglib_opf_case14_ieee"
+OUT = "line:6"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = cli.main(list(argv))
+    return rc, buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def n_answer(tmp_path_factory) -> str:
+    """The N case's answer as `n1studio solve CASE --json` writes it (the recalled answer)."""
+    rc, text = run_cli("solve", CASE, "--json")
+    assert rc == 0
+    path = tmp_path_factory.mktemp("answer") / "n.json"
+    path.write_text(text)
+    assert json.loads(text)["schema"] == "n1studio.answer/1"
+    return str(path)
+
+
+def colour_near(img: QtGui.QImage, x: float, y: float, hex_colour: str, r: int = 2) -> bool:
+    """Whether a pixel within r of (x, y) has (nearly) this colour."""
+    want = QtGui.QColor(hex_colour)
+    for dx in range(-r, r + 1):
+        for dy in range(-r, r + 1):
+            c = img.pixelColor(round(x) + dx, round(y) + dy)
+            if (abs(c.red() - want.red()) + abs(c.green() - want.green())
+                    + abs(c.blue() - want.blue())) < 30:
+                return True
+    return False
+
+
+def test_render_png_svg_pdf_with_answer(qapp, tmp_path, n_answer):
+    from n1studio import pipeline
+    from n1studio.app.render import variant_panel, write_figure
+    from n1studio.app.theme import palette
+    from n1studio.grid.cases import load_case
+    from n1studio.grid.variant import Variant
+
+    png, bare = tmp_path / "fig.png", tmp_path / "bare.png"
+    rc, out = run_cli("render", CASE, "--out", OUT, "--answer", n_answer, "--to", str(png),
+                      "--width", "900")
+    assert rc == 0 and "infeasible" in out
+    rc, _ = run_cli("render", CASE, "--out", OUT, "--to", str(bare), "--width", "900")
+    assert rc == 0
+    img, img0 = QtGui.QImage(str(png)), QtGui.QImage(str(bare))
+    assert img.width() == 900 and img0.width() == 900
+    assert img.height() == img0.height() > 300
+
+    # the verdict the figure draws, and where each bus lands on the same page
+    net = load_case(CASE)
+    variant = Variant(net, (OUT,))
+    verdict = pipeline.judge(variant, Path(n_answer).read_text())
+    bad = {v["element"] for v in verdict["violations"] if v["element"].startswith("bus:")}
+    assert bad, "the recalled N answer breaks power balance at the ends of line:6"
+    fig = write_figure(tmp_path / "same.png", [variant_panel(net, variant, verdict)], width=900)
+    pal = palette("light")
+    for name in fig.panels[0].drawing.bus_names:
+        x, y = fig.point(name)
+        if name in bad:
+            assert colour_near(img, x, y, pal.violation), name
+            assert not colour_near(img0, x, y, pal.violation), name
+            assert colour_near(img0, x, y, pal.bus), name
+        else:
+            assert not colour_near(img, x, y, pal.violation, r=1), name
+
+    # SVG: every marker its own shape, one circle per bus, no embedded symbol sheet
+    svg = tmp_path / "fig.svg"
+    assert run_cli("render", CASE, "--out", OUT, "--answer", n_answer, "--to", str(svg))[0] == 0
+    root = ET.parse(svg).getroot()
+    assert root.find(f".//{SVG_NS}image") is None
+    shapes = [e for e in root.iter() if e.tag in (f"{SVG_NS}circle", f"{SVG_NS}ellipse")]
+    assert len(shapes) == len(net.bus)
+    texts = " ".join("".join(e.itertext()) for e in root.iter(f"{SVG_NS}text"))
+    assert f"N-1 {OUT}" in texts and "infeasible" in texts
+
+    pdf = tmp_path / "fig.pdf"
+    assert run_cli("render", CASE, "--out", OUT, "--answer", n_answer, "--to", str(pdf),
+                   "--scale", "1.5")[0] == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_render_bad_target_is_one_line(qapp, tmp_path, capsys):
+    rc = cli.main(["render", CASE, "--to", str(tmp_path / "fig.gif")])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and ".png, .svg or .pdf" in err
