@@ -128,8 +128,10 @@ class GridView(QtWidgets.QWidget):
         self.banner.setObjectName("viewBanner")
         self.banner.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.banner.move(12, 10)
+        self.banner.setWordWrap(True)
         self.banner.hide()
         self.legend = None
+        self.show_legend = True
 
         self._mouse = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._on_move)
@@ -323,11 +325,18 @@ class GridView(QtWidgets.QWidget):
             return
         font = QtGui.QFont()
         font.setPointSizeF(8.5 * self.scale)
-        off = 0.17 * d.layout.unit
+        if self.scale > 1:
+            font.setBold(True)
+        # the label's corner sits a marker radius (in pixels, whatever the zoom) up and to
+        # the right of its bus, so the marker never covers it
+        r = 0.5 * self.bus_size * 1.45 + 2
+        colour = self._pal.text if self.scale > 1 else self._pal.muted
         for (x, y), label in zip(d.bus_xy, d.bus_labels):
-            t = pg.TextItem(label, color=self._pal.muted, anchor=(0, 1))
+            t = pg.TextItem(label, color=colour, anchor=(0, 1))
             t.setFont(font)
-            t.setPos(x + off * 0.5, y + off * 0.2)
+            br = t.textItem.boundingRect()
+            t.setAnchor((-r / max(br.width(), 1.0), 1 + 0.6 * r / max(br.height(), 1.0)))
+            t.setPos(x, y)
             t.setZValue(12)
             self.plot.addItem(t)
             self._labels.append(t)
@@ -371,6 +380,7 @@ class GridView(QtWidgets.QWidget):
         # anchor once filled: the anchor follows the view's size, not the legend's own growth
         self.legend.updateSize()
         self.legend.anchor((0, 1), (0, 1), offset=(12, -12))
+        self.legend.setVisible(self.show_legend)
 
     def _level_of_detail(self, *_args) -> None:
         """Generator and load glyphs only where they can be told apart from their bus: on a
@@ -532,8 +542,24 @@ class GridView(QtWidgets.QWidget):
         self.banner.setText(text)
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
-        self.banner.adjustSize()
         self.banner.show()
+        self._place_banner()
+
+    def _place_banner(self) -> None:
+        """The banner wraps within the view (never clipped on the right), at most its width
+        less a margin on each side."""
+        b = self.banner
+        avail = max(120, self.plot.width() - 24)
+        b.setMaximumWidth(avail)
+        w = min(b.sizeHint().width(), avail)
+        b.resize(w, b.heightForWidth(w) if b.hasHeightForWidth() else b.sizeHint().height())
+        b.move(12, 10)
+
+    def set_legend_visible(self, on: bool) -> None:
+        """One legend when two views are side by side: the second view hides its own."""
+        self.show_legend = on
+        if self.legend is not None:
+            self.legend.setVisible(on)
 
     def export_png(self, path: str, width: int = 0, height: int = 0) -> None:
         """Save what the view shows (drawing, legend and banner) as a PNG."""
@@ -569,3 +595,5 @@ class GridView(QtWidgets.QWidget):
 
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
+        if self.banner.isVisible():
+            self._place_banner()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from n1studio.app.theme import THEMES, stylesheet
 
@@ -105,8 +105,20 @@ class PreferencesMixin:
         self.settings.setValue("theme", self.theme)
 
     def toggle_presentation(self, on: bool) -> None:
+        """F5: the projector layout (app/presentation.py); leaving restores the layout."""
+        from n1studio.app.presentation import Presentation
+
+        if getattr(self, "presentation", None) is None:
+            self.presentation = Presentation(self)
         self.presenting = bool(on)
+        if self.act_present.isChecked() != self.presenting:
+            self.act_present.setChecked(self.presenting)
+        if self.presenting:
+            self.presentation.enter()
         scale = PRESENTATION_SCALE if self.presenting else 1.0
         self.view.set_scale(scale)
         self.compare.set_scale(scale)
         self.apply_theme(self.theme)
+        if not self.presenting:
+            self.presentation.leave()
+        QtCore.QTimer.singleShot(0, self.view.fit)
