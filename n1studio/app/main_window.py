@@ -196,7 +196,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
             self.statusBar().showMessage(f"{name} is already out of service", 6000)
             return
         self._add_variant(tuple(s.current.outages) + (name,), f"take {name} out of service",
-                          say_islands=True)
+                          say_islands=True, perturbation=s.current.perturbation)
 
     def show_variant(self, outages: tuple[str, ...], wait: bool = False) -> VariantEntry | None:
         """Draw the variant with exactly these outages (made, undoably, if it is new);
@@ -204,17 +204,18 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         return self._add_variant(tuple(outages), "", wait=wait)
 
     def _add_variant(self, outages: tuple[str, ...], text: str, wait: bool = False,
-                     say_islands: bool = False) -> VariantEntry | None:
-        """Activate the variant with these outages, pushing it on the undo stack if new."""
+                     say_islands: bool = False, perturbation=None) -> VariantEntry | None:
+        """Activate the variant with these outages (and perturbation), pushing it on the
+        undo stack if new."""
         s = self.session
         if s is None:
             return None
         try:
-            entry = s.new_entry(outages)
+            entry = s.new_entry(outages, perturbation)
         except N1Error as exc:
             self.statusBar().showMessage(str(exc), 8000)
             return None
-        k = s.find(entry.outages)
+        k = s.find(entry.outages, entry.perturbation)
         if k >= 0:
             self.activate(k)
             return s.entries[k]

@@ -16,6 +16,7 @@ import pandapower as pp
 
 from n1studio.app.drawing import Drawing, DrawState, build_drawing, state_for
 from n1studio.grid.cases import case_label
+from n1studio.grid.perturb import Perturbation
 from n1studio.grid.variant import Variant
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,11 @@ class VariantEntry:
     def outages(self) -> tuple[str, ...]:
         return self.variant.outages
 
+    @property
+    def perturbation(self) -> Perturbation:
+        """The variant's load, cost and name perturbation (identity when none)."""
+        return self.variant.perturbation
+
     def summary(self) -> str:
         """One line for the variants list: islands and verdict."""
         parts = []
@@ -95,15 +101,17 @@ class Session:
     def base_entry(self) -> VariantEntry:
         return self.entries[0]
 
-    def find(self, outages: tuple[str, ...]) -> int:
+    def find(self, outages: tuple[str, ...], perturbation: Perturbation | None = None) -> int:
+        """The index of the entry with exactly these outages and perturbation, or -1."""
+        key = (tuple(outages), (perturbation or Perturbation()).key())
         for k, e in enumerate(self.entries):
-            if e.outages == tuple(outages):
+            if e.variant.key == key:
                 return k
         return -1
 
-    def new_entry(self, outages) -> VariantEntry:
+    def new_entry(self, outages, perturbation: Perturbation | None = None) -> VariantEntry:
         """An entry for a variant (validates the element names; raises ElementError)."""
-        return VariantEntry(Variant(self.net, tuple(outages)))
+        return VariantEntry(Variant(self.net, tuple(outages), perturbation))
 
     def insert(self, entry: VariantEntry, at: int | None = None) -> int:
         at = len(self.entries) if at is None else at

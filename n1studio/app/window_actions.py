@@ -112,6 +112,36 @@ class ActionsMixin:
         self.act_reference = act("Solve the &reference", self.solve_active_reference,
                                  "Ctrl+R", "", "AC OPF of the active variant")
         self.act_about = act("&About N-1 Studio", self.about)
+        self.build_figure_actions()
+
+    def build_figure_actions(self) -> None:
+        """Export figure, Perturb and Check an answer (their slots live in their own
+        modules: export_dialog, perturb_dialog, check_dialog)."""
+        act = self.make_action
+        self.act_figure = act("Export &figure…", self.export_figure, "Ctrl+Shift+E", "export",
+                              "Save the view as PNG, SVG or PDF at a chosen size, with the "
+                              "title and the verdict (both panes when comparing)")
+        self.act_perturb = act("&Perturb…", self.perturb, "Ctrl+P", "",
+                               "Make a variant of the active one with loads, costs or names "
+                               "perturbed (seeded)")
+        self.act_check = act("&Check an answer…", self.check_answer, "Ctrl+K", "",
+                             "Judge an answer from a file or the clipboard against the active "
+                             "variant, beside its reference")
+
+    def export_figure(self) -> None:
+        from n1studio.app.export_dialog import export_figure
+
+        export_figure(self)
+
+    def perturb(self) -> None:
+        from n1studio.app.perturb_dialog import perturb_active
+
+        perturb_active(self)
+
+    def check_answer(self) -> None:
+        from n1studio.app.check_dialog import check_answer_dialog
+
+        check_answer_dialog(self)
 
     def build_menus(self) -> None:
         mb = self.menuBar()
@@ -126,6 +156,7 @@ class ActionsMixin:
         f.addSeparator()
         f.addAction(self.act_png)
         f.addAction(self.act_svg)
+        f.addAction(self.act_figure)
         f.addSeparator()
         f.addAction(self.act_quit)
         e = mb.addMenu("&Edit")
@@ -133,6 +164,7 @@ class ActionsMixin:
         e.addAction(self.act_redo)
         e.addSeparator()
         e.addAction(self.act_take_out)
+        e.addAction(self.act_perturb)
         v = mb.addMenu("&View")
         v.addAction(self.act_fit)
         v.addAction(self.act_compare)
@@ -146,6 +178,8 @@ class ActionsMixin:
         m.addAction(self.act_ask)
         m.addAction(self.act_stop)
         m.addAction(self.act_reference)
+        m.addSeparator()
+        m.addAction(self.act_check)
         self.curation.add_menu(mb)
         h = mb.addMenu("&Help")
         h.addAction(self.act_about)
@@ -155,7 +189,8 @@ class ActionsMixin:
         tb.setObjectName("mainToolbar")
         tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tb.setMovable(False)
-        for a in (self.act_open, self.act_undo, self.act_redo, self.act_take_out):
+        for a in (self.act_open, self.act_undo, self.act_redo, self.act_take_out,
+                  self.act_perturb):
             tb.addAction(a)
         tb.addSeparator()
         tb.addAction(self.act_fit)

@@ -104,3 +104,23 @@ def test_render_bad_target_is_one_line(qapp, tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and ".png, .svg or .pdf" in err
+
+
+@pytest.mark.qt_log_ignore(r"This plugin does not support")
+def test_window_export_figure_both_panes(window, qtbot, open_case, tmp_path):
+    """File → Export figure… at a chosen size: both panes when comparing, the size asked."""
+    from n1studio.app.export_dialog import export_figure, window_panels
+
+    open_case(window, CASE)
+    window.take_out(OUT)
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    window.act_compare.trigger()
+    panels = window_panels(window)
+    assert [p.title for p in panels] == [f"{CASE} — N-1 {OUT}", f"{CASE} — N"]
+    path = export_figure(window, str(tmp_path / "both.png"), width=1400, scale=1.25, fmt="png")
+    img = QtGui.QImage(path)
+    assert img.width() == 1400 and img.height() > 300
+    svg = export_figure(window, str(tmp_path / "both.svg"), width=1400, fmt="svg")
+    root = ET.parse(svg).getroot()
+    shapes = [e for e in root.iter() if e.tag in (f"{SVG_NS}circle", f"{SVG_NS}ellipse")]
+    assert len(shapes) == 2 * len(window.session.net.bus)
