@@ -79,7 +79,20 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.split = QtWidgets.QSplitter()
         self.split.addWidget(self.view)
         self.split.addWidget(self.compare)
-        self.setCentralWidget(self.split)
+        from n1studio.app.compare import CompareBar
+
+        self.compare_bar = CompareBar()
+        self.compare_bar.hide()
+        self.compare_bar.leftChosen.connect(self.activate)
+        self.compare_bar.rightChosen.connect(self.compare_with)
+        self.compare.set_legend_visible(False)  # one legend: the left view's
+        centre = QtWidgets.QWidget()
+        clay = QtWidgets.QVBoxLayout(centre)
+        clay.setContentsMargins(0, 0, 0, 0)
+        clay.setSpacing(0)
+        clay.addWidget(self.compare_bar)
+        clay.addWidget(self.split, 1)
+        self.setCentralWidget(centre)
 
         self.variants = VariantsPanel()
         self.variants.activated.connect(self.activate)
@@ -177,6 +190,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         s = self.session
         if s is None or not (0 <= k < len(s.entries)) or k == s.active:
             return
+        self._prev_active = s.active
         s.active = k
         self.session_changed()
 
@@ -248,34 +262,64 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
 
     # ---- compare --------------------------------------------------------------------------
     def compare_with(self, k: int) -> None:
+        """Draw entry `k` beside the active one (app/compare.py). Right-clicking a row makes
+        it current: then the entry active before it stays on the left."""
+        s = self.session
+        prev = getattr(self, "_prev_active", -1)
+        if s is not None and k == s.active and 0 <= prev < len(s.entries) and prev != k:
+            self._compare_index = k
+            self.activate(prev)
         self._compare_index = k
+        if self.act_compare.isChecked() and self.compare.isVisible():
+            self._refresh_compare()
+            return
         self.act_compare.setChecked(True)
         self.toggle_compare(True)
 
+    def compare_entries(self, left: int, right: int) -> None:
+        """Compare two entries of the session: `left` becomes active, `right` is beside it."""
+        self._compare_index = right
+        self.activate(left)
+        self.compare_with(right)
+
     def toggle_compare(self, on: bool) -> None:
+        from n1studio.app.compare import unlink_views
+
         s = self.session
         if not on or s is None:
             self.compare.hide()
-            self.view.vb.setXLink(None)
-            self.view.vb.setYLink(None)
+            self.compare_bar.hide()
+            unlink_views(self.view, self.compare)
             return
         self.compare.set_drawing(s.drawing, s.draw_state())
         self.compare.show()
-        self.compare.vb.setXLink(self.view.vb)
-        self.compare.vb.setYLink(self.view.vb)
+        self.compare_bar.show()
         self.split.setSizes([1, 1])
         self._refresh_compare()
+        # fitted once both views have their sizes (fitted hidden, the grid is a dot)
+        QtCore.QTimer.singleShot(0, self._fit_compared)
+
+    def _fit_compared(self) -> None:
+        from n1studio.app.compare import link_views
+
+        if not self.compare.isVisible():
+            return
+        self.view.fit()
+        link_views(self.view, self.compare)
+        self.compare.vb.setRange(self.view.vb.viewRect(), padding=0)
 
     def _refresh_compare(self) -> None:
+        from n1studio.app.compare import compared_index
+
         s = self.session
         if s is None or not self.compare.isVisible():
             return
-        k = self._compare_index
-        if not (0 <= k < len(s.entries)) or k == s.active:
-            k = 0 if s.active != 0 else (1 if len(s.entries) > 1 else 0)
+        k = compared_index(s, self._compare_index)
+        self._compare_index = k
         e = s.entries[k]
         self.compare.set_state(s.draw_state(e))
         self.compare.set_banner(self.banner_text(e), "info")
+        self.compare_bar.show_entries([x.label for x in s.entries], s.active, k)
 
     # ---- selection, inspector, plots ------------------------------------------------------
     def on_element_clicked(self, name: str) -> None:

@@ -1,0 +1,79 @@
+"""Side-by-side comparison of any two entries of the session (two N-1 variants, the N case
+and a variant, ...).
+
+`CompareBar` sits over the two views while comparing: a "Left" and a "Right" list of the
+session's entries. The left one is the active entry (choosing it activates it), the right one
+is drawn in the second view. The views are linked both ways (pan or zoom one, the other
+follows), only the left view shows the legend, and each view's banner carries its entry's
+full label. The second view is fitted once it has its size (a view fitted while hidden
+shrinks the grid to a dot).
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+
+class CompareBar(QtWidgets.QWidget):
+    """The two entries being compared, chosen from the session's list."""
+
+    leftChosen = QtCore.Signal(int)
+    rightChosen = QtCore.Signal(int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("compareBar")
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(6, 2, 6, 2)
+        self.left = QtWidgets.QComboBox()
+        self.left.setObjectName("compareLeft")
+        self.right = QtWidgets.QComboBox()
+        self.right.setObjectName("compareRight")
+        for combo in (self.left, self.right):
+            combo.setSizeAdjustPolicy(
+                QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        lay.addWidget(QtWidgets.QLabel("Left:"))
+        lay.addWidget(self.left, 1)
+        lay.addSpacing(12)
+        lay.addWidget(QtWidgets.QLabel("Right:"))
+        lay.addWidget(self.right, 1)
+        self._updating = False
+        self.left.activated.connect(lambda k: self._emit(self.leftChosen, k))
+        self.right.activated.connect(lambda k: self._emit(self.rightChosen, k))
+
+    def _emit(self, signal, k: int) -> None:
+        if not self._updating:
+            signal.emit(int(k))
+
+    def show_entries(self, labels: list[str], left: int, right: int) -> None:
+        self._updating = True
+        try:
+            for combo, k in ((self.left, left), (self.right, right)):
+                combo.clear()
+                combo.addItems(labels)
+                combo.setCurrentIndex(k)
+        finally:
+            self._updating = False
+
+
+def compared_index(session, wanted: int) -> int:
+    """The entry drawn on the right: `wanted` if it is another entry than the active one,
+    else the N case (or the first variant when the N case is active)."""
+    k = wanted
+    if not (0 <= k < len(session.entries)) or k == session.active:
+        k = 0 if session.active != 0 else (1 if len(session.entries) > 1 else 0)
+    return k
+
+
+def link_views(a, b) -> None:
+    """Pan and zoom of either view moves the other."""
+    b.vb.setXLink(a.vb)
+    b.vb.setYLink(a.vb)
+    a.vb.setXLink(b.vb)
+    a.vb.setYLink(b.vb)
+
+
+def unlink_views(a, b) -> None:
+    for v in (a, b):
+        v.vb.setXLink(None)
+        v.vb.setYLink(None)
