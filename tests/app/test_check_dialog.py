@@ -1,0 +1,101 @@
+"""Model → Check an answer…: the recalled N answer, pasted into the dialog on pglib case14
+with line:6 out, is judged and drawn like a model's answer."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
+
+CASE = "pglib_opf_case14_ieee"
+OUT = "line:6"
+
+
+def n_answer_text(window) -> str:
+    """The N case's reference written as an answer (what `n1studio solve --json` prints)."""
+    import json
+
+    ref = window.session.base_entry.reference
+    assert ref is not None and ref.success
+    return json.dumps(ref.answer, indent=2)
+
+
+def check_via_dialog(window, qtbot, text: str) -> None:
+    """Copy `text`, open the dialog, press Paste and OK, and wait for the verdict."""
+    QtWidgets.QApplication.clipboard().setText(text)
+
+    def drive():
+        dlg = window.last_check_dialog
+        dlg.text.clear()
+        qtbot.mouseClick(dlg.paste_button, QtCore.Qt.MouseButton.LeftButton)
+        assert dlg.text.toPlainText() == text
+        ok = dlg.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, QtCore.Qt.MouseButton.LeftButton)
+
+    with qtbot.waitSignal(window.answerReady, timeout=120_000):
+        QtCore.QTimer.singleShot(0, drive)
+        window.act_check.trigger()
+
+
+def test_pasted_n_answer_is_judged_and_drawn(window, qtbot, open_case):
+    from n1studio import pipeline
+
+    open_case(window, CASE)
+    text = n_answer_text(window)
+    window.take_out(OUT)
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    e = window.session.current
+    assert e.label == f"N-1 {OUT}"
+    check_via_dialog(window, qtbot, text)
+
+    verdict = e.verdict
+    assert verdict is not None and e.model_file == "checked: pasted"
+    # the same verdict the command line gives
+    want = pipeline.judge(e.variant, text)
+    got_pairs = sorted((v["constraint"], v["element"]) for v in verdict["violations"])
+    assert got_pairs == sorted((v["constraint"], v["element"]) for v in want["violations"])
+    assert got_pairs, "the N answer does not balance the N-1 grid"
+    assert verdict["recall"]["verdict"] == "recalled"
+    assert verdict["distance_to_feasible"] > 0
+
+    # the verdict panel lists exactly these violations
+    table = window.verdict.table
+    rows = sorted((table.item(r, 0).text(), table.item(r, 1).text())
+                  for r in range(table.rowCount()))
+    from n1studio.app.panels import KIND_TEXT
+
+    assert rows == sorted((KIND_TEXT[c], el) for c, el in got_pairs)
+    assert "infeasible" in window.verdict.banner.text()
+    # the view marks exactly the violated elements
+    assert window.view.highlighted == {el for _, el in got_pairs}
+    assert sorted(window.view.state.markers) == sorted({(el, c) for c, el in got_pairs})
+    assert len(window.view.markers.data) == len(set(got_pairs))
+    # the answer is shown like a model's: its text, and its voltages beside the reference's
+    assert window.model_panel.answer.toPlainText() == text
+    assert e.answer is not None and e.reference is not None
+
+
+def test_reference_answer_from_file_is_feasible(window, qtbot, open_case, tmp_path):
+    import json
+
+    open_case(window, CASE)
+    window.take_out(OUT)
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    e = window.session.current
+    path = tmp_path / "own.json"
+    path.write_text(json.dumps(e.reference.answer))
+
+    def drive():
+        dlg = window.last_check_dialog
+        assert dlg.load_file(str(path))
+        dlg.accept()
+
+    QtWidgets.QApplication.clipboard().setText("not an answer")
+    with qtbot.waitSignal(window.answerReady, timeout=120_000):
+        QtCore.QTimer.singleShot(0, drive)
+        window.act_check.trigger()
+    assert e.verdict["feasible"] and e.verdict["violations"] == []
+    assert e.model_file == "checked: own.json"
+    assert window.view.highlighted == set()
+    assert window.verdict.table.rowCount() == 0
