@@ -131,9 +131,12 @@ class VerdictPanel(QtWidgets.QWidget):
     clicking a row selects and centres its element."""
 
     elementActivated = QtCore.Signal(str)
+    # the moves to draw (verdict["moves"]) while "Show moves" is on, else None
+    movesRequested = QtCore.Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._moves: dict | None = None
         self.banner = QtWidgets.QLabel("No answer yet: press Ask to question the model on the "
                                        "active variant.")
         self.banner.setObjectName("verdictBanner")
@@ -158,6 +161,22 @@ class VerdictPanel(QtWidgets.QWidget):
         self.cost = QtWidgets.QLabel("")
         self.cost.setObjectName("costLabel")
         self.cost.setWordWrap(True)
+        self.distance = QtWidgets.QLabel("")
+        self.distance.setObjectName("distanceLabel")
+        self.distance.setWordWrap(True)
+        self.distance.setToolTip(
+            "How far the answer is from the nearest operating point that meets every "
+            "constraint of the variant (normalised squared move of P, Q, V and angle; 0 for a "
+            "feasible answer)")
+        self.show_moves = QtWidgets.QCheckBox("Show moves")
+        self.show_moves.setObjectName("showMoves")
+        self.show_moves.setToolTip("Draw the moves to the nearest feasible point: a bar per "
+                                   "generator (dP) and per bus (dVm), scaled")
+        self.show_moves.setEnabled(False)
+        self.show_moves.toggled.connect(lambda _on: self._emit_moves())
+        dist_row = QtWidgets.QHBoxLayout()
+        dist_row.addWidget(self.distance, 1)
+        dist_row.addWidget(self.show_moves)
         self.table = row_table(["Constraint", "Element", "Value", "Limit", "Excess"], single=False)
         self.table.setObjectName("violationsTable")
         self.table.setSortingEnabled(True)
@@ -168,6 +187,7 @@ class VerdictPanel(QtWidgets.QWidget):
         lay.addWidget(self.recall)
         lay.addLayout(grid)
         lay.addWidget(self.cost)
+        lay.addLayout(dist_row)
         lay.addWidget(self.table, 1)
 
     def _set_level(self, w: QtWidgets.QLabel, level: str) -> None:
@@ -185,6 +205,7 @@ class VerdictPanel(QtWidgets.QWidget):
             b.setFormat("–")
         self.cost.setText("")
         self.table.setRowCount(0)
+        self._set_distance(None)
 
     def show_verdict(self, verdict: dict | None, error: str = "") -> None:
         if error:
@@ -255,6 +276,26 @@ class VerdictPanel(QtWidgets.QWidget):
                 self.table.setItem(r, c, it)
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
+        self._set_distance(verdict)
+
+    def _set_distance(self, verdict: dict | None) -> None:
+        """The distance to feasibility, and the moves "Show moves" draws."""
+        d = (verdict or {}).get("distance_to_feasible")
+        moves = (verdict or {}).get("moves")
+        if isinstance(d, (int, float)):
+            self.distance.setText(f"distance to feasible {d:.4g}" + (" (feasible)" if d <= 0
+                                                                       else ""))
+        elif verdict and "distance_to_feasible" in verdict:
+            self.distance.setText("distance to feasible: no feasible point found")
+        else:
+            self.distance.setText("")
+        self._moves = moves if isinstance(moves, dict) else None
+        self.show_moves.setEnabled(self._moves is not None)
+        self._emit_moves()
+
+    def _emit_moves(self) -> None:
+        on = self.show_moves.isChecked() and self._moves is not None
+        self.movesRequested.emit(self._moves if on else None)
 
     def _clicked(self, row: int, _col: int) -> None:
         it = self.table.item(row, 1)

@@ -127,6 +127,10 @@ class ActionsMixin:
         self.act_check = act("&Check an answer…", self.check_answer, "Ctrl+K", "",
                              "Judge an answer from a file or the clipboard against the active "
                              "variant, beside its reference")
+        from n1studio.app.moves import MovesOverlay
+
+        self.moves_overlay = MovesOverlay(self.view)  # the verdict panel's "Show moves"
+        self.verdict.movesRequested.connect(self.moves_overlay.show_moves)
 
     def export_figure(self) -> None:
         from n1studio.app.export_dialog import export_figure
