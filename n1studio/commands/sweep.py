@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "line,trafo,impedance; also gen, sgen, load, ext_grid, bus, trafo3w)")
     p.add_argument("--opf", action="store_true",
                    help="also solve each variant's AC OPF and say whether it is feasible (slow)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="with --opf: processes solving the AC OPFs (default: all cores but one)")
+    p.add_argument("--ray", metavar="ADDRESS", help="with --opf: solve on the Ray cluster at "
+                   "ADDRESS (`local` starts one here; needs the `ray` extra)")
     p.add_argument("--all-violations", action="store_true",
                    help="list violations the base case already has too")
     p.add_argument("--top", type=int, default=30, metavar="N",
@@ -46,7 +50,8 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
     bar = ProgressBar("sweep")
     try:
         doc = run_sweep(net, args.kinds, opf=args.opf, progress=bar,
-                        options=SweepOptions(all_violations=args.all_violations))
+                        options=SweepOptions(all_violations=args.all_violations),
+                        workers=args.workers, ray=args.ray)
     finally:
         bar.close()
     if args.save:

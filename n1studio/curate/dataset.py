@@ -127,7 +127,8 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
                   statuses: tuple[str, ...] | None = None, replace: bool = False,
                   families: list[str] | None = None, example: bool = False,
                   progress: Progress | None = None,
-                  cancel: Callable[[], bool] | None = None) -> int:
+                  cancel: Callable[[], bool] | None = None,
+                  workers: int | None = 1, ray: str | None = None) -> int:
     """Build and store a dataset of `net`'s N case and its variants; returns its id.
 
     `families` (default `["n-1"]`) are `Family` texts, each a split of the dataset next to
@@ -139,8 +140,11 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
     Filters: `no_islanding` drops outages that split the grid; `feasible_only` keeps
     variants whose AC OPF is feasible. Every kept case is labelled with its reference AC
     OPF answer (solved here, stored). `example` writes the solved N case into every prompt.
+    References are solved by `workers` processes (None: all cores but one) or on the Ray
+    cluster at `ray` (n1studio.solve.parallel); the same dataset comes out either way.
     """
     from n1studio import pipeline
+    from n1studio.solve.parallel import ReferencePool
     from n1studio.solve.reference import reference
 
     label = case_label(net)
@@ -163,8 +167,8 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
     total = sum(wants) + (1 if include_n else 0)
     done = 0
 
-    def label_case(variant: Variant, split: str) -> dict | None:
-        ref = reference(variant, "ac")
+    def label_case(variant: Variant, split: str, ref=None) -> dict | None:
+        ref = ref if ref is not None else reference(variant, "ac")
         vid = study.add_variant(grid_id, variant.outages, variant.perturbation.to_dict(),
                                 variant.label)
         study.set_solution(vid, "ac", ref.status, ref.success,
@@ -185,24 +189,41 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
             progress(done, total)
     seen: set[int] = {items[0]["variant_id"]} if items else set()
     kept_total = 0
-    for (fam, draws), want in zip(plans, wants):
-        kept = 0
-        for outages, pseed in draws:
-            if kept >= want or (cancel and cancel()):
-                break
-            variant = Variant(net, outages, fam.perturbation(pseed) if fam.perturbed else None)
-            if no_islanding and variant.islands.islanded:
-                continue
-            it = label_case(variant, fam.split)
-            if it is None or it["variant_id"] in seen:
-                continue
-            seen.add(it["variant_id"])
-            items.append(it)
-            kept += 1
-            done += 1
-            if progress:
-                progress(done, total)
-        kept_total += kept
+    with ReferencePool(net, workers=workers, ray=ray) as pool:
+        parallel = pool.kind != "serial"
+        for (fam, draws), want in zip(plans, wants):
+            kept = 0
+            draws = iter(draws)
+            while kept < want and not (cancel and cancel()):
+                # the next candidates in draw order (one at a time serially; a batch for
+                # the pool), kept in that order until `want` pass: the serial result
+                size = max(want - kept, 4 * pool.workers) if parallel else 1
+                batch = []
+                for outages, pseed in draws:
+                    v = Variant(net, outages, fam.perturbation(pseed) if fam.perturbed else None)
+                    if no_islanding and v.islands.islanded:
+                        continue
+                    batch.append(v)
+                    if len(batch) >= min(size, 64 * pool.workers):
+                        break
+                if not batch:
+                    break
+                refs = pool.map([(v.outages, v.perturbation.to_dict() if fam.perturbed
+                                  else None) for v in batch], cancel=cancel) if parallel \
+                    else [None]
+                for variant, ref in zip(batch, refs):
+                    if kept >= want or (parallel and ref is None):
+                        break
+                    it = label_case(variant, fam.split, ref)
+                    if it is None or it["variant_id"] in seen:
+                        continue
+                    seen.add(it["variant_id"])
+                    items.append(it)
+                    kept += 1
+                    done += 1
+                    if progress:
+                        progress(done, total)
+            kept_total += kept
     spec = {"grid": label, "source": str(source), "kinds": list(kinds), "sample": sample,
             "seed": seed, "feasible_only": feasible_only, "no_islanding": no_islanding,
             "from_sweep": sweep is not None, "families": [f.text for f in fams],

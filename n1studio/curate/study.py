@@ -886,6 +886,30 @@ class Study:
                             (name, name, 0))
             return int(cur.lastrowid)
 
+    def add_endpoint_model(self, identity: dict) -> int:
+        """A model behind a server (`EndpointClient.identity()`) recorded as a model: its
+        "hash" is `endpoint:` + a hash of the endpoint, the model name, the chat mode, the
+        stable part of the server's model-list entry and its fingerprint, so runs of
+        different servers (or of a server that now serves other weights) never mix. The
+        file name reads "NAME @ host:port". No credential is in an identity."""
+        entry = identity.get("server_model") or {}
+        stable = {k: entry.get(k) for k in ("id", "owned_by", "root", "parent",
+                                             "max_model_len") if entry.get(k) is not None}
+        key = {"endpoint": identity.get("endpoint"), "model": identity.get("model"),
+               "chat": bool(identity.get("chat")), "server_model": stable,
+               "system_fingerprint": identity.get("system_fingerprint")}
+        digest = "endpoint:" + hashlib.sha256(
+            json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+        row = self._one("SELECT id FROM models WHERE sha256 = ?", (digest,))
+        if row is not None:
+            return int(row["id"])
+        where = str(identity.get("endpoint") or "").split("://", 1)[-1]
+        name = f"{identity.get('model')} @ {where}" + (" (chat)" if key["chat"] else "")
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO models (file_name, sha256, size) VALUES (?, ?, ?)",
+                            (name, digest, 0))
+            return int(cur.lastrowid)
+
     def models(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute(
             "SELECT id, file_name, sha256, size FROM models ORDER BY id")]
@@ -924,8 +948,10 @@ class Study:
                "m.sha256 AS model_sha256")
         args: list = []
         if dataset_id is not None:
+            # a dataset's runs are those asked with its prompt (the same variant in another
+            # dataset, e.g. with a worked example, is another experiment)
             sql += (", i.split FROM runs r JOIN dataset_items i ON i.variant_id = r.variant_id "
-                    "AND i.dataset_id = ? ")
+                    "AND i.dataset_id = ? AND i.prompt = r.prompt ")
             args.append(dataset_id)
         else:
             sql += (", CASE WHEN v.outages = '[]' THEN 'N' ELSE 'N-1' END AS split "

@@ -63,13 +63,16 @@ class SweepOptions:
 def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
               progress: Progress | None = None, cancel: Cancel | None = None,
               options: SweepOptions | None = None,
-              on_event: Callable[[dict], None] | None = None) -> dict:
+              on_event: Callable[[dict], None] | None = None, *, workers: int | None = 1,
+              ray: str | None = None) -> dict:
     """Sweep every single outage of `kinds`; return an ``n1studio.sweep/1`` document.
 
     `progress(done, total)` is called as contingencies complete; `cancel()` returning True
     stops the sweep at the next chunk and the document holds what finished
     (``stats.cancelled``). With `opf`, each outage also gets ``opf`` =
-    ``{feasible, status, objective}`` from the reference AC OPF of the variant (slow).
+    ``{feasible, status, objective}`` from the reference AC OPF of the variant (slow;
+    solved by `workers` processes, None = all cores but one, or on the Ray cluster at
+    `ray`: n1studio.solve.parallel; the same document either way).
     `cancel` may also be a threading.Event and progress may come as `on_event`
     ``{"ev": "progress", "done", "total"}`` (the app's Job calls it that way).
     """
@@ -108,7 +111,7 @@ def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
         results[el] = _one_outage(net, model, base_rep, limits, engine, el)
         tracker.step(1)
     if opf and not tracker.cancelled():
-        _add_opf(net, elements, results, tracker)
+        _add_opf(net, elements, results, tracker, workers, ray)
 
     ordered = [results[e] for e in elements if e in results]
     elapsed = time.perf_counter() - t0
@@ -232,9 +235,21 @@ def _check_kinds(kinds) -> tuple[str, ...]:
 
 # ---- optional: is the variant's AC OPF feasible? ------------------------------------------
 
-def _add_opf(net, elements, results, tracker: _Tracker) -> None:
+def _add_opf(net, elements, results, tracker: _Tracker, workers: int | None = 1,
+             ray: str | None = None) -> None:
+    from n1studio.solve.parallel import ReferencePool, default_workers
     from n1studio.solve.reference import reference
 
+    if ray or (default_workers() if workers is None else workers) > 1:
+        todo = [el for el in elements if el in results]
+        with ReferencePool(net, workers=workers, ray=ray) as pool:
+            solved = pool.map([((el,), None) for el in todo], cancel=tracker.cancelled,
+                              progress=lambda d, t: tracker.step(1))
+        for el, res in zip(todo, solved):
+            if res is not None:
+                results[el]["opf"] = {"feasible": bool(res.success), "status": str(res.status),
+                                      "objective": res.objective if res.success else None}
+        return
     for el in elements:
         if tracker.cancelled():
             return

@@ -1,0 +1,242 @@
+"""Reference AC OPF solves of many variants of one grid, on several processes or a Ray cluster.
+
+`ReferencePool(net, workers=N, ray=None)` maps variant specs (outages, perturbation dict)
+to their references, in the order given, so whatever runs them the same dataset comes out:
+
+- `workers <= 1` and no Ray: solved here, one after the other, through the cached
+  `n1studio.solve.reference.reference` (exactly what a serial build did);
+- `workers > 1`: a `ProcessPoolExecutor` with a *spawn* context (no fork of a process that
+  may hold threads, Qt or a model worker). Each worker process loads the grid once (the
+  pickled net travels once, in the initializer), solves the N case first so every variant
+  warm-starts from it as a serial build does, then solves its share;
+- `ray="ADDRESS"` (`"local"` starts a Ray runtime on this machine): one Ray actor per
+  worker holds the grid and solves its share (`ray.util.ActorPool.map` keeps the order).
+  Ray is an optional extra (`pip install n1studio[ray]`).
+
+What comes back from another process is a `Solved` (status, success, objective, answer,
+solve time): what a dataset stores and `sweep --opf` reports, not the full `OpfResult`
+with its arrays. In-process solves return the `OpfResult` itself (same attributes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from n1studio.errors import N1Error
+
+log = logging.getLogger(__name__)
+
+#: a variant to solve: (outages, perturbation as `Perturbation.to_dict()` or None)
+Spec = tuple[tuple[str, ...], dict | None]
+
+
+def default_workers() -> int:
+    """All cores but one (at least one)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        n = os.cpu_count() or 1
+    return max(1, n - 1)
+
+
+@dataclass(frozen=True)
+class Solved:
+    """A reference solved in another process: what datasets and sweeps keep of it."""
+
+    status: str
+    success: bool
+    objective: float | None
+    answer: dict | None
+    solve_time_s: float = 0.0
+    iterations: int = 0
+
+
+def _summary(res) -> Solved:
+    ok = bool(res.success)
+    return Solved(status=str(res.status), success=ok,
+                  objective=float(res.objective) if ok and res.objective is not None else None,
+                  answer=res.answer if ok else None, solve_time_s=float(res.solve_time_s),
+                  iterations=int(getattr(res, "iterations", 0) or 0))
+
+
+def _variant(net, spec: Spec):
+    from n1studio.grid.perturb import Perturbation
+    from n1studio.grid.variant import Variant
+
+    outages, pert = spec
+    return Variant(net, list(outages), Perturbation.from_dict(pert) if pert else None)
+
+
+def solve_spec(net, spec: Spec):
+    """The AC reference of one spec, here (cached; an N1Error is a failed status)."""
+    from n1studio.solve.reference import reference
+
+    try:
+        return reference(_variant(net, spec), "ac")
+    except N1Error as exc:
+        return Solved(status=f"error: {exc}", success=False, objective=None, answer=None)
+
+
+# ---- process workers: one grid per process, loaded once ------------------------------------
+_NET = None
+
+
+def _init_worker(net) -> None:
+    global _NET
+    from n1studio.grid.variant import Variant
+    from n1studio.solve.reference import reference
+
+    _NET = net
+    try:  # warm starts from the N solution, as in a serial build
+        reference(Variant(net), "ac")
+    except N1Error:
+        pass
+
+
+def _solve_in_worker(spec: Spec) -> Solved:
+    res = solve_spec(_NET, spec)
+    return res if isinstance(res, Solved) else _summary(res)
+
+
+class _RaySolver:
+    """A Ray actor body: holds the grid, solves specs (see `_init_worker`)."""
+
+    def __init__(self, net):
+        _init_worker(net)
+
+    def solve(self, spec: Spec) -> Solved:
+        return _solve_in_worker(spec)
+
+
+def ray_available() -> bool:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class ReferencePool:
+    """Solve references of `net`'s variants with `workers` processes or on Ray at `ray`.
+
+    Use as a context manager; `map(specs)` returns one result per spec, in order. A
+    `cancel()` returning True stops a map between results; the unsolved entries are None.
+    """
+
+    def __init__(self, net, workers: int | None = None, ray: str | None = None):
+        self.net = net
+        self.workers = default_workers() if workers is None else int(workers)
+        if self.workers < 1:
+            raise N1Error(f"--workers must be at least 1 (got {self.workers})")
+        self.ray_address = ray
+        self._pool = None
+        self._actors = None
+        self._ray_started = False
+
+    @property
+    def kind(self) -> str:
+        if self.ray_address:
+            return "ray"
+        return "processes" if self.workers > 1 else "serial"
+
+    def __enter__(self) -> ReferencePool:  # noqa: PYI034
+        if self.ray_address:
+            self._start_ray()
+        elif self.workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker, initargs=(self.net,))
+        return self
+
+    def _start_ray(self) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise N1Error("--ray needs Ray: pip install 'n1studio[ray]'") from None
+        if not ray.is_initialized():
+            try:
+                if self.ray_address == "local":
+                    ray.init(num_cpus=self.workers, include_dashboard=False,
+                             log_to_driver=False, configure_logging=False)
+                else:
+                    ray.init(address=self.ray_address, log_to_driver=False,
+                             configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                msg = " ".join(str(exc).split())[:200]
+                raise N1Error(f"cannot reach the Ray cluster at {self.ray_address}: "
+                              f"{msg}") from None
+            self._ray_started = True
+        n = self.workers
+        if self.ray_address != "local":
+            n = max(1, int(ray.cluster_resources().get("CPU", n)))
+        actor = ray.remote(num_cpus=1)(_RaySolver)
+        net_ref = ray.put(self.net)
+        self._actors = [actor.remote(net_ref) for _ in range(n)]
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._actors is not None:
+            import ray
+
+            for a in self._actors:
+                ray.kill(a)
+            self._actors = None
+            if self._ray_started:
+                ray.shutdown()
+                self._ray_started = False
+
+    def map(self, specs: Iterable[Spec], cancel: Callable[[], bool] | None = None,
+            progress: Callable[[int, int], None] | None = None) -> list:
+        specs = [(tuple(o), p) for o, p in specs]
+        out: list = [None] * len(specs)
+        stopped = (lambda: bool(cancel and cancel()))
+        if self._actors is not None:
+            from ray.util import ActorPool
+
+            pool = ActorPool(self._actors)
+            for i, res in enumerate(pool.map(lambda a, s: a.solve.remote(s), specs)):
+                out[i] = res
+                if progress:
+                    progress(i + 1, len(specs))
+                if stopped():
+                    break  # what is in flight finishes on the actors and is dropped
+            return out
+        if self._pool is None:
+            for i, spec in enumerate(specs):
+                if stopped():
+                    break
+                out[i] = solve_spec(self.net, spec)
+                if progress:
+                    progress(i + 1, len(specs))
+            return out
+        futures = [self._pool.submit(_solve_in_worker, s) for s in specs]
+        try:
+            for i, fut in enumerate(futures):
+                out[i] = fut.result()
+                if progress:
+                    progress(i + 1, len(specs))
+                if stopped():
+                    break
+        finally:
+            for fut in futures:
+                fut.cancel()
+        return out
+
+
+def solve_references(net, specs: Iterable[Spec], *, workers: int | None = None,
+                     ray: str | None = None, cancel: Callable[[], bool] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> list:
+    """`ReferencePool(net, workers, ray).map(specs)` in one call."""
+    with ReferencePool(net, workers=workers, ray=ray) as pool:
+        return pool.map(specs, cancel=cancel, progress=progress)
