@@ -11,6 +11,19 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from n1studio.app.tables import row_table
 from n1studio.grid.topology import describe_islands
 
+SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
+
+
+class SortItem(QtWidgets.QTableWidgetItem):
+    """A cell that sorts by its key (SORT_ROLE: numbers, severity) rather than its text."""
+
+    def __lt__(self, other: QtWidgets.QTableWidgetItem) -> bool:
+        a, b = self.data(SORT_ROLE), other.data(SORT_ROLE)
+        if a is not None and b is not None:
+            return a < b
+        return self.text() < other.text()
+
+
 STATUS_COLORS = {"diverged": "#8e44ad", "islanded": "#e67e22", "violations": "#c0392b",
                  "ok": "#27ae60"}
 
@@ -37,6 +50,10 @@ class SweepTable(QtWidgets.QWidget):
         top.addWidget(self.filter)
         lay.addLayout(top)
         self.table = row_table([c.capitalize() for c in self.COLUMNS])
+        self.table.setObjectName("sweepTable")
+        # the Detail column wraps (rows grow), its full text is also the cell's tooltip
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideNone)
         self.table.cellClicked.connect(self._clicked)
         self.table.cellActivated.connect(self._clicked)
         lay.addWidget(self.table)
@@ -53,25 +70,54 @@ class SweepTable(QtWidgets.QWidget):
             f"{c.get('ok', 0)} ok, {c.get('violations', 0)} violations, "
             f"{c.get('islanded', 0)} islanded, {c.get('diverged', 0)} diverged "
             f"({st.get('seconds', 0):.2f} s)")
+        from n1studio.solve.sweep import STATUSES
+
         self.table.setSortingEnabled(False)
+        self.table.clearContents()
         self.table.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows):
             worst = max(r.get("violations", []), key=lambda v: v.get("excess", 0.0), default=None)
-            vals = [str(i + 1), r["element"], r["status"], str(len(r.get("violations", []))),
+            nviol = len(r.get("violations", []))
+            vals = [str(i + 1), r["element"], r["status"], str(nviol),
                     "" if worst is None else f"{worst['constraint']} {worst['element']}",
                     _detail(r)]
+            keys = [i, r["element"], i, nviol, -(worst or {}).get("excess", 0.0), vals[5]]
             for j, v in enumerate(vals):
-                item = QtWidgets.QTableWidgetItem(v)
+                item = SortItem(v)
                 item.setData(QtCore.Qt.ItemDataRole.UserRole, i)
+                item.setData(SORT_ROLE, keys[j])
                 if j == 2:
                     item.setForeground(QtGui.QBrush(QtGui.QColor(STATUS_COLORS.get(v, "#000"))))
+                    item.setData(SORT_ROLE, (STATUSES.index(v) if v in STATUSES else 9, i))
+                if j == 5:
+                    item.setToolTip(v)
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
+        self.table.setSortingEnabled(True)
+        # ranked by severity by default (the rank column, ascending)
+        self.table.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
+        self.table.resizeRowsToContents()
         self._apply_filter(self.filter.currentText())
 
+    def clear(self, text: str = "No sweep yet.") -> None:
+        """No results (another grid was opened: the sweep belonged to the previous one)."""
+        self.rows = []
+        self.table.setSortingEnabled(False)
+        self.table.clearContents()
+        self.table.setRowCount(0)
+        self.summary.setText(text)
+
+    def row_data(self, element: str) -> dict | None:
+        """The sweep's result for an outage (None if absent)."""
+        return next((r for r in self.rows if r["element"] == element), None)
+
     def _apply_filter(self, status: str) -> None:
-        for i, r in enumerate(self.rows):
-            self.table.setRowHidden(i, status != "all" and r["status"] != status)
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is None:
+                continue
+            r = self.rows[int(item.data(QtCore.Qt.ItemDataRole.UserRole))]
+            self.table.setRowHidden(row, status != "all" and r["status"] != status)
 
     def _clicked(self, row: int, _col: int = 0) -> None:
         item = self.table.item(row, 0)
@@ -81,8 +127,12 @@ class SweepTable(QtWidgets.QWidget):
         self.variantRequested.emit([r["element"]])
 
     def row_of(self, element: str) -> int:
-        """The table row of an element (-1 if absent): for tests and for selecting from the map."""
-        return next((i for i, r in enumerate(self.rows) if r["element"] == element), -1)
+        """The table row (as shown, sorted) of an element (-1 if absent)."""
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 1)
+            if item is not None and item.text() == element:
+                return row
+        return -1
 
 
 def _detail(r: dict) -> str:

@@ -65,7 +65,9 @@ class Curation(QtCore.QObject):
         self.progress.hide()
         lay.addWidget(self.progress)
         self.sweep = SweepTable()
-        self.sweep.variantRequested.connect(lambda outs: self.w.show_variant(tuple(outs)))
+        self.sweep.variantRequested.connect(self.show_sweep_row)
+        self.sweep_session = None  # the session (grid) the sweep's results belong to
+        self.findings: dict[tuple[str, ...], dict] = {}  # outages -> the sweep's result
         lay.addWidget(self.sweep, 1)
 
         self.study_panel = StudyPanel()
@@ -113,13 +115,57 @@ class Curation(QtCore.QObject):
         return [self.dock_sweep, self.dock_study, self.dock_report]
 
     # ---- sweep ----------------------------------------------------------------------------
+    def grid_changed(self, session) -> None:
+        """Another grid is shown: the sweep of the previous one no longer applies."""
+        if session is self.sweep_session:
+            return
+        self.sweep_session = None
+        self.findings = {}
+        self.stop_sweep()
+        self.sweep.clear(f"No sweep of {session.name} yet." if session is not None
+                         else "No sweep yet.")
+
+    def finding(self, entry) -> dict | None:
+        """The sweep's result for a variant of the sweep's grid (None if it has none)."""
+        if self.w.session is not self.sweep_session or self.sweep_session is None:
+            return None
+        return self.findings.get(tuple(entry.outages))
+
+    def draw_state(self, entry):
+        """What the view draws for `entry`: its verdict when it has one, else what the sweep
+        found for that outage (post-outage power flow: cut-off buses, violations)."""
+        from n1studio.app.drawing import state_for
+
+        s = self.w.session
+        r = self.finding(entry)
+        if r is None or entry.verdict is not None:
+            return s.draw_state(entry)
+        return state_for(s.drawing, s.net, entry.outages, r.get("islanded_buses") or (),
+                         r.get("violations") or [])
+
+    def show_sweep_row(self, outages: list) -> None:
+        """A clicked sweep row: draw that variant of the sweep's grid with the post-outage
+        power flow's findings, centred on the outage."""
+        s = self.w.session
+        if s is None or s is not self.sweep_session:
+            self.w.statusBar().showMessage("That sweep was of another grid: run it again", 8000)
+            return
+        r = self.sweep.row_data(outages[0]) if len(outages) == 1 else None
+        if r is not None:
+            self.findings[tuple(outages)] = r
+        entry = self.w.show_variant(tuple(outages))
+        if entry is not None and entry is s.current:
+            self.w.session_changed()
+        self.w.show_element(outages[0], centre=True)
+
     def run_sweep(self) -> Job | None:
         s = self.w.session
         if s is None or self.sweep_job is not None:
             return None
         job = Job(sweep_job, s.net, name="sweep")
+        job.session = s
         job.progress.connect(self._sweep_progress)
-        job.succeeded.connect(self._sweep_done)
+        job.succeeded.connect(lambda doc, s=s: self._sweep_done(doc, s))
         job.failed.connect(self._sweep_failed)
         job.stopped.connect(lambda _partial: self._sweep_finished())
         self.sweep_job = job
@@ -147,8 +193,12 @@ class Curation(QtCore.QObject):
         self.stop_button.setEnabled(False)
         self.progress.hide()
 
-    def _sweep_done(self, doc: dict) -> None:
+    def _sweep_done(self, doc: dict, session=None) -> None:
         self._sweep_finished()
+        if session is not None and session is not self.w.session:
+            return  # a sweep of a grid no longer shown
+        self.sweep_session = self.w.session
+        self.findings = {}
         self.sweep.set_sweep(doc)
         st = doc.get("stats", {})
         self.w.statusBar().showMessage(

@@ -125,7 +125,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
 
     # ---- texts ----------------------------------------------------------------------------
     def banner_text(self, e: VariantEntry) -> str:
-        return window_texts.banner_text(self.session, e, self.theme)
+        return window_texts.banner_text(self.session, e, self.theme, self.curation.finding(e))
 
     def describe(self, name: str) -> str:
         """The hover tooltip of an element of the active variant."""
@@ -136,6 +136,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         """Show another grid (the model is stopped, the undo history starts again)."""
         self.stop()
         self.session = session
+        self.curation.grid_changed(session)
         self.undo.clear()
         self._compare_index = -1
         self.setWindowTitle(f"N-1 Studio — {session.name}")
@@ -156,7 +157,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         e = s.current
         if not e.ready and s.big:
             self.prepare(e)
-        self.view.set_state(s.draw_state(e))
+        self.view.set_state(self.curation.draw_state(e))
         self.view.set_banner(self.banner_text(e), "warn" if e.ready and
                              e.variant.islands.islanded else "info")
         self.variants.show_session(s)

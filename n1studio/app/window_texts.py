@@ -26,8 +26,10 @@ def entry_drawable(session: Session, entry: VariantEntry) -> bool:
     return entry.ready or not session.big
 
 
-def banner_text(session: Session, entry: VariantEntry, theme: str) -> str:
-    """The rich-text line over the drawing: case, variant, islands, reference, verdict."""
+def banner_text(session: Session, entry: VariantEntry, theme: str,
+                finding: dict | None = None) -> str:
+    """The rich-text line over the drawing: case, variant, islands, reference, verdict;
+    `finding`: the sweep's result for this outage (drawn while there is no verdict)."""
     parts = [f"<b>{html.escape(session.name)}</b>", f"<b>{html.escape(entry.label)}</b>"]
     isl = entry.variant.islands if entry_drawable(session, entry) else None
     if isl is None:
@@ -43,6 +45,14 @@ def banner_text(session: Session, entry: VariantEntry, theme: str) -> str:
         r = entry.reference
         parts.append(f"reference {r.objective:,.1f} $/h" if r.success
                      else f"reference: {html.escape(r.status)}")
+    if finding is not None and entry.verdict is None:
+        n = len(finding.get("violations") or [])
+        col = palette(theme).violation
+        what = {"diverged": "no power-flow solution", "islanded": "islanded",
+                "ok": "no violation"}.get(finding.get("status"), f"{n} violation(s)")
+        parts.append(f"sweep (post-outage power flow): <span style='color:{col}'>"
+                     f"<b>{what}</b></span>" if finding.get("status") != "ok"
+                     else f"sweep (post-outage power flow): {what}")
     if entry.verdict is not None:
         n = len(entry.verdict.get("violations") or [])
         col = palette(theme).violation
