@@ -38,7 +38,7 @@ from n1studio.resources import resource
 
 log = logging.getLogger(__name__)
 
-AUTO_REFERENCE_MAX_BUS = 400  # solve the reference on its own for grids up to this size
+AUTO_REFERENCE_MAX_BUS = window_texts.AUTO_REFERENCE_MAX_BUS  # references solved on their own
 
 
 class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidgets.QMainWindow):
@@ -116,6 +116,9 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.build_menus()
         self.build_toolbar()
         self.build_status_bar()
+        from n1studio.app.reference_bar import ReferenceBar
+
+        self.reference_bar = ReferenceBar(self)
 
         self.resize(1480, 920)
         self.size_docks()
@@ -125,7 +128,9 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
 
     # ---- texts ----------------------------------------------------------------------------
     def banner_text(self, e: VariantEntry) -> str:
-        return window_texts.banner_text(self.session, e, self.theme, self.curation.finding(e))
+        return window_texts.banner_text(
+            self.session, e, self.theme, self.curation.finding(e), solving=id(e) in self.ref_jobs,
+            auto_reference=len(self.session.net.bus) <= AUTO_REFERENCE_MAX_BUS)
 
     def describe(self, name: str) -> str:
         """The hover tooltip of an element of the active variant."""

@@ -85,12 +85,21 @@ class ActionsMixin:
         self.act_svg = act("Export view as &SVG…", lambda: self.export_dialog("svg"),
                            None, "", "Save the drawing as an SVG file")
         self.act_quit = act("&Quit", self.close, K.Quit)
-        self.act_undo = self.undo.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(QtGui.QKeySequence(K.Undo))
-        self.act_undo.setIcon(icon("undo"))
-        self.act_redo = self.undo.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcut(QtGui.QKeySequence(K.Redo))
-        self.act_redo.setIcon(icon("redo"))
+        # fixed labels (a growing "Undo take line:6 out of service" pushes the toolbar's
+        # actions off it); what would be undone or redone is in the tooltip
+        self.act_undo = act("&Undo", self.undo.undo, K.Undo, "undo", "Nothing to undo")
+        self.act_undo.setEnabled(False)
+        self.undo.canUndoChanged.connect(self.act_undo.setEnabled)
+        self.undo.undoTextChanged.connect(
+            lambda t: self.act_undo.setToolTip(f"Undo {t}" if t else "Nothing to undo"))
+        self.act_redo = act("&Redo", self.undo.redo, None, "redo", "Nothing to redo")
+        keys = [*QtGui.QKeySequence.keyBindings(K.Redo), QtGui.QKeySequence("Ctrl+Y"),
+                QtGui.QKeySequence("Ctrl+Shift+Z")]
+        self.act_redo.setShortcuts(list({k.toString(): k for k in keys}.values()))
+        self.act_redo.setEnabled(False)
+        self.undo.canRedoChanged.connect(self.act_redo.setEnabled)
+        self.undo.redoTextChanged.connect(
+            lambda t: self.act_redo.setToolTip(f"Redo {t}" if t else "Nothing to redo"))
         self.act_take_out = act("&Take selected out of service", self.take_out_selected,
                                 QtCore.Qt.Key.Key_Delete, "outage",
                                 "Make a variant with the selected element out of service")

@@ -152,6 +152,7 @@ class JobsMixin:
         job.stopped.connect(lambda _p, e=entry: self._reference_done(e, None))
         self.ref_jobs[id(entry)] = job
         self.start_job(job)
+        self.reference_bar.track(job, entry)
         self.statusBar().showMessage(f"Solving the reference AC OPF of {entry.label}…")
         return job
 

@@ -13,6 +13,8 @@ from n1studio.app.results import element_rows, rows_html
 from n1studio.app.session import Session, VariantEntry
 from n1studio.app.theme import palette
 
+AUTO_REFERENCE_MAX_BUS = 400  # the window solves references on its own up to this size
+
 # status lines shown before the first token; the first token replaces them
 BEFORE_ANSWER = ("reading the prompt", "model loaded", "starting", "loading")
 
@@ -27,9 +29,12 @@ def entry_drawable(session: Session, entry: VariantEntry) -> bool:
 
 
 def banner_text(session: Session, entry: VariantEntry, theme: str,
-                finding: dict | None = None) -> str:
+                finding: dict | None = None, solving: bool = False,
+                auto_reference: bool = True) -> str:
     """The rich-text line over the drawing: case, variant, islands, reference, verdict;
-    `finding`: the sweep's result for this outage (drawn while there is no verdict)."""
+    `finding`: the sweep's result for this outage (drawn while there is no verdict);
+    `solving`: its reference is being solved; `auto_reference`: False where references are
+    not solved on their own (big grids: the banner says so and offers the solve)."""
     parts = [f"<b>{html.escape(session.name)}</b>", f"<b>{html.escape(entry.label)}</b>"]
     isl = entry.variant.islands if entry_drawable(session, entry) else None
     if isl is None:
@@ -41,6 +46,11 @@ def banner_text(session: Session, entry: VariantEntry, theme: str,
         if isl.lost_loads:
             t += f", <b>{isl.lost_load_mw:.1f} MW of load lost</b>"
         parts.append(t)
+    if entry.reference is None and solving:
+        parts.append("solving the reference…")
+    elif entry.reference is None and not auto_reference and not entry.reference_error:
+        parts.append(f"reference not solved (above {AUTO_REFERENCE_MAX_BUS} buses it is not "
+                     "solved on its own): <a href='solve-reference'>Solve reference</a>")
     if entry.reference is not None:
         r = entry.reference
         parts.append(f"reference {r.objective:,.1f} $/h" if r.success
@@ -92,10 +102,19 @@ def stats_text(st: dict) -> str:
 
 
 def element_table(session: Session, name: str) -> list[tuple[str, str]]:
-    """The inspector's rows of an element of the active variant (data, reference, answer)."""
+    """The inspector's rows of an element of the active variant (data, reference, answer).
+    An element this variant takes out says so once ("OUT OF SERVICE"), not also the base
+    case's "in_service yes"."""
     e = session.current
     model = e.variant.model if entry_drawable(session, e) else None
-    return element_rows(session.net, model, name, e.reference, e.answer, e.verdict)
+    return _one_state(element_rows(session.net, model, name, e.reference, e.answer,
+                                   e.verdict))
+
+
+def _one_state(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    if any(k == "state" and v.startswith("OUT OF SERVICE") for k, v in rows):
+        return [(k, v) for k, v in rows if k != "in_service"]
+    return rows
 
 
 def describe(session: Session | None, name: str) -> str:
@@ -106,5 +125,5 @@ def describe(session: Session | None, name: str) -> str:
     e = session.current
     if not entry_drawable(session, e):
         return rows_html(element_rows(session.net, None, name))
-    return rows_html(element_rows(session.net, e.variant.model, name, e.reference, e.answer,
-                                  e.verdict))
+    return rows_html(_one_state(element_rows(session.net, e.variant.model, name, e.reference,
+                                             e.answer, e.verdict)))

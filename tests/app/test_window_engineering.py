@@ -1,0 +1,57 @@
+"""The engineer's window: redo keys, fixed Undo/Redo labels, one in-service state in the
+inspector, the big grid's reference (not solved on its own: said so, solved on request with
+a progress bar and a Cancel button)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6 import QtCore
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
+
+
+def test_undo_redo_keys_and_fixed_labels(window, qtbot, open_case):
+    open_case(window, "case14")
+    window.show_element("line:6", centre=True)
+    qtbot.keyClick(window.view.plot.viewport(), QtCore.Qt.Key.Key_Delete)
+    s = window.session
+    assert s.current.outages == ("line:6",)
+    # the toolbar's labels stay short; what would be undone is in the tooltip
+    assert window.act_undo.text() == "&Undo"
+    assert window.act_undo.toolTip() == "Undo take line:6 out of service"
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert s.current.outages == ()
+    assert window.act_redo.text() == "&Redo"
+    assert window.act_redo.toolTip() == "Redo take line:6 out of service"
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Y, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert s.current.outages == ("line:6",)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert s.current.outages == ()
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier
+                   | QtCore.Qt.KeyboardModifier.ShiftModifier)
+    assert s.current.outages == ("line:6",)
+    # the inspector of the element taken out: "OUT OF SERVICE", not also "in_service yes"
+    window.show_element("line:6")
+    t = window.inspector.table
+    rows = {t.item(r, 0).text(): t.item(r, 1).text() for r in range(t.rowCount())}
+    assert rows["state"] == "OUT OF SERVICE (this variant)"
+    assert "in_service" not in rows
+
+
+def test_big_grid_reference_on_request_with_cancel(window, qtbot, open_case):
+    open_case(window, "case1354pegase", timeout=240_000)
+    s = window.session
+    assert len(s.net.bus) > 400
+    assert not window.ref_jobs and s.current.reference is None
+    banner = window.view.banner
+    assert "reference not solved" in banner.text() and "Solve reference" in banner.text()
+    bar = window.reference_bar
+    assert not bar.isVisible()
+    banner.linkActivated.emit("solve-reference")  # what a click on the link sends
+    assert window.ref_jobs and bar.isVisible() and bar.cancel.isVisible()
+    assert "solving the reference" in banner.text()
+    qtbot.mouseClick(bar.cancel, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=240_000)
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=5_000)
+    assert s.current.reference is None
+    assert "reference not solved" in banner.text()
