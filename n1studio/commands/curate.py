@@ -383,7 +383,16 @@ def _register_eval(sub) -> None:
     p.add_argument("--study", required=True, metavar="STUDY")
     p.add_argument("--dataset", metavar="NAME", help="which dataset (default: the latest)")
     p.add_argument("--model", action="append", metavar="GGUF",
-                   help="a GGUF model file (repeatable; default: the bundled Gemma 3 270M)")
+                   help="a GGUF model file (repeatable; default: the bundled Gemma 3 270M); "
+                        "with --endpoint, the server's model name")
+    p.add_argument("--endpoint", metavar="URL", help="ask an OpenAI-compatible server (vLLM, "
+                   "llama.cpp's server, ...) at URL; --model then names its model")
+    p.add_argument("--chat", action="store_true", help="with --endpoint: use "
+                   "/v1/chat/completions (the server applies the model's chat template)")
+    p.add_argument("--api-key-env", metavar="NAME", help="with --endpoint: the environment "
+                   "variable that holds the API key (never printed or stored)")
+    p.add_argument("--concurrency", type=int, default=1, metavar="N",
+                   help="with --endpoint: answers in flight at once (default 1)")
     p.add_argument("--limit", type=int, metavar="N", help="stop after N new runs")
     p.add_argument("--free", action="store_true",
                    help="free-text answers instead of the constrained JSON scaffold")
@@ -423,12 +432,26 @@ def run_eval_cmd(args) -> int:
                   file=sys.stderr)
 
     state = JobState(report)
+    models, server = args.model or [None], None
+    if args.endpoint:
+        from n1studio.errors import OptionError
+        from n1studio.llm.endpoint import make_client
+
+        if not args.model or len(args.model) != 1:
+            raise OptionError("--endpoint takes one --model NAME: the server's model name")
+        server_args = argparse.Namespace(endpoint=args.endpoint, model=args.model[0],
+                                         chat=args.chat, api_key_env=args.api_key_env)
+        models = []
+
+        def server():
+            return make_client(server_args, settings)
 
     with Study.open(args.study) as st, st.writer("eval"):  # one evaluation at a time
         ds = st.dataset_id(args.dataset)
         try:
-            summary = run_eval(st, ds, args.model or [None], settings, limit=args.limit,
-                               repair=args.repair, state=state)
+            summary = run_eval(st, ds, models, settings, limit=args.limit,
+                               repair=args.repair, state=state, server=server,
+                               concurrency=args.concurrency)
         except KeyboardInterrupt:
             state.stop()
             bar.close()

@@ -1,4 +1,4 @@
-"""Batch evaluation: one or several GGUF models over a dataset, resumable, one commit per run.
+"""Batch evaluation: GGUF models or a model server over a dataset, resumable, one commit per run.
 
 Why this shape:
 - Resumable: a (variant, model SHA-256, settings) triple already in the study is skipped,
@@ -7,23 +7,45 @@ Why this shape:
 - Prefix cache: the cases are asked grid by grid (the N case first, then its N-1 variants)
   through one model client, so the grid description every prompt of that grid shares is
   processed once and reused from the worker's cache.
-- Models are compared on the same set: each run is labelled by model file name and hash.
+- Models are compared on the same set: each run is labelled by model file name and hash;
+  a model behind an OpenAI-compatible server by its endpoint, name and the identity the
+  server reports (`Study.add_endpoint_model`), never by its API key.
+- Concurrency (`concurrency=N`, a server only): N requests in flight, one `EndpointClient`
+  per worker thread (a client sends one request at a time). Worker threads only ask and
+  judge; the study's connection stays on the calling thread, which prepares each case
+  (prompt, references), stores each run the moment it is checked and reports progress.
+  A local GGUF model runs in one worker process, one answer at a time: it refuses N > 1.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from n1studio.controls import is_control
 from n1studio.curate.dataset import variant_of
 from n1studio.curate.study import Study, settings_key
+from n1studio.errors import ModelError
 from n1studio.jobs import JobState, JobStopped
 
 log = logging.getLogger(__name__)
 
+#: settings of a server client that do not change answers (left out of a run's settings)
+_TRANSPORT_KEYS = ("timeout_s", "retries", "api_key_env")
+
+
+def run_settings(settings: dict, prompt: str) -> dict:
+    """A run's settings with the hash of the prompt it was asked: the same variant asked
+    with another prompt (a worked example, a fixed template) is another run, never a
+    skipped one."""
+    import hashlib
+
+    return {**settings, "prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest()}
 
 
 def _model_name(path: str) -> str:
@@ -57,12 +79,16 @@ def _common_prefix(a: str, b: str) -> int:
 
 def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
              settings=None, *, limit: int | None = None, repair: bool = False,
-             state: JobState | None = None) -> EvalSummary:
+             state: JobState | None = None, server: Callable[[], object] | None = None,
+             concurrency: int = 1) -> EvalSummary:
     """Ask every model about every case of the dataset that is not in the study yet.
 
     `models` are GGUF paths (None = the default model) or controls (`control:reference`,
     ...: see n1studio.controls). `settings` is an `n1studio.llm.runtime.ModelSettings`
-    (its model path is replaced per model). `limit` caps the number of new runs (across
+    (its model path is replaced per model). `server` is a factory of
+    `n1studio.llm.endpoint.EndpointClient`s (one per worker) for a model behind an
+    OpenAI-compatible server, asked after `models`. `concurrency` keeps that many answers
+    in flight (a server or controls only). `limit` caps the number of new runs (across
     models). `repair` adds each answer's distance to feasibility to its verdict (the
     report's median distance). Reports on `state` (n1studio.jobs): Progress(done, total, "model: variant")
     and Partial("run", {run_id, variant, split, model, verdict}) for every stored run. A
@@ -72,7 +98,6 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
     from n1studio import pipeline
     from n1studio.controls import control_label
     from n1studio.llm.client import ModelClient
-    from n1studio.llm.prompt import Prompt, render_prompt
     from n1studio.llm.runtime import ModelSettings, validate_settings
 
     state = state or JobState()
@@ -82,45 +107,64 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
     # grid by grid, N first: the prefix cache of one grid's shared prompt part is reused
     items.sort(key=lambda it: (it["grid_id"], it["split"] != "N", it["position"]))
     summary = EvalSummary()
+    if int(concurrency) < 1:
+        raise ModelError(f"--concurrency must be at least 1 (got {concurrency})")
+    if concurrency > 1 and any(not is_control(str(m) if m else None) for m in models):
+        raise ModelError("--concurrency above 1 needs a model server (--endpoint): a local "
+                         "GGUF model runs in one worker process, one answer at a time")
     plan = []
-    for m in models:
-        if is_control(str(m) if m else None):
+    entries: list[tuple[str | Path | None, object]] = [(m, None) for m in models]
+    if server is not None:
+        entries.append((None, server))
+    for m, factory in entries:
+        label = None
+        if factory is not None:
+            probe = factory()  # what answers: asked before any case (one clear line if not)
+            try:
+                s = validate_settings(replace(base, model_path=None))
+                _probe_fingerprint(probe, s)
+                model_id = study.add_endpoint_model(probe.identity())
+                label = probe.label
+                sdict = {k: v for k, v in probe.settings_dict().items()
+                         if k not in _TRANSPORT_KEYS}
+            finally:
+                probe.close()
+        elif is_control(str(m) if m else None):
             s = replace(base, model_path=control_label(str(m)))
             model_id = study.add_control(s.model_path)
         else:
             s = validate_settings(replace(base, model_path=str(m) if m else None))
             model_id = study.add_model(s.model_path)
-        sdict = s.to_dict()
-        skey = settings_key(sdict)
-        todo = [it for it in items if not study.has_run(it["variant_id"], model_id, skey)]
+        if factory is None:
+            sdict = s.to_dict()
+        todo = [it for it in items if not study.has_run(
+            it["variant_id"], model_id, settings_key(run_settings(sdict, it["prompt"])))]
         summary.skipped += len(items) - len(todo)
         info = next(x for x in study.models() if x["id"] == model_id)
         summary.models.append({"file_name": info["file_name"], "sha256": info["sha256"],
                                "todo": len(todo)})
-        plan.append((s, model_id, sdict, todo))
+        plan.append((s, model_id, sdict, todo, factory, label))
     total = sum(len(p[3]) for p in plan)
     if limit is not None:
         total = min(total, max(0, limit))
     summary.total = total
     nets: dict[int, object] = {}
-    for s, model_id, sdict, todo in plan:
+    for s, model_id, sdict, todo, factory, label in plan:
         if summary.done >= total or state.cancelled:
             break
-        client = None if is_control(s.model_path) else ModelClient(s)
+        if concurrency > 1:
+            _run_concurrent(study, todo, s, model_id, sdict, factory,
+                            label or _model_name(s.model_path), int(concurrency), nets,
+                            summary, total, state, repair)
+            continue
+        client = None if is_control(s.model_path) else (factory() if factory is not None
+                                                        else ModelClient(s))
         try:
             for it in todo:
                 if summary.done >= total or state.cancelled:
                     break
-                net = nets.get(it["grid_id"])
-                if net is None:
-                    net = nets[it["grid_id"]] = study.load_net(it["grid_id"])
-                variant = variant_of(net, it)
-                prompt = render_prompt(variant)
-                if prompt.text != it["prompt"]:  # the dataset's own prompt text is what is asked
-                    prompt = Prompt(text=it["prompt"],
-                                    shared_chars=_common_prefix(prompt.shared, it["prompt"]),
-                                    generators=prompt.generators, buses=prompt.buses)
-                name = _model_name(s.model_path)
+                variant, prompt = _case(study, nets, it)
+                name = label or _model_name(s.model_path)
                 state.progress(summary.done, total, f"{name}: {variant.label}")
                 started = time.time()
                 try:
@@ -129,7 +173,8 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
                 except JobStopped:  # the answer in progress is dropped, not stored
                     summary.cancelled = True
                     break
-                run_id = study.add_run(it["variant_id"], model_id, sdict, res.prompt, res.raw,
+                run_id = study.add_run(it["variant_id"], model_id,
+                                       run_settings(sdict, it["prompt"]), res.prompt, res.raw,
                                        res.answer, res.verdict, res.stats, started, time.time())
                 summary.done += 1
                 state.partial("run", {"run_id": run_id, "variant": variant.label,
@@ -143,3 +188,97 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
         summary.cancelled = True
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _probe_fingerprint(client, s) -> None:
+    """One one-token request, so the server's identity includes its fingerprint (sent with
+    completions only, by servers that have one) before runs are keyed by it."""
+    from n1studio.llm.runtime import FREE
+
+    client.complete("0", max_tokens=1, settings=replace(s, mode=FREE, max_tokens=1))
+
+
+def _case(study: Study, nets: dict, it: dict):
+    """The variant and the prompt of a dataset item (the dataset's own prompt text)."""
+    from n1studio.llm.prompt import Prompt, render_prompt
+
+    net = nets.get(it["grid_id"])
+    if net is None:
+        net = nets[it["grid_id"]] = study.load_net(it["grid_id"])
+    variant = variant_of(net, it)
+    prompt = render_prompt(variant)
+    if prompt.text != it["prompt"]:  # the dataset's own prompt text is what is asked
+        prompt = Prompt(text=it["prompt"],
+                        shared_chars=_common_prefix(prompt.shared, it["prompt"]),
+                        generators=prompt.generators, buses=prompt.buses)
+    return variant, prompt
+
+
+def _run_concurrent(study: Study, todo: list[dict], s, model_id: int, sdict: dict,
+                    factory, name: str, n: int, nets: dict, summary: EvalSummary,
+                    total: int, state: JobState, repair: bool) -> None:
+    """`n` answers in flight: worker threads ask and judge, this thread prepares each case
+    (prompt, references: solved here, one at a time) and stores each run as it comes."""
+    from n1studio import pipeline
+
+    clients: queue.Queue = queue.Queue()
+    made = [factory() for _ in range(n)] if factory is not None else [None] * n
+    for c in made:
+        clients.put(c)
+
+    def work(variant, prompt, refs):
+        client = clients.get()
+        try:
+            started = time.time()
+            res = pipeline.ask(variant, s, client=client, prompt=prompt, refs=refs,
+                               repair=repair, state=JobState(cancel=state.cancel))
+            return res, started, time.time()
+        finally:
+            clients.put(client)
+
+    pending: dict = {}
+    items = iter(todo)
+    submitted = summary.done
+    pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="eval")
+    try:
+        while True:
+            while len(pending) < n and submitted < total and not state.cancelled:
+                it = next(items, None)
+                if it is None:
+                    break
+                variant, prompt = _case(study, nets, it)
+                refs = pipeline.references(variant)  # here: CasADi stays on one thread
+                variant.model  # noqa: B018 -- built here, read by the worker
+                state.progress(summary.done, total, f"{name}: {variant.label}")
+                pending[pool.submit(work, variant, prompt, refs)] = (it, variant)
+                submitted += 1
+            if not pending:
+                break
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                it, variant = pending.pop(fut)
+                try:
+                    res, started, ended = fut.result()
+                except JobStopped:  # the answer in progress is dropped, not stored
+                    summary.cancelled = True
+                    continue
+                run_id = study.add_run(it["variant_id"], model_id,
+                                       run_settings(sdict, it["prompt"]), res.prompt,
+                                       res.raw, res.answer, res.verdict, res.stats,
+                                       started, ended)
+                summary.done += 1
+                state.partial("run", {"run_id": run_id, "variant": variant.label,
+                                      "split": it["split"], "model": name,
+                                      "verdict": res.verdict})
+                state.progress(summary.done, total, f"{name}: {variant.label}")
+    except BaseException:  # Ctrl+C, a store that failed: stop the answers in flight
+        state.stop()
+        for c in made:
+            if c is not None:
+                c.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for c in made:
+            if c is not None:
+                c.close()

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
 import pytest
 
 from n1studio.grid.cases import load_case
@@ -24,3 +32,72 @@ def client(default_model):
 @pytest.fixture(scope="session")
 def case14():
     return load_case("case14")
+
+
+# ---- a real OpenAI-compatible server (llama-cpp-python's own) --------------------------------
+# Shared by tests/llm/test_endpoint.py-style tests and tests/curate/test_eval_concurrency.py
+# (which loads this file by path: fixtures of a conftest only reach its own folder).
+SERVER_MODEL = "gemma-3-270m"
+SERVER_KEY_ENV = "N1STUDIO_TEST_SERVER_KEY"
+SERVER_KEY = "sk-test-5f0c2a1e9b7d-never-print-me"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def llama_server(model_path, log_path, *, key: str | None = SERVER_KEY,
+                 alias: str = SERVER_MODEL, extra: tuple[str, ...] = ()):
+    """`python -m llama_cpp.server` with `model_path` on 127.0.0.1; yields its URL.
+
+    `--interrupt_requests False`: by default llama_cpp.server ends a streaming answer as
+    soon as another request waits (it serves one request at a time behind a global lock),
+    which would cut every answer of a concurrent evaluation short; with it off, requests
+    queue and each one finishes."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
+           "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port),
+           "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch",
+           str(len(os.sched_getaffinity(0))), "--interrupt_requests", "False", *extra]
+    if key:
+        cmd += ["--api_key", key]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited ({proc.returncode}):\n"
+                            + Path(log_path).read_text(errors="replace")[-2000:])
+            try:
+                req = urllib.request.Request(url + "/v1/models",
+                                             headers={"Authorization": f"Bearer {key}"})
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("llama_cpp.server did not come up in 180 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def llama_server_url(default_model, tmp_path_factory):
+    """The URL of a llama.cpp server with the default model (key: SERVER_KEY)."""
+    with llama_server(default_model, tmp_path_factory.mktemp("server") / "server.log") as url:
+        yield url
