@@ -81,7 +81,7 @@ class MovesOverlay:
         tips, syms, brushes = [], [], []
         for name, field, v in marks:
             x, y = (float(c) for c in d.position(name))
-            x += (0.28 if field == "dp_mw" else -0.28) * step
+            x += (0.28 if field == "dp_mw" else -0.42) * step
             h = length * abs(v) / biggest[field] * np.sign(v)
             segs[field] += [(x, y), (x, y + h)]
             tips.append((x, y + h))

@@ -174,6 +174,14 @@ class VerdictPanel(QtWidgets.QWidget):
                                    "generator (dP) and per bus (dVm), scaled")
         self.show_moves.setEnabled(False)
         self.show_moves.toggled.connect(lambda _on: self._emit_moves())
+        self.moves_key = QtWidgets.QLabel(
+            '<span style="color:#1f78b4">▮ generator dP</span> · '
+            '<span style="color:#6a3d9a">▮ bus dVm</span> (bars scaled to the largest move; '
+            'up: more)')
+        self.moves_key.setObjectName("hint")
+        self.moves_key.setWordWrap(True)
+        self.moves_key.hide()
+        self.show_moves.toggled.connect(self.moves_key.setVisible)
         dist_row = QtWidgets.QHBoxLayout()
         dist_row.addWidget(self.distance, 1)
         dist_row.addWidget(self.show_moves)
@@ -188,6 +196,7 @@ class VerdictPanel(QtWidgets.QWidget):
         lay.addLayout(grid)
         lay.addWidget(self.cost)
         lay.addLayout(dist_row)
+        lay.addWidget(self.moves_key)
         lay.addWidget(self.table, 1)
 
     def _set_level(self, w: QtWidgets.QLabel, level: str) -> None:
