@@ -58,10 +58,9 @@ def window_panels(window) -> list[Panel]:
     panels = [Panel(s.drawing, window.view.state, f"{s.name} — {e.label}",
                     verdict_summary(e.verdict))]
     if window.compare.isVisible() and window.compare.state is not None:
-        k = window._compare_index  # the same choice as the window's compare pane
-        if not (0 <= k < len(s.entries)) or k == s.active:
-            k = 0 if s.active != 0 else (1 if len(s.entries) > 1 else 0)
-        c = s.entries[k]
+        from n1studio.app.compare import compared_index
+
+        c = s.entries[compared_index(s, window._compare_index)]  # the right pane's entry
         panels.append(Panel(s.drawing, window.compare.state, f"{s.name} — {c.label}",
                             verdict_summary(c.verdict)))
     return panels
