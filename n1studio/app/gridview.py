@@ -331,8 +331,10 @@ class GridView(QtWidgets.QWidget):
         # the right of its bus, so the marker never covers it
         r = 0.5 * self.bus_size * 1.45 + 2
         colour = self._pal.text if self.scale > 1 else self._pal.muted
-        for (x, y), label in zip(d.bus_xy, d.bus_labels):
-            t = pg.TextItem(label, color=colour, anchor=(0, 1))
+        # the case's own bus names where it has them (pandapower's cases: 1..n, as in the
+        # textbooks, where the index counts from 0); element names stay bus:<index>
+        for (x, y), label, title in zip(d.bus_xy, d.bus_labels, d.bus_titles):
+            t = pg.TextItem(title or label, color=colour, anchor=(0, 1))
             t.setFont(font)
             br = t.textItem.boundingRect()
             t.setAnchor((-r / max(br.width(), 1.0), 1 + 0.6 * r / max(br.height(), 1.0)))
@@ -438,7 +440,8 @@ class GridView(QtWidgets.QWidget):
             self.centre_on(self.selected)
 
     def find(self, text: str) -> str:
-        """An element name from user text: `bus:12`, `line:3`, a bus number, or a bus name."""
+        """An element name from user text: `bus:12`, `line:3`, the case's own bus name (as
+        the labels show it), a bus index, or part of a bus name."""
         d = self.drawing
         if d is None:
             return ""
@@ -447,12 +450,12 @@ class GridView(QtWidgets.QWidget):
             return ""
         if t.replace(" ", "") in d.index:
             return t.replace(" ", "")
-        if t.lstrip("-").isdigit() and f"bus:{int(t)}" in d.index:
-            return f"bus:{int(t)}"
         low = t.lower()
         for name, title in zip(d.bus_names, d.bus_titles):
             if title.lower() == low:
                 return name
+        if t.lstrip("-").isdigit() and f"bus:{int(t)}" in d.index:
+            return f"bus:{int(t)}"
         for name, title in zip(d.bus_names, d.bus_titles):
             if title and low in title.lower():
                 return name

@@ -55,3 +55,21 @@ def test_big_grid_reference_on_request_with_cancel(window, qtbot, open_case):
     qtbot.waitUntil(lambda: not bar.isVisible(), timeout=5_000)
     assert s.current.reference is None
     assert "reference not solved" in banner.text()
+
+
+def test_case_bus_names_in_labels_inspector_and_search(window, qtbot, open_case):
+    open_case(window, "case14")
+    view = window.view
+    net = window.session.net
+    # pandapower's case14 numbers its buses 1..14 in bus.name (index 0..13)
+    assert [t.textItem.toPlainText() for t in view._labels] == [str(n) for n in net.bus.name]
+    window.search.setText("13")
+    qtbot.keyClick(window.search, QtCore.Qt.Key.Key_Return)
+    assert view.selected == "bus:12"  # element names stay bus:<index>
+    t = window.inspector.table
+    rows = {t.item(r, 0).text(): t.item(r, 1).text() for r in range(t.rowCount())}
+    assert rows["name"] == "13"
+    (x0, x1), (y0, y1) = view.vb.viewRange()
+    bx, by = window.session.drawing.position("bus:12")
+    assert abs((x0 + x1) / 2 - bx) < 0.02 * (x1 - x0)
+    assert abs((y0 + y1) / 2 - by) < 0.02 * (y1 - y0)
