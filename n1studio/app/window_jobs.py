@@ -78,8 +78,14 @@ class JobsMixin:
         if path:
             self.open_case(path)
 
-    def open_case(self, spec: str) -> Job:
-        """Open a built-in case or a file; the grid appears when loading finishes."""
+    def open_case(self, spec: str) -> Job | None:
+        """Open a built-in case or a file; the grid appears when loading finishes. Asks
+        first when the open grid has variants or answers (None: the user kept them)."""
+        from n1studio.app.open_guard import confirm_discard
+
+        if not confirm_discard(self, str(spec)):
+            self.statusBar().showMessage(f"Kept {self.session.name}", 4000)
+            return None
         self.statusBar().showMessage(f"Opening {spec}…")
         self.progress.show()
         job = Job(open_net, str(spec), name="open")

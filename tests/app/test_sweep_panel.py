@@ -62,6 +62,11 @@ def test_sweep_sort_click_draws_findings_and_belongs_to_its_grid(window, qtbot, 
     assert abs((y0 + y1) / 2 - mid[1]) < 1e-6 * max(1, abs(mid[1])) + 1e-3
 
     # another grid: the old sweep is gone, a click builds nothing of the new grid
+    from PySide6 import QtWidgets
+
+    from tests.app.test_window_engineering import answer_box
+
+    answer_box(QtWidgets.QMessageBox.StandardButton.Discard)
     open_case(window, "case14")
     assert t.rowCount() == 0
     assert "case14" in window.curation.sweep.summary.text()

@@ -73,3 +73,38 @@ def test_case_bus_names_in_labels_inspector_and_search(window, qtbot, open_case)
     bx, by = window.session.drawing.position("bus:12")
     assert abs((x0 + x1) / 2 - bx) < 0.02 * (x1 - x0)
     assert abs((y0 + y1) / 2 - by) < 0.02 * (y1 - y0)
+
+
+def answer_box(button) -> None:
+    """Answer the next modal question box with `button` (as a click would)."""
+    from PySide6 import QtWidgets
+
+    def click():
+        box = QtWidgets.QApplication.activeModalWidget()
+        if not isinstance(box, QtWidgets.QMessageBox):
+            QtCore.QTimer.singleShot(20, click)
+            return
+        box.button(button).click()
+
+    QtCore.QTimer.singleShot(0, click)
+
+
+def test_opening_a_grid_asks_before_discarding_variants(window, qtbot, open_case):
+    from PySide6 import QtWidgets
+
+    SB = QtWidgets.QMessageBox.StandardButton
+    open_case(window, "case14")
+    window.take_out("line:3")
+    s = window.session
+    answer_box(SB.Cancel)
+    assert window.open_case("case9") is None
+    assert window.session is s and len(s.entries) == 2
+    answer_box(SB.Discard)
+    with qtbot.waitSignal(window.caseOpened, timeout=60_000):
+        assert window.open_case("case9") is not None
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=60_000)
+    assert window.session.name != s.name and len(window.session.entries) == 1
+    # nothing to lose: no question
+    with qtbot.waitSignal(window.caseOpened, timeout=60_000):
+        window.open_case("case14")
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=60_000)
