@@ -96,7 +96,15 @@ def test_render_png_svg_pdf_with_answer(qapp, tmp_path, n_answer):
     pdf = tmp_path / "fig.pdf"
     assert run_cli("render", CASE, "--out", OUT, "--answer", n_answer, "--to", str(pdf),
                    "--scale", "1.5")[0] == 0
-    assert pdf.read_bytes().startswith(b"%PDF")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    # one page with the figure's proportions (1600 px wide at 96 dpi: 1200 pt)
+    import re
+
+    box = re.search(rb"MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", data)
+    w_pt, h_pt = float(box.group(1)), float(box.group(2))
+    assert w_pt == pytest.approx(1200, abs=1)
+    assert h_pt / w_pt == pytest.approx(img.height() / img.width(), rel=0.02)
 
 
 def test_render_bad_target_is_one_line(qapp, tmp_path, capsys):
