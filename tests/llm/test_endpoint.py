@@ -258,7 +258,7 @@ def test_constrained_case14_answer_over_http_names_exactly_the_variant(http, cas
     _check_answer(ans, p)
     assert "line:3" not in res.raw
     assert "".join(shown) == res.raw  # the stream shows the answer exactly
-    assert res.stats["requests"] == sum(1 for s in plan if s[0] == "n")
+    assert res.stats["requests"] == 1  # the default: one request under the answer's grammar
 
 
 @pytest.mark.slow
@@ -295,6 +295,19 @@ def test_chat_mode_constrains_through_the_servers_template(http, server):
     assert 0 <= json.loads(res.raw)["vm_pu"] < 10
     assert res.stats["requests"] == 1
     assert c.settings_dict()["chat"] is True and c.config.constrained == "grammar"
+
+
+@pytest.mark.parametrize("mode", ["scaffold", "grammar"])
+def test_both_constrained_modes_follow_a_small_plan(server, keyed, mode):
+    """The scaffold (a request per number) and the whole-answer grammar give plan-true text."""
+    c = EndpointClient(server, MODEL, constrained=mode, api_key_env=KEY_ENV)
+    plan = [("t", '{"p_mw":'), ("n", True, 3, 2), ("t", ',"vm_pu":'), ("n", False, 1, 3),
+            ("t", "}")]
+    res = c.complete("A generator's output and its bus voltage as JSON:", plan=plan,
+                     settings=FREE_SHORT)
+    assert plan_regex(plan).fullmatch(res.raw)
+    assert set(json.loads(res.raw)) == {"p_mw", "vm_pu"}
+    assert res.stats["requests"] == (2 if mode == "scaffold" else 1)
 
 
 # ---- what the real server cannot be made to do: a small misbehaving one -----------------------
