@@ -90,6 +90,8 @@ def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
     if opts.engine not in ENGINES:
         raise N1Error(f"unknown sweep engine {opts.engine!r}: one of {', '.join(ENGINES)}")
     kinds = _check_kinds(kinds)
+    if workers is not None and int(workers) < 1:
+        raise N1Error(f"--workers must be at least 1 (got {workers})")
     t0 = time.perf_counter()
     model, limits, engine = _prepared(net, opts)
     elements = n1_candidates(net, kinds)

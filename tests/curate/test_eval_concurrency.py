@@ -131,20 +131,20 @@ def test_killed_mid_way_then_rerun_gives_every_case_once(study):
         proc.wait()
     before = {r[0] for r in _runs(study)}
     assert before
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     rows = _runs(study)
     assert len(rows) == 7 and len({r[0] for r in rows}) == 7 and before <= {r[0] for r in rows}
 
 
 def test_concurrency_with_a_local_model_is_refused_in_one_line(study):
-    with Study.open(study) as st:
-        with pytest.raises(ModelError) as exc:
-            run_eval(st, st.dataset_id(None), [None], concurrency=2)
+    with Study.open(study) as st, pytest.raises(ModelError) as exc:
+        run_eval(st, st.dataset_id(None), [None], concurrency=2)
     msg = str(exc.value)
     assert "\n" not in msg and "--endpoint" in msg and "one worker process" in msg
     out = subprocess.run([sys.executable, "-m", "n1studio.cli", "eval", "--study", str(study),
-                          "--concurrency", "2"], capture_output=True, text=True, timeout=300)
+                          "--concurrency", "2"], capture_output=True, text=True, timeout=300,
+                         check=False)
     assert out.returncode == 2
     assert "one worker process" in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
