@@ -132,7 +132,8 @@ class ModelPanel(QtWidgets.QWidget):
         self.tabs = tabs
         # the scroll area sizes the panel to its preferred height: let the prompt/answer take
         # what the dock has (at least a few lines) instead of asking for a text editor's 200+
-        tabs.setMinimumHeight(120)
+        # (room for six lines of the answer as it streams, not two)
+        tabs.setMinimumHeight(6 * QtGui.QFontMetrics(mono).lineSpacing() + 36)
         tabs.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Ignored)
 
         self.ask = QtWidgets.QPushButton("Ask the model")

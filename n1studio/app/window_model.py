@@ -90,6 +90,7 @@ class ModelMixin:
         e.verdict = None
         e.answer = None
         e.stopped = False
+        e.live_tokens = 0
         mp = self.model_panel
         prompt = mp.prompt.toPlainText() if mp.prompt_edited else None
         job = Job(ask_job, e.variant, mp.values(), prompt, name="model")
@@ -131,10 +132,12 @@ class ModelMixin:
         if p.kind == "token":
             text = str(p.value or "")
             entry.raw += text
+            entry.live_tokens = getattr(entry, "live_tokens", 0) + 1
             if current:
                 mp.append_token(text)
-                if mp.stats.text().startswith(BEFORE_ANSWER):
-                    mp.set_stats("the model is answering…")
+                # a live count while the answer streams (the final statistics replace it)
+                if mp.stats.text().startswith(BEFORE_ANSWER + ("the model is answering",)):
+                    mp.set_stats(f"the model is answering… {entry.live_tokens} tokens")
         elif p.kind == "prompt":
             entry.prompt = str(p.value or "")
         elif p.kind == "loaded" and current:

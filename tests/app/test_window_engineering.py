@@ -108,3 +108,28 @@ def test_opening_a_grid_asks_before_discarding_variants(window, qtbot, open_case
     with qtbot.waitSignal(window.caseOpened, timeout=60_000):
         window.open_case("case14")
     qtbot.waitUntil(lambda: not window.ref_jobs, timeout=60_000)
+
+
+def test_answer_box_has_room_and_a_live_token_count(window, qtbot, open_case):
+    from PySide6 import QtGui
+
+    from n1studio.jobs import Partial
+
+    open_case(window, "case14")
+    mp = window.model_panel
+    lines = mp.tabs.minimumHeight() / QtGui.QFontMetrics(mp.answer.font()).lineSpacing()
+    assert lines >= 6
+    assert mp.answer.height() >= 6 * QtGui.QFontMetrics(mp.answer.font()).lineSpacing()
+    # tokens as the model's job delivers them: the count follows the stream
+    e = window.session.current
+    e.live_tokens = 0
+    mp.set_stats("reading the prompt")
+    for tok in ('{"gen', 'erators"', ": ["):
+        window._model_partial(e, Partial("token", tok))
+    assert mp.stats.text() == "the model is answering… 3 tokens"
+    assert mp.answer.toPlainText() == '{"generators": ['
+    # Stop: "stopped", not an error
+    window._model_stopped(e, None)
+    assert e.stopped and e.error == ""
+    assert "stopped" in window.verdict.banner.text()
+    assert window.verdict.banner.property("level") != "error"
