@@ -393,6 +393,9 @@ def _register_eval(sub) -> None:
                    "variable that holds the API key (never printed or stored)")
     p.add_argument("--concurrency", type=int, default=1, metavar="N",
                    help="with --endpoint: answers in flight at once (default 1)")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="with --endpoint: seconds a request may wait for its next byte, time "
+                        "queued on the server included (default 120)")
     p.add_argument("--limit", type=int, metavar="N", help="stop after N new runs")
     p.add_argument("--free", action="store_true",
                    help="free-text answers instead of the constrained JSON scaffold")
@@ -440,7 +443,8 @@ def run_eval_cmd(args) -> int:
         if not args.model or len(args.model) != 1:
             raise OptionError("--endpoint takes one --model NAME: the server's model name")
         server_args = argparse.Namespace(endpoint=args.endpoint, model=args.model[0],
-                                         chat=args.chat, api_key_env=args.api_key_env)
+                                         chat=args.chat, api_key_env=args.api_key_env,
+                                         timeout=args.timeout)
         models = []
 
         def server():

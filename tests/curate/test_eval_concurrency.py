@@ -170,8 +170,10 @@ def test_a_real_server_two_in_flight_recorded_by_its_identity_never_its_key(
     settings = ModelSettings(mode=FREE, max_tokens=6, n_threads=1)
     with helpers.llama_server(default_model_path(), tmp_path / "server.log") as url:
         def factory():
-            return EndpointClient(url, helpers.SERVER_MODEL,
-                                  api_key_env=helpers.SERVER_KEY_ENV, settings=settings)
+            # llama_cpp.server answers one request at a time: a queued request waits for
+            # the one ahead of it before its first byte, so the timeout covers the queue
+            return EndpointClient(url, helpers.SERVER_MODEL, api_key_env=helpers.SERVER_KEY_ENV,
+                                  settings=settings, timeout_s=1200)
 
         events = []
         with Study.open(path) as st, st.writer("eval"):
