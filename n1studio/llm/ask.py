@@ -106,10 +106,12 @@ def ask_variant(variant: Variant, settings: ModelSettings | None = None,
     comp = client.complete(p.text, plan=plan, max_tokens=max_tokens, settings=s,
                            on_event=on_event, cancel=cancel)
     answer = _read(comp.raw, constrained=plan is not None and not comp.cancelled)
+    settings_doc, model = s.to_dict(), Path(s.model_path).name
+    if hasattr(client, "settings_dict"):  # a server: what answered is the server's model
+        settings_doc, model = client.settings_dict(), client.label
     return AskResult(variant=variant.label, outages=list(variant.outages), prompt=p.text,
                      raw=comp.raw, answer=answer, stats=comp.stats,
-                     settings=s.to_dict(), model=Path(s.model_path).name,
-                     cancelled=comp.cancelled)
+                     settings=settings_doc, model=model, cancelled=comp.cancelled)
 
 
 def _read(raw: str, constrained: bool) -> dict | None:
