@@ -383,6 +383,24 @@ class GridView(QtWidgets.QWidget):
         self.legend.updateSize()
         self.legend.anchor((0, 1), (0, 1), offset=(12, -12))
         self.legend.setVisible(self.show_legend)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """As many legend columns (3, 2 or 1) as the view's width holds: a legend wider than
+        its view is cut ("static generato")."""
+        lg = self.legend
+        if lg is None:
+            return
+        avail = self.plot.width() - 24
+        before = lg.columnCount
+        for n in (3, 2, 1):
+            if lg.columnCount != n:
+                lg.setColumnCount(n)
+            lg.updateSize()
+            if lg.boundingRect().width() <= avail:
+                break
+        if lg.columnCount != before:
+            lg.anchor((0, 1), (0, 1), offset=(12, -12))
 
     def _level_of_detail(self, *_args) -> None:
         """Generator and load glyphs only where they can be told apart from their bus: on a
@@ -553,8 +571,11 @@ class GridView(QtWidgets.QWidget):
         less a margin on each side."""
         b = self.banner
         avail = max(120, self.plot.width() - 24)
+        b.setWordWrap(False)  # its natural one-line width, wrapped only when wider
+        natural = b.sizeHint().width()
+        b.setWordWrap(True)
         b.setMaximumWidth(avail)
-        w = min(b.sizeHint().width(), avail)
+        w = min(natural, avail)
         b.resize(w, b.heightForWidth(w) if b.hasHeightForWidth() else b.sizeHint().height())
         b.move(12, 10)
 
@@ -600,3 +621,4 @@ class GridView(QtWidgets.QWidget):
         super().resizeEvent(ev)
         if self.banner.isVisible():
             self._place_banner()
+        self._fit_legend()

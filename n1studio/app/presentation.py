@@ -52,7 +52,11 @@ class Presentation:
         # or the sizes are shared out over the taller presentation area
         w.layout().activate()
         QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest)
-        w.restoreState(self.saved_state)
+        state = self.saved_state
+        w.restoreState(state)
         w.layout().activate()
+        # once the normal fonts are polished in (the presentation fonts' minimum sizes may
+        # have clamped the first restore), the saved sizes once more
+        QtCore.QTimer.singleShot(0, lambda: self.saved_state is None and w.restoreState(state))
         self.saved_state = None
         self.hidden = []

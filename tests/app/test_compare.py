@@ -15,6 +15,7 @@ def _ranges(view):
 
 
 def test_compare_two_n1_variants(window, qtbot, open_case):
+    window.resize(1280, 720)
     open_case(window, "case14")
     window.take_out("line:3")
     window.activate(0)
@@ -47,8 +48,12 @@ def test_compare_two_n1_variants(window, qtbot, open_case):
     rows7 = s.drawing.index["line:7"][1]
     assert not left.state.edge_on[rows3].any() and left.state.edge_on[rows7].all()
     assert not right.state.edge_on[rows7].any() and right.state.edge_on[rows3].all()
-    # one legend
+    # one legend, whole inside its (half-width) view
     assert left.legend.isVisible() and not right.legend.isVisible()
+    lg = left.legend
+    r = lg.mapRectToScene(lg.boundingRect())
+    vp = left.plot.mapToScene(left.plot.viewport().rect()).boundingRect()
+    assert vp.adjusted(-1, -1, 1, 1).contains(r)
     # fitted at once: the grid spans a good part of the right view, not a dot
     qtbot.waitUntil(lambda: np.allclose(_ranges(left), _ranges(right)), timeout=5000)
     xy = s.drawing.bus_xy

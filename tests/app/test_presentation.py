@@ -35,7 +35,8 @@ def test_f5_projector_layout_and_back(window, qtbot, open_case, size):
     window.take_out("line:3")
     qtbot.waitUntil(lambda: not window.ref_jobs, timeout=60_000)
     window.resize(*size)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: window.size() == QtCore.QSize(*size))
+    qtbot.wait(200)
     state = window.saveState()
     docks = _dock_geometries(window)
 
@@ -66,6 +67,7 @@ def test_f5_projector_layout_and_back(window, qtbot, open_case, size):
     qtbot.keyClick(window, QtCore.Qt.Key.Key_F5)
     qtbot.wait(50)
     assert not window.presenting
+    assert _dock_geometries(window) == docks
     assert window.saveState() == state
     assert _dock_geometries(window) == docks
     assert window.findChild(QtWidgets.QToolBar, "mainToolbar").isVisible()
