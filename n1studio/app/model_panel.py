@@ -13,6 +13,42 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LABEL = "Gemma 3 270M (default)"  # short: the combo is ~190 px in the dock
 DEFAULT_TIP = "The default model: Gemma 3 270M, Q4_K_M GGUF, installed with N-1 Studio"
+#: Controls (n1studio.controls) offered in the model list, marked as controls.
+CONTROL_ITEMS = (("control:reference", "the variant's own reference: the ideal solver"),
+                 ("control:recall-n", "the N case's reference: the ideal memoriser"),
+                 ("control:noise", "the reference plus seeded noise (0.05 of each range)"),
+                 ("control:zeros", "every number 0: the junk a weak model writes"))
+SERVER_PREFIX = "server:"  # item data of a remembered OpenAI-compatible server
+
+
+def server_spec(endpoint: str, model: str, chat: bool = False,
+                api_key_env: str | None = None) -> str:
+    """The model-list entry of a server (remembered in QSettings; never a key, only the
+    name of the variable that holds it)."""
+    import json
+
+    return SERVER_PREFIX + json.dumps({"endpoint": endpoint, "model": model, "chat": chat,
+                                       "api_key_env": api_key_env or None}, sort_keys=True)
+
+
+def parse_server(spec: str) -> dict | None:
+    """The server an entry names, or None for a GGUF path, a control or the default."""
+    import json
+
+    if not spec or not spec.startswith(SERVER_PREFIX):
+        return None
+    try:
+        d = json.loads(spec[len(SERVER_PREFIX):])
+    except ValueError:
+        return None
+    return d if isinstance(d, dict) and d.get("endpoint") and d.get("model") else None
+
+
+def _item_label(data: str) -> str:
+    srv = parse_server(data)
+    if srv is not None:
+        return f"{srv['model']} @ {srv['endpoint']}" + (" (chat)" if srv.get("chat") else "")
+    return data if data.startswith("control:") else Path(data).name
 
 
 class ModelPanel(QtWidgets.QWidget):
@@ -33,9 +69,17 @@ class ModelPanel(QtWidgets.QWidget):
         browse.setText("…")
         browse.setToolTip("Choose a GGUF file")
         browse.clicked.connect(self._browse)
+        server = QtWidgets.QToolButton()
+        server.setText("⇄")
+        server.setObjectName("addServer")
+        server.setToolTip("Add server…: an OpenAI-compatible server (llama.cpp, vLLM, Ollama, "
+                          "LM Studio); remembered with the recent models")
+        server.clicked.connect(self.add_server_dialog)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.model, 1)
         row.addWidget(browse)
+        row.addWidget(server)
+        self._add_controls()
 
         self.gpu = QtWidgets.QSpinBox()
         self.gpu.setRange(-1, 999)
@@ -175,26 +219,55 @@ class ModelPanel(QtWidgets.QWidget):
         self.model.clear()
         self.model.addItem(DEFAULT_LABEL, "")
         self.model.setItemData(0, DEFAULT_TIP, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self._add_controls()
         for p in paths:
-            if p and Path(p).is_file():
-                self.model.addItem(Path(p).name, p)
-                self.model.setItemData(self.model.count() - 1, p, QtCore.Qt.ItemDataRole.ToolTipRole)
+            if p and (parse_server(p) is not None or Path(p).is_file()):
+                self._add_item(p)
         k = self.model.findData(current) if current else 0
         self.model.setCurrentIndex(max(0, k))
         self.model.blockSignals(False)
 
-    def add_model(self, path: str) -> None:
-        k = self.model.findData(path)
+    def _add_controls(self) -> None:
+        for name, tip in CONTROL_ITEMS:
+            self.model.addItem(f"{name} (control)", name)
+            self.model.setItemData(self.model.count() - 1, f"A control: {tip}",
+                                   QtCore.Qt.ItemDataRole.ToolTipRole)
+
+    def _add_item(self, data: str) -> int:
+        k = self.model.findData(data)
         if k < 0:
-            self.model.addItem(Path(path).name, path)
+            self.model.addItem(_item_label(data), data)
             k = self.model.count() - 1
-        self.model.setCurrentIndex(k)
+            tip = _item_label(data) if parse_server(data) else data
+            self.model.setItemData(k, tip, QtCore.Qt.ItemDataRole.ToolTipRole)
+        return k
+
+    def add_model(self, path: str) -> None:
+        self.model.setCurrentIndex(self._add_item(path))
+
+    def add_server(self, endpoint: str, model: str, chat: bool = False,
+                   api_key_env: str | None = None) -> str:
+        """Add (and select) an OpenAI-compatible server; returns its list entry."""
+        spec = server_spec(endpoint.strip(), model.strip(), chat, api_key_env)
+        self.add_model(spec)
+        return spec
+
+    def add_server_dialog(self) -> None:
+        dlg = ServerDialog(self)
+        if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            self.add_server(*dlg.result_values())
 
     def model_path(self) -> str:
         return str(self.model.currentData() or "")
 
     def recent_models(self) -> list[str]:
-        return [self.model.itemData(k) for k in range(1, self.model.count())]
+        """The remembered GGUF files and servers (controls and the default are always there)."""
+        out = []
+        for k in range(1, self.model.count()):
+            d = str(self.model.itemData(k) or "")
+            if d and not d.startswith("control:"):
+                out.append(d)
+        return out
 
     def _browse(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Choose a GGUF model", "",
@@ -266,3 +339,42 @@ def _label(text: str, buddy: QtWidgets.QWidget) -> QtWidgets.QLabel:
     if buddy.toolTip():
         lab.setToolTip(buddy.toolTip())
     return lab
+
+
+class ServerDialog(QtWidgets.QDialog):
+    """Add server…: the base URL, the model name it serves, chat mode, and the name of the
+    environment variable holding an API key (the key itself is never asked for or kept)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Add an OpenAI-compatible server")
+        self.url = QtWidgets.QLineEdit("http://127.0.0.1:8000")
+        self.name = QtWidgets.QLineEdit()
+        self.name.setPlaceholderText("the model name the server serves")
+        self.chat = QtWidgets.QCheckBox("chat completions (the server applies the model's "
+                                        "chat template)")
+        self.key_env = QtWidgets.QLineEdit()
+        self.key_env.setPlaceholderText("e.g. OPENAI_API_KEY (optional)")
+        form = QtWidgets.QFormLayout(self)
+        form.addRow("Server URL", self.url)
+        form.addRow("Model", self.name)
+        form.addRow("", self.chat)
+        form.addRow("API key variable", self.key_env)
+        self.buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def _accept(self) -> None:
+        if not self.url.text().strip().startswith(("http://", "https://")) or \
+                not self.name.text().strip():
+            QtWidgets.QMessageBox.warning(self, "Add server", "Give an http(s) URL and the "
+                                          "model name the server serves.")
+            return
+        self.accept()
+
+    def result_values(self) -> tuple[str, str, bool, str | None]:
+        return (self.url.text().strip(), self.name.text().strip(), self.chat.isChecked(),
+                self.key_env.text().strip() or None)

@@ -40,8 +40,21 @@ def ask_job(variant, values: dict, edited_prompt: str | None = None,
         # the elements an answer must cover stay the variant's; no shared prefix is claimed
         prompt = Prompt(text=edited_prompt, shared_chars=0, generators=prompt.generators,
                         buses=prompt.buses)
-    return pipeline.ask(variant, ModelSettings.from_values(values), client=shared_client(),
-                        prompt=prompt, state=state)
+    from n1studio.app.model_panel import parse_server
+
+    server = parse_server(values.get("model_path") or "")
+    if server is None:  # the local worker (its prefix cache is shared), or a control
+        return pipeline.ask(variant, ModelSettings.from_values(values), client=shared_client(),
+                            prompt=prompt, state=state)
+    from n1studio.llm.endpoint import EndpointClient
+
+    settings = ModelSettings.from_values({**values, "model_path": None})
+    client = EndpointClient(server["endpoint"], server["model"], chat=bool(server.get("chat")),
+                            api_key_env=server.get("api_key_env"), settings=settings)
+    try:
+        return pipeline.ask(variant, settings, client=client, prompt=prompt, state=state)
+    finally:
+        client.close()
 
 
 class ModelMixin:
