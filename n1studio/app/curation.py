@@ -101,6 +101,9 @@ class Curation(QtCore.QObject):
                                 "Keep the active variant's answer and verdict in the open study")
         self.act_report = act("N vs N-1 &report", self.build_report, None, "",
                               "The report of the open study's runs")
+        from n1studio.app.curate_flow import CurateFlow
+
+        self.flow = CurateFlow(self)  # build a dataset, evaluate, report, export
 
     def add_menu(self, mb: QtWidgets.QMenuBar) -> None:
         m = mb.addMenu("&Curate")
@@ -109,6 +112,7 @@ class Curation(QtCore.QObject):
         m.addAction(self.act_open_study)
         m.addAction(self.act_save_run)
         m.addAction(self.act_report)
+        self.flow.add_to(m)
         return m
 
     def docks(self) -> list[QtWidgets.QDockWidget]:
