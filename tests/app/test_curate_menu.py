@@ -44,7 +44,7 @@ def _fill_and_accept(flow, fill):
 def _cli(*args):
     cmd = [sys.executable, "-c", "import sys; from n1studio.cli import main; sys.exit(main())",
            *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
