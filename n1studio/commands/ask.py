@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "Gemma 3 270M)")
     p.add_argument("--endpoint", metavar="URL", help="ask an OpenAI-compatible server (vLLM, "
                    "llama.cpp's server, ...) at URL instead; --model then names its model")
+    p.add_argument("--constrained", choices=["grammar", "regex", "scaffold"], default="grammar",
+                   help="with --endpoint: how the answer is held to the schema: one GBNF "
+                        "grammar (llama.cpp's server; default), one regex (vLLM's structured "
+                        "outputs) or a number at a time (llama.cpp, prefix cache)")
     p.add_argument("--chat", action="store_true", help="with --endpoint: use "
                    "/v1/chat/completions (the server applies the model's chat template)")
     p.add_argument("--api-key-env", metavar="NAME", help="with --endpoint: the environment "

@@ -16,8 +16,14 @@
   * "scaffold": the fixed JSON pieces are ours; for each number one short request
     continues prompt + answer-so-far under a tiny GBNF grammar (the number and the
     character that follows it), and the server's prefix cache only reads the new tail.
-  Both use llama.cpp's `grammar` field; every number that comes back is checked against
-  the plan, so a server that ignores the grammar gives one clear line, never a bad answer.
+  * "regex": one request with the whole answer as a regular expression in vLLM's
+    structured-output fields (`structured_outputs: {"regex": ...}` from vLLM 0.12 on, and
+    the older `guided_regex`; a server ignores the field it does not know), written with
+    only the portable regex subset (plain groups, escapes of metacharacters only).
+  Grammar and scaffold use llama.cpp's `grammar` field. Whatever the mode, every answer that
+  comes back is checked against the plan, so a server that ignores the constraint gives one
+  clear line, never a bad answer. (No vLLM server runs here: the regex mode is tested for
+  what it sends and what it accepts, not against vLLM itself.)
 
 Streaming delivers {"ev": "token", "text"} events; `cancel` closes the stream (the server
 stops on the disconnect). Each request has a timeout (no byte for `timeout_s`); 429 and 5xx
@@ -52,8 +58,8 @@ from n1studio.llm.scaffold import max_number_tokens
 
 log = logging.getLogger(__name__)
 
-SCAFFOLD, GRAMMAR = "scaffold", "grammar"
-CONSTRAIN_MODES = (SCAFFOLD, GRAMMAR)
+SCAFFOLD, GRAMMAR, REGEX = "scaffold", "grammar", "regex"
+CONSTRAIN_MODES = (SCAFFOLD, GRAMMAR, REGEX)
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -125,6 +131,30 @@ def plan_regex(plan: list) -> re.Pattern:
     return re.compile("".join(out), re.DOTALL)
 
 
+_META = set("\\.^$*+?()[]{}|/")
+
+
+def _portable_escape(text: str) -> str:
+    return "".join("\\" + c if c in _META else ("\\n" if c == "\n" else c) for c in text)
+
+
+def portable_plan_regex(plan: list) -> str:
+    """The plan as a regex in the subset every structured-output engine reads (outlines,
+    xgrammar, llguidance): literal text with only metacharacters escaped, numbers as
+    `-?` + digit classes with counted repeats and plain groups. Accepts exactly what
+    `plan_regex` accepts (tested)."""
+    out = []
+    for seg in plan:
+        if seg[0] == "t":
+            out.append(_portable_escape(seg[1]))
+            continue
+        neg, idig, fdig = bool(seg[1]), int(seg[2]), int(seg[3])
+        ipart = "[0-9]" if idig <= 1 else f"(0|[1-9][0-9]{{0,{idig - 1}}})"
+        frac = f"(\\.[0-9]{{1,{fdig}}})?" if fdig > 0 else ""
+        out.append(("-?" if neg else "") + ipart + frac)
+    return "".join(out)
+
+
 # ---- the URL ---------------------------------------------------------------------------------
 def _split_url(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, base path without /v1) of a server URL, or EndpointError."""
@@ -186,7 +216,7 @@ class EndpointClient:
         self._scheme, self._host, self._port, self._base = _split_url(endpoint)
         self.config = EndpointSettings(
             endpoint=_label_url(endpoint), model=model, chat=bool(chat),
-            constrained=GRAMMAR if chat else constrained, api_key_env=api_key_env,
+            constrained=GRAMMAR if chat and constrained == SCAFFOLD else constrained, api_key_env=api_key_env,
             timeout_s=float(timeout_s), retries=max(0, int(retries)))
         self.settings = settings or ModelSettings(n_threads=1)
         self._lock = threading.Lock()
@@ -263,6 +293,8 @@ class EndpointClient:
                     run.free(prompt, int(max_tokens))
                 elif self.config.constrained == SCAFFOLD and not self.config.chat:
                     run.scaffold(prompt, plan)
+                elif self.config.constrained == REGEX:
+                    run.regex(prompt, plan, int(max_tokens))
                 else:
                     run.grammar(prompt, plan, int(max_tokens))
             except _Closed:
@@ -601,7 +633,8 @@ class _Run:
         self.t0 = time.perf_counter()
         self.ttft: float | None = None
 
-    def body(self, prompt: str, max_tokens: int, grammar: str | None = None) -> dict:
+    def body(self, prompt: str, max_tokens: int, grammar: str | None = None,
+             regex: str | None = None) -> dict:
         s = self.s
         b: dict = {"model": self.c.config.model, "max_tokens": int(max_tokens),
                    "temperature": float(s.temperature), "top_p": float(s.top_p),
@@ -614,6 +647,9 @@ class _Run:
             b["prompt"] = prompt
         if grammar is not None:
             b["grammar"] = grammar
+        if regex is not None:  # vLLM: the current field and the one before 0.12
+            b["structured_outputs"] = {"regex": regex}
+            b["guided_regex"] = regex
         return b
 
     def emit(self, text: str) -> None:
@@ -656,6 +692,17 @@ class _Run:
             raise EndpointError(f"{self.c._where()} ignored the answer grammar (the text does "
                                 "not follow the variant's answer plan); it needs llama.cpp's "
                                 "`grammar` field")
+
+    def regex(self, prompt: str, plan: list, max_tokens: int) -> None:
+        """One request constrained by the plan as a regex (vLLM's structured outputs)."""
+        budget = sum(len(s[1]) for s in plan if s[0] == "t") + max_number_tokens(plan) + 8
+        finish = self.c._stream(self.body(prompt, budget, regex=portable_plan_regex(plan)),
+                                self, lambda t: self.emit(t))
+        if not plan_regex(plan).fullmatch("".join(self.out)):
+            self._check_finish(finish, "the answer")
+            raise EndpointError(f"{self.c._where()} ignored the answer regex (the text does "
+                                "not follow the variant's answer plan); the regex mode needs "
+                                "vLLM's structured outputs")
 
     def scaffold(self, prompt: str, plan: list) -> None:
         done = ""  # the answer so far, fixed pieces included
