@@ -1,5 +1,6 @@
 """The regex mode for vLLM's structured outputs: the portable regex accepts exactly what
-the plan allows (the same strings as the client's own plan regex, which checks every answer), on a real variant's answer plan."""
+the plan allows (the same strings as the client's own plan regex, which checks every
+answer), on a real variant's answer plan."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 
 from n1studio.grid.cases import load_case
 from n1studio.grid.variant import Variant
-from n1studio.llm.endpoint import portable_plan_regex, plan_regex
+from n1studio.llm.endpoint import plan_regex, portable_plan_regex
 from n1studio.llm.prompt import render_prompt
 from n1studio.llm.scaffold import answer_plan
 
