@@ -144,7 +144,7 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
     cluster at `ray` (n1studio.solve.parallel); the same dataset comes out either way.
     """
     from n1studio import pipeline
-    from n1studio.solve.parallel import ReferencePool
+    from n1studio.solve.parallel import ReferencePool, default_workers
     from n1studio.solve.reference import reference
 
     label = case_label(net)
@@ -189,7 +189,9 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
             progress(done, total)
     seen: set[int] = {items[0]["variant_id"]} if items else set()
     kept_total = 0
-    with ReferencePool(net, workers=workers, ray=ray) as pool:
+    nw = default_workers() if workers is None else int(workers)
+    nw = min(nw, max(1, sum(wants))) if nw > 1 else nw  # no idle processes to start
+    with ReferencePool(net, workers=nw, ray=ray) as pool:
         parallel = pool.kind != "serial"
         for (fam, draws), want in zip(plans, wants):
             kept = 0

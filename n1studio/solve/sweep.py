@@ -244,7 +244,8 @@ def _add_opf(net, elements, results, tracker: _Tracker, workers: int | None = 1,
 
     if ray or (default_workers() if workers is None else workers) > 1:
         todo = [el for el in elements if el in results]
-        with ReferencePool(net, workers=workers, ray=ray) as pool:
+        nw = default_workers() if workers is None else int(workers)
+        with ReferencePool(net, workers=max(1, min(nw, len(todo))), ray=ray) as pool:
             solved = pool.map([((el,), None) for el in todo], cancel=tracker.cancelled,
                               progress=lambda d, t: tracker.step(1))
         for el, res in zip(todo, solved):
