@@ -122,3 +122,30 @@ def test_build_eval_report_export_as_the_commands(window, qtbot, open_case, tmp_
                              for f, x in m["families"].items()} for m in r["models"]}
 
     assert numbers(a) == numbers(b)
+
+
+def test_eval_cancel_keeps_the_finished_runs(window, qtbot, open_case, tmp_path):
+    open_case(window, CASE)
+    assert window.curation.open_study(str(tmp_path / "s.n1study"), create=True)
+    flow = window.curation.flow
+
+    def fill_dataset(dlg):
+        dlg.name.setText("all")
+        dlg.families.setText("n-1")
+
+    _fill_and_accept(flow, fill_dataset)
+    with qtbot.waitSignal(flow.datasetBuilt, timeout=300_000):
+        _menu_action(window, "Curate", "Build a dataset").trigger()
+    _fill_and_accept(flow, lambda dlg: [dlg.check(c) for c in
+                                        ("control:reference", "control:recall-n",
+                                         "control:zeros")])
+    with qtbot.waitSignal(flow.evalDone, timeout=300_000) as sig:
+        _menu_action(window, "Curate", "Evaluate models").trigger()
+        bar = flow.bar
+        # Cancel as soon as the first answer is counted
+        flow.job.progress.connect(lambda p: bar.cancel.click() if p.done >= 1 else None)
+    summary = sig.args[0]
+    assert summary["cancelled"] and 1 <= summary["done"] < summary["total"]
+    runs = window.curation.study.runs()
+    assert len(runs) == summary["done"]
+    assert not bar.isVisible()
