@@ -198,3 +198,23 @@ def test_a_real_server_two_in_flight_recorded_by_its_identity_never_its_key(
     assert progress[-1].done == progress[-1].total == 3
     for f in path.parent.glob("study.n1study*"):
         assert helpers.SERVER_KEY.encode() not in f.read_bytes()
+
+
+def test_eval_endpoint_mistakes_are_one_line_and_store_nothing(study):
+    """--endpoint without one --model NAME, and a server that is not there: exit 2, one
+    line, no model or run recorded."""
+    helpers = _server_helpers()
+    base = [sys.executable, "-m", "n1studio.cli", "eval", "--study", str(study)]
+    no_model = subprocess.run(base + ["--endpoint", "http://127.0.0.1:9"], capture_output=True,
+                              text=True, timeout=300, check=False)
+    refused = subprocess.run(base + ["--endpoint", f"http://127.0.0.1:{helpers.free_port()}",
+                                     "--model", "m", "--concurrency", "2"],
+                             capture_output=True, text=True, timeout=300, check=False)
+    for out in (no_model, refused):
+        assert out.returncode == 2, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert "--model NAME" in no_model.stderr
+    assert "127.0.0.1" in refused.stderr
+    assert _runs(study) == []
+    with Study.open(study) as st:
+        assert st.models() == []
