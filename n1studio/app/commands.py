@@ -149,7 +149,7 @@ def run_report_cmd(args) -> int:
 # ---- render (a figure of a variant, with an answer's verdict) ----------------------------
 
 def _register_render(sub) -> None:
-    from n1studio.commands._args import add_variant_args
+    from n1studio.commands.args import add_variant_args
 
     p = sub.add_parser("render", help="a figure of a variant (PNG, SVG or PDF), with a verdict",
                        description="Draw CASE with the given elements out of service (and "
@@ -174,7 +174,7 @@ def run_render_cmd(args) -> int:
     ensure_offscreen()
     from pathlib import Path
 
-    from n1studio.commands._args import variant_from_args
+    from n1studio.commands.args import variant_from_args
     from n1studio.errors import N1Error
 
     if Path(args.to).suffix.lower() not in (".png", ".svg", ".pdf"):

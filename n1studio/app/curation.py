@@ -28,12 +28,7 @@ def sweep_job(net, kinds=SWEEP_KINDS, state: JobState | None = None) -> dict:
     returns what finished, marked ``stats.cancelled``)."""
     from n1studio.solve.sweep import run_sweep
 
-    def progress(done: int, total: int) -> None:
-        if state is not None:
-            state.progress(done, total, "sweeping", stage="sweep")
-
-    return run_sweep(net, kinds=kinds, progress=progress,
-                     cancel=state.cancel if state is not None else None)
+    return run_sweep(net, kinds=kinds, state=state)
 
 
 class Curation(QtCore.QObject):
@@ -134,6 +129,30 @@ class Curation(QtCore.QObject):
         if self.w.session is not self.sweep_session or self.sweep_session is None:
             return None
         return self.findings.get(tuple(entry.outages))
+
+    def runs_of(self, entry) -> list[dict]:
+        """The open study's runs of `entry`'s variant of the open grid (answers of any model),
+        for comparing two models' answers side by side."""
+        s, st = self.w.session, self.study
+        if s is None or st is None:
+            return []
+        from n1studio.curate.study import grid_hash
+
+        key = (id(s), id(st))
+        if getattr(self, "_grid_key", None) != key:
+            h = grid_hash(s.net)
+            self._grid_ids = {g["id"] for g in st.grids() if g.get("content_hash") == h}
+            self._grid_key = key
+        try:
+            runs = st.runs()
+        except N1Error:
+            return []
+        from n1studio.grid.perturb import Perturbation
+
+        key = entry.variant.perturbation.key()
+        return [r for r in runs if r["grid_id"] in self._grid_ids and r.get("verdict")
+                and tuple(r.get("outages") or ()) == tuple(entry.outages)
+                and Perturbation.from_dict(r.get("perturbation")).key() == key]
 
     def draw_state(self, entry):
         """What the view draws for `entry`: its verdict when it has one, else what the sweep

@@ -25,7 +25,7 @@ import logging
 import sys
 from pathlib import Path
 
-from n1studio.commands._args import add_variant_args, variant_from_args
+from n1studio.commands.args import add_variant_args, variant_from_args
 from n1studio.errors import N1Error
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import argparse
 import re
 import sys
 
-from n1studio.commands._args import add_variant_args, variant_from_args
+from n1studio.commands.args import add_variant_args, variant_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from n1studio.commands._args import add_example_arg, add_variant_args, variant_from_args
+from n1studio.commands.args import add_example_arg, add_variant_args, variant_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:

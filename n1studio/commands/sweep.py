@@ -44,12 +44,14 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
     from n1studio.curate.progress import ProgressBar
     from n1studio.errors import N1Error
     from n1studio.grid.cases import load_case
+    from n1studio.jobs import JobState, Progress
     from n1studio.solve.sweep import SweepOptions, run_sweep
 
     net = load_case(args.case)
     bar = ProgressBar("sweep")
+    state = JobState(lambda ev: bar(ev.done, ev.total) if isinstance(ev, Progress) else None)
     try:
-        doc = run_sweep(net, args.kinds, opf=args.opf, progress=bar,
+        doc = run_sweep(net, args.kinds, opf=args.opf, state=state,
                         options=SweepOptions(all_violations=args.all_violations),
                         workers=args.workers, ray=args.ray)
     finally:

@@ -32,6 +32,7 @@ from n1studio.grid.model import GridModel
 from n1studio.grid.tolerances import Tolerances
 from n1studio.grid.topology import island_report
 from n1studio.grid.variant import Variant, base_model, n1_candidates
+from n1studio.jobs import JobState
 from n1studio.solve import sweep_pandapower
 from n1studio.solve.sweep_classify import Limits
 from n1studio.solve.sweep_engine import LsEngine, sweep_branches
@@ -61,30 +62,23 @@ class SweepOptions:
 
 
 def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
-              progress: Progress | None = None, cancel: Cancel | None = None,
-              options: SweepOptions | None = None,
-              on_event: Callable[[dict], None] | None = None, *, workers: int | None = 1,
-              ray: str | None = None) -> dict:
+              options: SweepOptions | None = None, *, state: JobState | None = None,
+              workers: int | None = 1, ray: str | None = None) -> dict:
     """Sweep every single outage of `kinds`; return an ``n1studio.sweep/1`` document.
 
-    `progress(done, total)` is called as contingencies complete; `cancel()` returning True
-    stops the sweep at the next chunk and the document holds what finished
-    (``stats.cancelled``). With `opf`, each outage also gets ``opf`` =
-    ``{feasible, status, objective}`` from the reference AC OPF of the variant (slow;
-    solved by `workers` processes, None = all cores but one, or on the Ray cluster at
-    `ray`: n1studio.solve.parallel; the same document either way).
-    `cancel` may also be a threading.Event and progress may come as `on_event`
-    ``{"ev": "progress", "done", "total"}`` (the app's Job calls it that way).
+    Reports on `state` (n1studio.jobs): Progress(done, total, stage="sweep") as
+    contingencies complete; `state.stop()` stops the sweep at the next chunk and the
+    document holds what finished (``stats.cancelled``). With `opf`, each outage also gets
+    ``opf`` = ``{feasible, status, objective}`` from the reference AC OPF of the variant
+    (slow; solved by `workers` processes, None = all cores but one, or on the Ray cluster
+    at `ray`: n1studio.solve.parallel; the same document either way).
     """
-    if cancel is not None and hasattr(cancel, "is_set"):
-        cancel = cancel.is_set
-    if on_event is not None:
-        user_progress = progress
-
+    progress = cancel = None
+    if state is not None:
         def progress(done: int, total: int) -> None:
-            on_event({"ev": "progress", "done": done, "total": total})
-            if user_progress:
-                user_progress(done, total)
+            state.progress(done, total, "contingencies", stage="sweep")
+
+        cancel = state.cancel.is_set
 
     opts = options or SweepOptions()
     if opts.engine not in ENGINES:

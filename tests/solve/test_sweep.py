@@ -173,13 +173,18 @@ def test_violations_relative_to_base_case():
 
 def test_progress_cancel_and_ranking():
     net = load_case("case118")
+    from n1studio.jobs import JobState, Progress
+
     seen = []
-    doc = run_sweep(net, progress=lambda d, t: seen.append((d, t)))
+    doc = run_sweep(net, state=JobState(lambda ev: seen.append((ev.done, ev.total))
+                                        if isinstance(ev, Progress) else None))
     assert seen[-1] == (186, 186)
     ranked = rank(doc["results"])
     order = ["diverged", "islanded", "violations", "ok"]
     assert [order.index(r["status"]) for r in ranked] == sorted(order.index(r["status"]) for r in ranked)
-    stopped = run_sweep(load_case("case118"), kinds="gen", cancel=lambda: True)
+    stop = JobState()
+    stop.stop()
+    stopped = run_sweep(load_case("case118"), kinds="gen", state=stop)
     assert stopped["stats"]["cancelled"] and len(stopped["results"]) < 53
 
 
