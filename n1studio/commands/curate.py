@@ -387,6 +387,9 @@ def _register_eval(sub) -> None:
                         "with --endpoint, the server's model name")
     p.add_argument("--endpoint", metavar="URL", help="ask an OpenAI-compatible server (vLLM, "
                    "llama.cpp's server, ...) at URL; --model then names its model")
+    p.add_argument("--constrained", choices=["grammar", "regex", "scaffold"], default="grammar",
+                   help="with --endpoint: one GBNF grammar (llama.cpp's server; default), one "
+                        "regex (vLLM's structured outputs) or a number at a time")
     p.add_argument("--chat", action="store_true", help="with --endpoint: use "
                    "/v1/chat/completions (the server applies the model's chat template)")
     p.add_argument("--api-key-env", metavar="NAME", help="with --endpoint: the environment "
@@ -444,7 +447,7 @@ def run_eval_cmd(args) -> int:
             raise OptionError("--endpoint takes one --model NAME: the server's model name")
         server_args = argparse.Namespace(endpoint=args.endpoint, model=args.model[0],
                                          chat=args.chat, api_key_env=args.api_key_env,
-                                         timeout=args.timeout)
+                                         timeout=args.timeout, constrained=args.constrained)
         models = []
 
         def server():
