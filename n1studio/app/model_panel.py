@@ -22,13 +22,16 @@ SERVER_PREFIX = "server:"  # item data of a remembered OpenAI-compatible server
 
 
 def server_spec(endpoint: str, model: str, chat: bool = False,
-                api_key_env: str | None = None) -> str:
+                api_key_env: str | None = None, constrained: str = "grammar") -> str:
     """The model-list entry of a server (remembered in QSettings; never a key, only the
     name of the variable that holds it)."""
     import json
 
-    return SERVER_PREFIX + json.dumps({"endpoint": endpoint, "model": model, "chat": chat,
-                                       "api_key_env": api_key_env or None}, sort_keys=True)
+    doc = {"endpoint": endpoint, "model": model, "chat": chat,
+           "api_key_env": api_key_env or None}
+    if constrained != "grammar":
+        doc["constrained"] = constrained
+    return SERVER_PREFIX + json.dumps(doc, sort_keys=True)
 
 
 def parse_server(spec: str) -> dict | None:
@@ -246,9 +249,9 @@ class ModelPanel(QtWidgets.QWidget):
         self.model.setCurrentIndex(self._add_item(path))
 
     def add_server(self, endpoint: str, model: str, chat: bool = False,
-                   api_key_env: str | None = None) -> str:
+                   api_key_env: str | None = None, constrained: str = "grammar") -> str:
         """Add (and select) an OpenAI-compatible server; returns its list entry."""
-        spec = server_spec(endpoint.strip(), model.strip(), chat, api_key_env)
+        spec = server_spec(endpoint.strip(), model.strip(), chat, api_key_env, constrained)
         self.add_model(spec)
         return spec
 
@@ -355,11 +358,17 @@ class ServerDialog(QtWidgets.QDialog):
                                         "chat template)")
         self.key_env = QtWidgets.QLineEdit()
         self.key_env.setPlaceholderText("e.g. OPENAI_API_KEY (optional)")
+        self.constrained = QtWidgets.QComboBox()
+        for mode, text in (("grammar", "one GBNF grammar (llama.cpp's server)"),
+                           ("regex", "one regex (vLLM's structured outputs)"),
+                           ("scaffold", "a number at a time (llama.cpp, prefix cache)")):
+            self.constrained.addItem(text, mode)
         form = QtWidgets.QFormLayout(self)
         form.addRow("Server URL", self.url)
         form.addRow("Model", self.name)
         form.addRow("", self.chat)
         form.addRow("API key variable", self.key_env)
+        form.addRow("Constrained answers", self.constrained)
         self.buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
@@ -375,6 +384,6 @@ class ServerDialog(QtWidgets.QDialog):
             return
         self.accept()
 
-    def result_values(self) -> tuple[str, str, bool, str | None]:
+    def result_values(self) -> tuple[str, str, bool, str | None, str]:
         return (self.url.text().strip(), self.name.text().strip(), self.chat.isChecked(),
-                self.key_env.text().strip() or None)
+                self.key_env.text().strip() or None, str(self.constrained.currentData()))

@@ -50,7 +50,8 @@ def ask_job(variant, values: dict, edited_prompt: str | None = None,
 
     settings = ModelSettings.from_values({**values, "model_path": None})
     client = EndpointClient(server["endpoint"], server["model"], chat=bool(server.get("chat")),
-                            api_key_env=server.get("api_key_env"), settings=settings)
+                            api_key_env=server.get("api_key_env"),
+                            constrained=server.get("constrained") or "grammar", settings=settings)
     try:
         return pipeline.ask(variant, settings, client=client, prompt=prompt, state=state)
     finally:

@@ -38,6 +38,7 @@ def test_add_server_through_its_dialog_and_remember_it(window, qtbot, tmp_path):
         dlg.url.setText("http://127.0.0.1:8000")
         dlg.name.setText("gemma-270m")
         dlg.key_env.setText("MY_KEY_VAR")
+        dlg.constrained.setCurrentIndex(dlg.constrained.findData("regex"))
         qtbot.mouseClick(dlg.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok),
                          QtCore.Qt.MouseButton.LeftButton)
 
@@ -47,7 +48,7 @@ def test_add_server_through_its_dialog_and_remember_it(window, qtbot, tmp_path):
     assert mp.model.currentText() == "gemma-270m @ http://127.0.0.1:8000"
     srv = parse_server(mp.model_path())
     assert srv == {"endpoint": "http://127.0.0.1:8000", "model": "gemma-270m", "chat": False,
-                   "api_key_env": "MY_KEY_VAR"}
+                   "api_key_env": "MY_KEY_VAR", "constrained": "regex"}
     window.save_settings()
     # a new window with the same preferences lists the server again
     from n1studio.app.main_window import MainWindow
