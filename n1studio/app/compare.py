@@ -77,3 +77,30 @@ def unlink_views(a, b) -> None:
     for v in (a, b):
         v.vb.setXLink(None)
         v.vb.setYLink(None)
+
+
+def run_label(entry_label: str, run: dict) -> str:
+    """How a stored run (a model's answer to the variant) is listed and titled."""
+    return f"{entry_label} · {run.get('model') or 'model'} (run {run['id']})"
+
+
+def run_banner(session, entry, run: dict, violation_colour: str) -> str:
+    """The banner of a stored run drawn beside the active entry."""
+    import html
+
+    v = run.get("verdict") or {}
+    n = len(v.get("violations") or [])
+    verdict = (f"<span style='color:{violation_colour}'><b>{n} violation(s)</b></span>" if n
+               else "answer feasible")
+    model = html.escape(str(run.get("model") or "model"))
+    return " · ".join([f"<b>{html.escape(session.name)}</b>",
+                       f"<b>{html.escape(entry.label)}</b>", model, verdict])
+
+
+def run_state(session, entry, run: dict):
+    """What the view draws for a stored run of `entry`'s variant: its verdict's violations."""
+    from n1studio.app.drawing import state_for
+
+    cut = entry.variant.islands.cut_buses if (entry.ready or not session.big) else ()
+    return state_for(session.drawing, session.net, entry.outages, cut,
+                     (run.get("verdict") or {}).get("violations") or [])

@@ -320,12 +320,29 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         s = self.session
         if s is None or not self.compare.isVisible():
             return
+        from n1studio.app import compare
+        from n1studio.app.theme import palette
+
+        labels = [x.label for x in s.entries]
+        # the study's stored runs of the active variant: another model's answer beside it
+        runs = self.curation.runs_of(s.current)
+        j = self._compare_index - len(s.entries)
+        if 0 <= j < len(runs):
+            e, run = s.current, runs[j]
+            self.compare.set_state(compare.run_state(s, e, run))
+            self.compare.set_banner(compare.run_banner(s, e, run, palette(self.theme).violation),
+                                    "info")
+            self.compare_bar.show_entries(
+                labels + [compare.run_label(e.label, r) for r in runs], s.active,
+                self._compare_index)
+            return
         k = compared_index(s, self._compare_index)
         self._compare_index = k
         e = s.entries[k]
         self.compare.set_state(s.draw_state(e))
         self.compare.set_banner(self.banner_text(e), "info")
-        self.compare_bar.show_entries([x.label for x in s.entries], s.active, k)
+        self.compare_bar.show_entries(labels + [compare.run_label(s.current.label, r)
+                                                for r in runs], s.active, k)
 
     # ---- selection, inspector, plots ------------------------------------------------------
     def on_element_clicked(self, name: str) -> None:

@@ -85,3 +85,40 @@ def test_right_click_compare_keeps_the_active_variant(window, qtbot, open_case):
     window.variants.compareRequested.emit(1)
     assert s.active == 2 and window._compare_index == 1
     assert "N-1 line:3" in window.compare.banner.text()
+
+
+def test_compare_two_models_answers_to_one_variant(window, qtbot, open_case, tmp_path):
+    """One N-1 variant, two stored answers (the open study's runs): control:reference on the
+    left, control:zeros beside it, each drawn with its own violations."""
+    from n1studio.curate.dataset import build_dataset
+    from n1studio.curate.evaluate import run_eval
+    from n1studio.curate.study import Study
+    from n1studio.grid.cases import load_case
+
+    case = "pglib_opf_case5_pjm"
+    path = tmp_path / "s.n1study"
+    with Study.open(path, create=True) as st:
+        ds = build_dataset(st, load_case(case), case, "ds", sample=1, seed=1)
+        run_eval(st, ds, ["control:reference", "control:zeros"])
+    open_case(window, case)
+    assert window.curation.open_study(str(path))
+    runs = [r for r in window.curation.study.runs() if r["outages"]]
+    ref = next(r for r in runs if r["model"] == "control:reference")
+    zeros = next(r for r in runs if r["model"] == "control:zeros")
+    window.curation.show_run(ref)  # the study table's double-click: left = the reference
+    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=60_000)
+    s = window.session
+    assert s.current.outages == tuple(ref["outages"])
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_D, QtCore.Qt.KeyboardModifier.ControlModifier)
+    combo = window.compare_bar.right
+    assert "control:zeros" in combo.itemText(combo.count() - 1)  # runs come last, by id
+    combo.setFocus()
+    qtbot.keyClick(combo, QtCore.Qt.Key.Key_End)
+    qtbot.wait(50)
+    assert "control:zeros" in combo.currentText()
+    assert combo.currentText().startswith(s.current.label)
+    left, right = window.view, window.compare
+    assert left.highlighted == set()
+    bad = {v["element"] for v in zeros["verdict"]["violations"]}
+    assert bad and right.highlighted == bad - {""} & set(s.drawing.index)
+    assert "control:zeros" in right.banner.text() and "violation(s)" in right.banner.text()
