@@ -66,11 +66,9 @@ def compared_index(session, wanted: int) -> int:
 
 
 def link_views(a, b) -> None:
-    """Pan and zoom of either view moves the other."""
+    """Pan and zoom of either view moves the other (pyqtgraph's link works both ways)."""
     b.vb.setXLink(a.vb)
     b.vb.setYLink(a.vb)
-    a.vb.setXLink(b.vb)
-    a.vb.setYLink(b.vb)
 
 
 def unlink_views(a, b) -> None:

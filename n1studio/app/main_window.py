@@ -297,21 +297,21 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
             self.compare_bar.hide()
             unlink_views(self.view, self.compare)
             return
+        from n1studio.app.compare import link_views
+
         self.compare.set_drawing(s.drawing, s.draw_state())
         self.compare.show()
         self.compare_bar.show()
         self.split.setSizes([1, 1])
+        link_views(self.view, self.compare)
         self._refresh_compare()
         # fitted once both views have their sizes (fitted hidden, the grid is a dot)
         QtCore.QTimer.singleShot(0, self._fit_compared)
 
     def _fit_compared(self) -> None:
-        from n1studio.app.compare import link_views
-
         if not self.compare.isVisible():
             return
         self.view.fit()
-        link_views(self.view, self.compare)
         self.compare.vb.setRange(self.view.vb.viewRect(), padding=0)
 
     def _refresh_compare(self) -> None:
