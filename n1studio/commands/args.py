@@ -46,3 +46,21 @@ def add_example_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--example", choices=["n"], default=None,
                    help="n: show the solved N case in the prompt as a worked example (a "
                         "control for copying)")
+
+
+def add_endpoint_args(p: argparse.ArgumentParser) -> None:
+    """--endpoint URL and how to talk to it (ask and eval): with it, --model names the
+    server's model."""
+    p.add_argument("--endpoint", metavar="URL", help="ask an OpenAI-compatible server (vLLM, "
+                   "llama.cpp's server, ...) at URL; --model then names its model")
+    p.add_argument("--constrained", choices=["grammar", "regex", "scaffold"], default="grammar",
+                   help="with --endpoint: how the answer is held to the schema: one GBNF "
+                        "grammar (llama.cpp's server; default), one regex (vLLM's structured "
+                        "outputs) or a number at a time (llama.cpp, prefix cache)")
+    p.add_argument("--chat", action="store_true", help="with --endpoint: use "
+                   "/v1/chat/completions (the server applies the model's chat template)")
+    p.add_argument("--api-key-env", metavar="NAME", help="with --endpoint: the environment "
+                   "variable that holds the API key (the key is never printed or stored)")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="with --endpoint: seconds a request may wait for its next byte, time "
+                        "queued on the server included (default 120)")

@@ -12,7 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from n1studio.commands.args import add_example_arg, add_variant_args, variant_from_args
+from n1studio.commands.args import (
+    add_endpoint_args,
+    add_example_arg,
+    add_variant_args,
+    variant_from_args,
+)
 from n1studio.llm.runtime import CONSTRAINED, FREE
 
 
@@ -23,16 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_variant_args(p)
     p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: $N1STUDIO_MODEL, else the bundled "
                         "Gemma 3 270M)")
-    p.add_argument("--endpoint", metavar="URL", help="ask an OpenAI-compatible server (vLLM, "
-                   "llama.cpp's server, ...) at URL instead; --model then names its model")
-    p.add_argument("--constrained", choices=["grammar", "regex", "scaffold"], default="grammar",
-                   help="with --endpoint: how the answer is held to the schema: one GBNF "
-                        "grammar (llama.cpp's server; default), one regex (vLLM's structured "
-                        "outputs) or a number at a time (llama.cpp, prefix cache)")
-    p.add_argument("--chat", action="store_true", help="with --endpoint: use "
-                   "/v1/chat/completions (the server applies the model's chat template)")
-    p.add_argument("--api-key-env", metavar="NAME", help="with --endpoint: the environment "
-                   "variable that holds the API key (the key is never printed or stored)")
+    add_endpoint_args(p)
     p.add_argument("--gpu-layers", type=int, default=0, metavar="N",
                    help="layers to offload to the GPU (-1 = all; needs a GPU build)")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads (default: all cores but one)")

@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from n1studio.commands.args import add_endpoint_args
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     _register_study(sub)
@@ -385,20 +387,9 @@ def _register_eval(sub) -> None:
     p.add_argument("--model", action="append", metavar="GGUF",
                    help="a GGUF model file (repeatable; default: the bundled Gemma 3 270M); "
                         "with --endpoint, the server's model name")
-    p.add_argument("--endpoint", metavar="URL", help="ask an OpenAI-compatible server (vLLM, "
-                   "llama.cpp's server, ...) at URL; --model then names its model")
-    p.add_argument("--constrained", choices=["grammar", "regex", "scaffold"], default="grammar",
-                   help="with --endpoint: one GBNF grammar (llama.cpp's server; default), one "
-                        "regex (vLLM's structured outputs) or a number at a time")
-    p.add_argument("--chat", action="store_true", help="with --endpoint: use "
-                   "/v1/chat/completions (the server applies the model's chat template)")
-    p.add_argument("--api-key-env", metavar="NAME", help="with --endpoint: the environment "
-                   "variable that holds the API key (never printed or stored)")
+    add_endpoint_args(p)
     p.add_argument("--concurrency", type=int, default=1, metavar="N",
                    help="with --endpoint: answers in flight at once (default 1)")
-    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
-                   help="with --endpoint: seconds a request may wait for its next byte, time "
-                        "queued on the server included (default 120)")
     p.add_argument("--limit", type=int, metavar="N", help="stop after N new runs")
     p.add_argument("--free", action="store_true",
                    help="free-text answers instead of the constrained JSON scaffold")
