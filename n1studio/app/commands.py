@@ -107,10 +107,12 @@ def _check_case(spec: str) -> None:
 # ---- report (n1studio.report/1 from a study) ---------------------------------------------
 
 def _register_report(sub) -> None:
-    p = sub.add_parser("report", help="the N-versus-N-1 report of a study (HTML, PNG, JSON)",
-                       description="Satisfaction per constraint kind on N vs N-1, feasibility, "
-                                   "cost gap and recalled-N rate per model, and the drop from N "
-                                   "to N-1, as a table, report.html, report.png/svg and "
+    p = sub.add_parser("report", help="the report by family of a study (HTML, PNG, JSON)",
+                       description="Per family of the dataset (N, N-1, N-2, load, cost, "
+                                   "relabel, ...) and per model and control: satisfaction per "
+                                   "constraint kind, feasibility, median distance to "
+                                   "feasibility, recall rate with 95 % intervals, and the drop "
+                                   "from N, as a table, report.html, report.png/svg and "
                                    "report.json in --out.")
     p.add_argument("--study", required=True, metavar="STUDY")
     p.add_argument("--dataset", metavar="NAME", help="which dataset (default: every run)")

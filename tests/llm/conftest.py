@@ -52,18 +52,22 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def llama_server(model_path, log_path, *, key: str | None = SERVER_KEY,
-                 alias: str = SERVER_MODEL, extra: tuple[str, ...] = ()):
+                 alias: str = SERVER_MODEL, extra: tuple[str, ...] = (),
+                 interrupt: bool = False):
     """`python -m llama_cpp.server` with `model_path` on 127.0.0.1; yields its URL.
 
-    `--interrupt_requests False`: by default llama_cpp.server ends a streaming answer as
-    soon as another request waits (it serves one request at a time behind a global lock),
-    which would cut every answer of a concurrent evaluation short; with it off, requests
-    queue and each one finishes."""
+    `interrupt=False` (`--interrupt_requests False`): by default llama_cpp.server ends a
+    streaming answer as soon as another request waits (it serves one request at a time
+    behind a global lock), which would cut every answer of a concurrent evaluation short;
+    with it off, requests queue and each one finishes. `interrupt=True` keeps the server's
+    own default."""
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
            "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port),
            "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch",
-           str(len(os.sched_getaffinity(0))), "--interrupt_requests", "False", *extra]
+           str(len(os.sched_getaffinity(0))), *extra]
+    if not interrupt:
+        cmd += ["--interrupt_requests", "False"]
     if key:
         cmd += ["--api_key", key]
     with open(log_path, "wb") as log:

@@ -12,12 +12,9 @@ import json
 import logging
 import math
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,6 +26,7 @@ from n1studio.llm.prompt import render_prompt
 from n1studio.llm.runtime import FREE, ModelSettings
 from n1studio.llm.scaffold import answer_plan
 from n1studio.schema import ANSWER
+from tests.llm.conftest import free_port, llama_server
 
 MODEL = "gemma-3-270m"
 KEY_ENV = "N1STUDIO_TEST_SERVER_KEY"
@@ -37,48 +35,13 @@ FREE_SHORT = ModelSettings(mode=FREE, max_tokens=8, n_threads=1)
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(default_model, tmp_path_factory):
-    """A llama.cpp OpenAI-compatible server with the default model; yields its URL."""
-    port = _free_port()
+    """A llama.cpp OpenAI-compatible server with the default model, with the server's own
+    defaults (a new request interrupts a stream); yields its URL."""
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model),
-           "--model_alias", MODEL, "--host", "127.0.0.1", "--port", str(port),
-           "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch",
-           str(len(os.sched_getaffinity(0))), "--api_key", KEY]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited ({proc.returncode}):\n"
-                        + log_path.read_text(errors="replace")[-2000:])
-        try:
-            req = urllib.request.Request(url + "/v1/models",
-                                         headers={"Authorization": f"Bearer {KEY}"})
-            with urllib.request.urlopen(req, timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("llama_cpp.server did not come up in 180 s")
-        time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    with llama_server(default_model, log_path, key=KEY, alias=MODEL, interrupt=True) as url:
+        yield url
 
 
 @pytest.fixture
@@ -120,7 +83,7 @@ def test_plan_grammar_parses_and_the_regex_takes_a_real_reference_answer(case14)
 
 # ---- one clear line for each failure ---------------------------------------------------------
 def test_connection_refused_is_one_line():
-    port = _free_port()  # bound then released: nothing listens there
+    port = free_port()  # bound then released: nothing listens there
     c = EndpointClient(f"http://127.0.0.1:{port}", MODEL, timeout_s=5)
     with pytest.raises(EndpointError) as ei:
         c.complete("hello", settings=FREE_SHORT)
