@@ -8,6 +8,7 @@ perturbed model; nothing in a relabelled prompt may give a canonical name away.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,7 +38,21 @@ def net():
                                   Perturbation(cost_noise=0.2, seed=3),
                                   Perturbation(load_scale=1.2, relabel=True, seed=9)])
 def test_tables_carry_the_perturbed_numbers_under_the_prompt_names(net, pert):
-    v = Variant(net, ["line:5"], pert)
+    _read_back(net, pert, ["line:5"])
+
+
+BUNDLED = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "resources" / "pglib")
+                 .glob("pglib_opf_*.m"))
+
+
+@pytest.mark.parametrize("case", BUNDLED)
+def test_every_bundled_case_reads_back_relabelled_and_perturbed(case):
+    _read_back(load_case(case), Perturbation(load_noise=0.2, cost_noise=0.2, relabel=True,
+                                             seed=5), ["line:1"])
+
+
+def _read_back(net, pert, outages):
+    v = Variant(net, outages, pert)
     text = render_prompt(v).text
     rl = v.relabelling
     back = (lambda n: rl.to_canonical[n]) if rl else (lambda n: n)
