@@ -40,13 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def emit_json(doc) -> None:
-    """Print exactly one JSON document on stdout (n1studio.schema.emit_json)."""
-    from n1studio.schema import emit_json as emit
-
-    emit(doc)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
