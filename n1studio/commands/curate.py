@@ -158,7 +158,7 @@ def run_study_annotate(args) -> int:
     target, tid = ("run", args.run) if args.run is not None else ("variant", args.variant)
     decision = "keep" if args.keep else "reject" if args.reject else None
     with Study.open(args.study) as st:
-        if target == "run" and st._one("SELECT 1 FROM runs WHERE id = ?", (tid,)) is None:
+        if target == "run" and not st.run_exists(tid):
             from n1studio.errors import StudyError
 
             raise StudyError(f"{args.study} has no run {tid} (see `n1studio study runs`)")

@@ -13,19 +13,24 @@ runs of a dataset:
   than recalls keeps it near zero. Fewer than SMALL_SAMPLE runs in a cell says so.
 
 The plot is SVG (text, exact, opened by any browser) drawn here with no plotting library;
-`n1studio.app.curate_report.svg_to_png` rasterises it with Qt offscreen when a PNG is
+`n1studio.app.curate.report.svg_to_png` rasterises it with Qt offscreen when a PNG is
 wanted (the core never imports Qt).
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
 import statistics
 from pathlib import Path
 
+import jinja2
+from markupsafe import Markup
+
 from n1studio.curate.study import Study
+from n1studio.resources import resource
 from n1studio.schema import CONSTRAINT_KINDS
 
 REPORT = "n1studio.report/1"
@@ -352,39 +357,19 @@ def table_rows(report: dict, m: dict) -> list[tuple[str, list[str]]]:
 
 
 def report_html(report: dict, svg: str, png_name: str | None = None) -> str:
-    """A self-contained HTML page: the plot (inline SVG) and one table per model and control."""
-    style = ("body{font-family:sans-serif;margin:2em;max-width:1200px}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-             "padding:4px 8px;text-align:right}th:first-child,td:first-child{text-align:left}"
-             ".control{color:#555}.warn{color:#b00}")
-    title = html.escape(report.get("dataset") or report["study"])
-    intro = (f"<p>Study <code>{html.escape(report['study'])}</code>, {report['runs']} runs. "
-             "A model that solves the problem scores the same on every family; a drop from N "
-             "is the memorisation signature. Controls (dashed) calibrate the instrument: "
-             "<code>control:reference</code> is the ideal solver, <code>control:recall-n"
-             "</code> the ideal memoriser. Brackets are 95 % intervals.</p>")
-    parts = ["<!doctype html><html><head><meta charset='utf-8'>",
-             f"<title>N-1 Studio report: {title}</title><style>{style}</style></head><body>",
-             f"<h1>By family: {html.escape(report.get('dataset') or 'all runs')}</h1>", intro]
-    if report.get("small_sample"):
-        parts.append(f"<p class='warn'>Small sample: some cells have fewer than "
-                     f"{report['small_sample_runs']} runs; their intervals are wide.</p>")
-    parts.append(svg)
-    if png_name:
-        parts.append(f"<p><a href='{html.escape(png_name)}'>PNG of the plot</a></p>")
-    fams = report["families"]
-    for m in report["models"]:
-        cls = " class='control'" if m["control"] else ""
-        kind = "control" if m["control"] else f"SHA-256 <code>{m['sha256']}</code>"
-        parts.append(f"<h2{cls}>{html.escape(m['model'])}</h2><p>{kind}</p>")
-        parts.append("<table><tr><th>metric</th>"
-                     + "".join(f"<th>{html.escape(f)}</th>" for f in fams) + "</tr>")
-        for label, cells in table_rows(report, m):
-            parts.append(f"<tr><td>{html.escape(label)}</td>"
-                         + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """A self-contained HTML page: the plot (inline SVG) and one table per model and control,
+    rendered from `resources/report/report.html.j2` with autoescape (every text from the
+    study, a model's name included, is escaped; only the plot, built here, is markup)."""
+    tables = [{**m, "rows": table_rows(report, m)} for m in report["models"]]
+    return _templates().get_template("report.html.j2").render(
+        report=report, svg=Markup(svg), png_name=png_name, tables=tables)
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(resource("report")),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
 
 
 def report_text(report: dict) -> str:
