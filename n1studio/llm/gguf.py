@@ -46,13 +46,17 @@ MAX_KEYS = 100_000
 MAX_DIMS = 8
 MAX_ARRAY = 1 << 32  # values in one metadata array
 MAX_TENSOR_ELEMENTS = 1 << 48
+# Arrays of arrays nest this deep at most: real files nest one level (the tokenizer's
+# merges, scores); 5,000 levels would exhaust Python's recursion before any other check.
+MAX_NESTING = 16
 # The fewest bytes one metadata key / one tensor description takes (length-prefixed name,
 # type, smallest value; name, dimension count, type, offset).
 _MIN_KV_BYTES, _MIN_TENSOR_BYTES = 8 + 4 + 1, 8 + 4 + 4 + 8
 
 # Metadata keys worth keeping (the rest, e.g. the vocabulary, is skipped).
 _KEEP = ("general.architecture", "general.name", "general.alignment", "general.file_type",
-         "general.license", "general.size_label")
+         "general.license", "general.size_label", "general.type", "adapter.type",
+         "adapter.lora.alpha")
 
 
 @dataclass
@@ -67,6 +71,7 @@ class GGUFInfo:
     metadata: dict = field(default_factory=dict)
     header_size: int = 0  # bytes of magic, counts, metadata and tensor infos (before padding)
     data_start: int = 0  # where tensor data begins (header_size aligned up)
+    shapes: dict = field(default_factory=dict)  # tensor name -> dimensions (GGUF order)
 
     @property
     def architecture(self) -> str:
@@ -75,7 +80,8 @@ class GGUFInfo:
     @property
     def context_length(self) -> int | None:
         v = self.metadata.get(f"{self.architecture}.context_length")
-        return int(v) if v is not None else None
+        # a damaged value (a string, a NaN, an array) is no context length
+        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
 
     @property
     def name(self) -> str:
@@ -108,12 +114,15 @@ class _Reader:
                                f"whole file ({self.size:,} bytes)")
         return self.read(n).decode("utf-8", errors="replace")
 
-    def value(self, vtype: int, keep: bool, key: str = "?"):
+    def value(self, vtype: int, keep: bool, key: str = "?", depth: int = 0):
         if vtype in _SCALAR:
             return self.unpack(_SCALAR[vtype])
         if vtype == _STRING:
             return self.string(f"the value of {key!r}")
         if vtype == _ARRAY:
+            if depth >= MAX_NESTING:
+                raise self.corrupt(f"metadata key {key!r} nests arrays more than "
+                                   f"{MAX_NESTING} deep")
             etype, n = self.unpack("I"), self.unpack("Q")
             if n > MAX_ARRAY:
                 raise self.corrupt(f"metadata key {key!r} claims an array of {_count(n)} values")
@@ -125,7 +134,7 @@ class _Reader:
                     self.read(self.size)  # raises "truncated"
                 self.fh.seek(n * width, os.SEEK_CUR)
                 return None
-            items = [self.value(etype, keep, key) for _ in range(n)]
+            items = [self.value(etype, keep, key, depth + 1) for _ in range(n)]
             return items if keep else None
         raise self.corrupt(f"metadata key {key!r} has unknown value type {vtype}")
 
@@ -181,15 +190,18 @@ def _inspect(path: str, size: int, mtime_ns: int) -> GGUFInfo:
             if keep:
                 meta[key] = val
         end = 0
+        shapes = {}
         for k in range(n_tensors):
             name = r.string(f"the name of tensor {k}")
             n_dims = r.unpack("I")
             if n_dims > MAX_DIMS:
                 raise r.corrupt(f"tensor {name!r} claims {_count(n_dims)} dimensions (at most "
                                 f"{MAX_DIMS})")
+            dims = tuple(r.unpack("Q") for _ in range(n_dims))
             n_el = 1
-            for _ in range(n_dims):
-                n_el *= r.unpack("Q")
+            for d in dims:
+                n_el *= d
+            shapes[name] = dims
             if n_el > MAX_TENSOR_ELEMENTS:
                 raise r.corrupt(f"tensor {name!r} claims {_count(n_el)} elements")
             ttype, offset = r.unpack("I"), r.unpack("Q")
@@ -198,17 +210,32 @@ def _inspect(path: str, size: int, mtime_ns: int) -> GGUFInfo:
                                 "the data")
             blk, nbytes = _GGML_TYPE_SIZE.get(ttype, (1, 0))
             end = max(end, offset + (n_el // blk) * nbytes)
-        align = int(meta.get("general.alignment", 32) or 32)
+        align = _alignment(r, meta)
         header_size = fh.tell()
         data_start = -(-header_size // align) * align
     info = GGUFInfo(path=p, version=version, n_tensors=n_tensors, file_size=size,
                     data_end=data_start + end, metadata=meta, header_size=header_size,
-                    data_start=data_start)
+                    data_start=data_start, shapes=shapes)
     if info.data_end > size:
         raise ModelError(f"{p.name}: truncated GGUF file ({size:,} bytes, its tensors need "
                          f"{info.data_end:,}); download or copy it again")
     log.info("%s: GGUF v%d, %s, %d tensors", p.name, version, info.architecture, n_tensors)
     return info
+
+
+def _alignment(r: _Reader, meta: dict) -> int:
+    """`general.alignment`: a whole number of bytes, a power of two as llama.cpp requires
+    (32 when absent). A string, a NaN, a float, zero or a negative number cannot place the
+    tensor data: refused."""
+    if "general.alignment" not in meta:
+        return 32
+    v = meta["general.alignment"]
+    if isinstance(v, bool) or not isinstance(v, int):
+        shown = repr(v)[:40]
+        raise r.corrupt(f"general.alignment is {shown}, not a whole number of bytes")
+    if v <= 0 or v & (v - 1) or v > 1 << 30:
+        raise r.corrupt(f"general.alignment is {v}; it must be a power of two (32 is usual)")
+    return v
 
 
 def _check_counts(r: _Reader, n_tensors: int, n_kv: int) -> None:
