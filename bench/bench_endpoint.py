@@ -14,7 +14,13 @@ line:7, the grid description already in the prefix cache):
 the worker is a fresh process (its model load is shown apart). Every answer is checked to
 be schema-true for exactly the variant's elements.
 
+`--hostile` (no model needed) times instead how a request to a hostile local server ends
+(tests/llm/hostile_server.py): SSE comments forever, tokens forever, one byte at a time,
+Retry-After forever, each under a DEADLINE_S deadline; and how long Stop takes to end a
+read blocked before the first byte (STOP_TRIES tries).
+
     .venv/bin/python bench/bench_endpoint.py [--modes scaffold,grammar] [--port N]
+    .venv/bin/python bench/bench_endpoint.py --hostile
 """
 
 from __future__ import annotations
@@ -41,6 +47,46 @@ from n1studio.llm.scaffold import answer_plan, max_number_tokens
 from n1studio.schema import ANSWER
 
 MODEL = "gemma-3-270m"
+DEADLINE_S = 5.0
+STOP_TRIES = 10
+
+
+def hostile() -> int:
+    """How each never-ending request ends, and how fast Stop is (no model)."""
+    import statistics
+    import threading
+
+    from n1studio.llm.endpoint import EndpointError
+    from tests.llm.hostile_server import MODEL as HMODEL
+    from tests.llm.hostile_server import HostileServer
+
+    free = ModelSettings(mode=FREE, max_tokens=100_000, n_threads=1)
+    print(f"deadline {DEADLINE_S:g} s, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    print(f"{'server':<34}{'ended after s':>14}  message")
+    for mode, period in (("comments", 1.0), ("tokens", 0.01), ("drip", 1.0), ("busy", 1.0)):
+        with HostileServer(mode, period=period) as srv:
+            c = EndpointClient(srv.url, HMODEL, timeout_s=DEADLINE_S, retries=1000)
+            t0 = time.monotonic()
+            try:
+                c.complete("x", settings=free)
+                msg = "(no error)"
+            except EndpointError as exc:
+                msg = str(exc)
+            took = time.monotonic() - t0
+        print(f"{mode + f' (every {period:g} s)':<34}{took:>14.2f}  {msg[-70:]}", flush=True)
+    stops = []
+    for _ in range(STOP_TRIES):
+        with HostileServer("silent") as srv:
+            c = EndpointClient(srv.url, HMODEL, timeout_s=600)
+            cancel = threading.Event()
+            threading.Timer(0.2, cancel.set).start()
+            t0 = time.monotonic()
+            r = c.complete("x", settings=free, cancel=cancel)
+            stops.append(time.monotonic() - t0 - 0.2)
+            assert r.cancelled
+    print(f"Stop during a blocked first read: median {statistics.median(stops) * 1000:.0f} ms, "
+          f"max {max(stops) * 1000:.0f} ms after the press ({STOP_TRIES} tries)")
+    return 0
 
 
 def exact(raw: str, p) -> bool:
@@ -79,7 +125,10 @@ def main() -> int:
     ap.add_argument("--modes", default="scaffold,grammar")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--skip-local", action="store_true")
+    ap.add_argument("--hostile", action="store_true", help="time hostile servers instead")
     args = ap.parse_args()
+    if args.hostile:
+        return hostile()
     s = ModelSettings()
     n_read = prompt_threads(s.n_threads, s.n_threads_batch)  # the server gets a fixed count
     port = args.port
@@ -116,7 +165,7 @@ def main() -> int:
     try:
         for mode in filter(None, args.modes.split(",")):
             c = EndpointClient(f"http://127.0.0.1:{port}", MODEL, constrained=mode,
-                               timeout_s=600)
+                               timeout_s=1800, idle_timeout_s=600)
             # evict the cached prompt: the next one is read from scratch
             c.complete("Hello", settings=ModelSettings(mode=FREE, max_tokens=1, n_threads=1))
             for p, label, cache in ((a, "N-1 line:3", "cold"), (b, "N-1 line:7", "warm")):

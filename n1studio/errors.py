@@ -1,4 +1,13 @@
-"""Errors users can cause; the CLI prints them as one line, the GUI as a message."""
+"""Errors users can cause; the CLI prints them as one line, the GUI as a message.
+
+Also `mask_secrets`, which every message, log record and crash report passes through
+before it is shown or written (keys in URLs and headers never leave the process).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
 
 
 class N1Error(Exception):
@@ -31,3 +40,33 @@ class CaseDataError(CaseError):
 
 class OptionError(N1Error):
     """A command-line option whose value is out of range (a negative iteration count, NaN)."""
+
+
+# ---- secrets never shown ---------------------------------------------------------------------
+# Query parameters that carry a credential (`?api_key=`, `?key=`, `&token=`, ...).
+_SECRET_PARAMS = (r"api[_-]?key|apikey|key|token|access[_-]?token|auth|password|passwd|secret"
+                  r"|sig|signature|x-api-key")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#@'\"]+@")
+_QUERY_SECRET = re.compile(rf"(?i)([?&;](?:{_SECRET_PARAMS})=)[^&#\s'\"]*")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s'\",;]+")
+_SECRET_PARAM = re.compile(rf"(?i)(?:{_SECRET_PARAMS})")
+MASK = "***"
+
+
+def is_secret_param(name: str) -> bool:
+    """Whether a URL query parameter of this name carries a credential."""
+    return bool(_SECRET_PARAM.fullmatch(name))
+
+
+def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with credentials blanked: each of `secrets` (an API key's value), URL user
+    info (`http://user:KEY@host`), credential query parameters (`?api_key=`, `?key=`,
+    `token=`, ...) and `Bearer` tokens. Used on every message, log record and crash report
+    that may quote a command line, a URL or an HTTP header."""
+    text = str(text)
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, MASK)
+    text = _URL_USERINFO.sub(rf"\g<1>{MASK}@", text)
+    text = _QUERY_SECRET.sub(rf"\g<1>{MASK}", text)
+    return _BEARER.sub(rf"\g<1>{MASK}", text)

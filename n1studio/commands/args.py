@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from n1studio.llm.endpoint_limits import DEFAULT_IDLE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+
 
 def add_variant_args(p: argparse.ArgumentParser) -> None:
     """CASE and repeatable --out ELEMENT: the variant a command works on."""
@@ -61,6 +63,13 @@ def add_endpoint_args(p: argparse.ArgumentParser) -> None:
                    "/v1/chat/completions (the server applies the model's chat template)")
     p.add_argument("--api-key-env", metavar="NAME", help="with --endpoint: the environment "
                    "variable that holds the API key (the key is never printed or stored)")
-    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
-                   help="with --endpoint: seconds a request may wait for its next byte, time "
-                        "queued on the server included (default 120)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
+                   help="with --endpoint: seconds one answer may take in all, retries and "
+                        f"time queued on the server included (default {DEFAULT_TIMEOUT_S:g})")
+    p.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_S, metavar="S",
+                   help="with --endpoint: seconds the server may send nothing, time queued "
+                        f"included (default {DEFAULT_IDLE_S:g}, at most --timeout)")
+    p.add_argument("--retries", type=int, default=DEFAULT_RETRIES, metavar="N",
+                   help="with --endpoint: retries of one answer in all, for HTTP 429/5xx and "
+                        f"dropped connections (default {DEFAULT_RETRIES})")
+

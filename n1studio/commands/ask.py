@@ -51,12 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from n1studio import pipeline
+    from n1studio.commands.clients import make_client
     from n1studio.curate.progress import ProgressBar
     from n1studio.errors import N1Error
     from n1studio.grid.cases import load_case
     from n1studio.jobs import JobState, Partial, Progress
     from n1studio.llm.ask import STAT_KEYS
-    from n1studio.llm.endpoint import make_client
     from n1studio.llm.runtime import ModelSettings
     from n1studio.schema import emit_json
 
@@ -99,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
                            example=args.example == "n", state=state)
     except KeyboardInterrupt:
         state.stop()
+        raise
+    except N1Error:
+        if streaming["on"]:  # the error on a line of its own, after the streamed text
+            err.write("\n")
+            err.flush()
         raise
     finally:
         client.close()

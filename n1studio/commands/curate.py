@@ -432,13 +432,14 @@ def run_eval_cmd(args) -> int:
     models, server = args.model or [None], None
     if args.endpoint:
         from n1studio.errors import OptionError
-        from n1studio.llm.endpoint import make_client
+        from n1studio.commands.clients import make_client
 
         if not args.model or len(args.model) != 1:
             raise OptionError("--endpoint takes one --model NAME: the server's model name")
         server_args = argparse.Namespace(endpoint=args.endpoint, model=args.model[0],
                                          chat=args.chat, api_key_env=args.api_key_env,
-                                         timeout=args.timeout, constrained=args.constrained)
+                                         timeout=args.timeout, constrained=args.constrained,
+                                         idle_timeout=args.idle_timeout, retries=args.retries)
         models = []
 
         def server():

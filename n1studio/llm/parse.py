@@ -22,6 +22,8 @@ import json
 import logging
 import re
 
+from n1studio.grid.answer_text import fence_bodies
+
 log = logging.getLogger(__name__)
 
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
@@ -32,7 +34,6 @@ _KEY_WORDS = re.compile("generators|buses")
 # Nesting deeper than this is junk to the scan: an answer is 3 deep, and JSON parsers
 # refuse about 1,000 anyway.
 MAX_DEPTH = 128
-_FENCE_TAG = re.compile(r"[a-zA-Z0-9_-]*")
 _STRUCT = re.compile(r"[{}\[\]\"']")  # what the scan stops at outside strings
 _IN_DOUBLE = re.compile(r'[\\"]')
 _IN_SINGLE = re.compile(r"[\\']")
@@ -68,7 +69,7 @@ def extract_answer(text: str | None) -> dict | None:
     if not text:
         return None
     text = text.lstrip("\ufeff")
-    sources = _fence_bodies(text) + [text]
+    sources = fence_bodies(text) + [text]
     for src in sources:  # the common case first: a source that is one JSON document
         body = src.strip()
         if body.startswith("{") and body.endswith("}"):
@@ -80,14 +81,14 @@ def extract_answer(text: str | None) -> dict | None:
                 return ans
     budget = _Budget(len(text))
     scans = [_scan(src) for src in sources]
-    for src, (pairs, _) in zip(sources, scans):
+    for src, (pairs, _) in zip(sources, scans, strict=True):
         for obj in _objects(src, pairs, budget):
             ans = _answer_in(obj)
             if ans is not None:
                 return ans
     # a document cut short by the token budget: close it and keep what is complete
     budget = _Budget(len(text))
-    for src, (_, unclosed) in zip(sources, scans):
+    for src, (_, unclosed) in zip(sources, scans, strict=True):
         for start in unclosed[:MAX_TRUNCATED]:
             closed = _close_truncated(src[start:])
             if closed is None or not budget.take(len(closed)):
@@ -99,16 +100,6 @@ def extract_answer(text: str | None) -> dict | None:
             if ans is not None:
                 return ans
     return None
-
-
-def _fence_bodies(text: str) -> list[str]:
-    """What each ``` fence holds (to the next ``` or the end), its language tag removed."""
-    parts = text.split("```")
-    bodies = []
-    for body in parts[1::2]:
-        tag = _FENCE_TAG.match(body)
-        bodies.append(body[tag.end():] if tag else body)
-    return bodies
 
 
 def _answer_in(obj) -> dict | None:

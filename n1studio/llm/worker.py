@@ -38,6 +38,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from n1studio.llm.jsonscan import JsonEnd
+
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict], None]
@@ -270,7 +272,7 @@ class Engine:
         return {"raw": "".join(out), "stats": stats}
 
     def _run_free(self, max_tokens, rng, send, state, dec, cancelled) -> None:
-        depth, in_str, esc, opened = 0, False, False, False
+        track = JsonEnd()
         for _ in range(max_tokens):
             if cancelled():
                 raise Cancelled()
@@ -280,20 +282,7 @@ class Engine:
                 break
             text = dec.decode(self.piece(tok))
             send(text, 1)
-            # stop once a top-level JSON object has closed: the answer is complete
-            for ch in text:
-                if in_str:
-                    esc = (not esc) and ch == "\\"
-                    if ch == '"' and not esc:
-                        in_str = False
-                elif ch == '"':
-                    in_str = opened
-                elif ch == "{":
-                    depth += 1
-                    opened = True
-                elif ch == "}" and depth > 0:
-                    depth -= 1
-            if opened and depth == 0:
+            if track.feed(text):  # a top-level JSON object has closed: the answer is complete
                 break
             self.llama.eval([tok])
 

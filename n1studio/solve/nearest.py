@@ -44,7 +44,6 @@ A variant with no feasible point is a result with Ipopt's status and distance No
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -55,6 +54,7 @@ from dataclasses import dataclass, field
 import casadi as ca
 import numpy as np
 
+from n1studio.grid.answer import parse_answer
 from n1studio.grid.model import GridModel
 from n1studio.schema import make_answer
 from n1studio.solve import acopf
@@ -174,81 +174,42 @@ def prepare(model: GridModel) -> float:
 
 # ---- reading the answer --------------------------------------------------------------------
 
-def _number(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return math.nan
-    try:
-        x = float(value)
-    except (OverflowError, ValueError):
-        return math.nan
-    return x if math.isfinite(x) and abs(x) <= MAX_ABS_VALUE else math.nan
-
-
 def answer_arrays(model: GridModel, answer) -> dict[str, np.ndarray]:
     """The answer as arrays over the model: vm (pu), va (rad), pg, qg (MW, Mvar), gen_vm.
 
-    `answer`: an `n1studio.answer/1` dict or its JSON text; an object with `vm`, `va_deg`,
-    `p_mw`, `q_mvar` arrays (the checker's parsed answer); an `OpfResult` or a dict with
-    `vm`, `va` (radians), `pg`, `qg` arrays (acopf's `init` convention). NaN = missing.
-    Never raises on bad content: what cannot be read is missing.
+    `answer`: an `n1studio.answer/1` dict or its JSON text (read by `grid.answer`, the
+    checker's reader: fences, size limits, names and numbers alike); an object with `vm`,
+    `va_deg`, `p_mw`, `q_mvar` arrays (the checker's parsed answer); an `OpfResult` or a
+    dict with `vm`, `va` (radians), `pg`, `qg` arrays (acopf's `init` convention). NaN =
+    missing, and so is a number beyond MAX_ABS_VALUE. Never raises on bad content.
     """
     nb, ng = model.n_bus, len(model.gen_names)
     out = {"vm": np.full(nb, np.nan), "va": np.full(nb, np.nan), "pg": np.full(ng, np.nan),
            "qg": np.full(ng, np.nan), "gen_vm": np.full(ng, np.nan)}
-    if isinstance(answer, (bytes, bytearray)):
-        answer = bytes(answer).decode("utf-8", errors="replace")
-    if isinstance(answer, str):
-        try:
-            answer = json.loads(answer.lstrip("\ufeff"))
-        except (ValueError, RecursionError):
-            return out
-    if all(hasattr(answer, k) for k in ("vm", "va_deg", "p_mw", "q_mvar")):
+    if isinstance(answer, (str, bytes, bytearray)) or (
+            isinstance(answer, dict) and not all(k in answer for k in ("vm", "va", "pg", "qg"))):
+        named = np.array([bool(n) for n in model.bus_names], dtype=bool)
+        answer = parse_answer(model, answer, named, np.ones(ng, dtype=bool))
+        arrays = {"vm": answer.vm, "va": np.deg2rad(answer.va_deg), "pg": answer.p_mw,
+                  "qg": answer.q_mvar, "gen_vm": answer.gen_vm}
+    elif all(hasattr(answer, k) for k in ("vm", "va_deg", "p_mw", "q_mvar")):
         arrays = {"vm": answer.vm, "va": np.deg2rad(answer.va_deg), "pg": answer.p_mw,
                   "qg": answer.q_mvar}
     elif all(hasattr(answer, k) for k in ("vm", "va", "pg", "qg")):
         arrays = {k: getattr(answer, k) for k in ("vm", "va", "pg", "qg")}
-    elif isinstance(answer, dict) and all(k in answer for k in ("vm", "va", "pg", "qg")):
-        arrays = {k: answer[k] for k in ("vm", "va", "pg", "qg")}
     elif isinstance(answer, dict):
-        _read_document(model, answer, out)
-        return out
+        arrays = {k: answer[k] for k in ("vm", "va", "pg", "qg")}
     else:
         return out
     for key, arr in arrays.items():
-        a = np.asarray(arr, dtype=float).ravel()
+        try:
+            a = np.asarray(arr, dtype=float).ravel()
+        except (TypeError, ValueError):
+            continue
         if len(a) == len(out[key]):
             with np.errstate(invalid="ignore"):
                 out[key] = np.where(np.isfinite(a) & (np.abs(a) <= MAX_ABS_VALUE), a, np.nan)
     return out
-
-
-def _rows(model: GridModel, name, kind: str) -> list[int]:
-    if not isinstance(name, str):
-        return []
-    try:
-        k, rows = model.index(name)
-    except KeyError:
-        return []
-    return list(rows) if k == kind else []
-
-
-def _read_document(model: GridModel, doc: dict, out: dict) -> None:
-    seen = set()
-    for entry in doc.get("buses") if isinstance(doc.get("buses"), list) else []:
-        if not isinstance(entry, dict) or entry.get("element") in seen:
-            continue
-        seen.add(entry.get("element"))
-        for b in _rows(model, entry.get("element"), "bus"):
-            out["vm"][b] = _number(entry.get("vm_pu"))
-            out["va"][b] = math.radians(_number(entry.get("va_degree")))
-    for entry in doc.get("generators") if isinstance(doc.get("generators"), list) else []:
-        if not isinstance(entry, dict) or entry.get("element") in seen:
-            continue
-        seen.add(entry.get("element"))
-        for g in _rows(model, entry.get("element"), "gen"):
-            out["pg"][g] = _number(entry.get("p_mw"))
-            out["qg"][g] = _number(entry.get("q_mvar"))
-            out["gen_vm"][g] = _number(entry.get("vm_pu"))
 
 
 # ---- the solve -----------------------------------------------------------------------------

@@ -51,7 +51,8 @@ def keyed(monkeypatch):
 
 @pytest.fixture
 def http(server, keyed):
-    c = EndpointClient(server, MODEL, api_key_env=KEY_ENV, timeout_s=120)
+    # a whole answer may take minutes on 2 busy cores; the idle timeout catches a dead server
+    c = EndpointClient(server, MODEL, api_key_env=KEY_ENV, timeout_s=900, idle_timeout_s=300)
     yield c
     c.close()
 
@@ -186,17 +187,15 @@ def test_stop_closes_the_stream_and_the_server_goes_on(http):
     assert again.raw and not again.cancelled
 
 
-def test_stop_while_the_server_reads_the_prompt(http, case14):
-    """Stop before the first token (the prompt is still being read) returns at once."""
-    p = render_prompt(Variant(case14, ["line:7"]))
-    cancel = threading.Event()
-    threading.Timer(0.3, cancel.set).start()
-    res = http.complete(p.text, settings=ModelSettings(mode=FREE, max_tokens=50, n_threads=1),
-                        cancel=cancel)
-    assert res.cancelled and res.raw == ""
+# Stop before the first token (the server still reads the prompt) is tested against a
+# silent local server (test_endpoint_hostile.py::test_stop_ends_a_read_blocked_before_the_
+# first_byte): on this shared server llama.cpp cannot interrupt a prompt it is reading, so
+# such a test left the server busy for the next test's request (the flaky "sent nothing
+# for 120 s" of the constrained case14 test). Every request sent here runs to its end or
+# is stopped while tokens stream, which the server ends at once.
 
 
-# ---- the answer ------------------------------------------------------------------------------------
+# ---- the answer ----------------------------------------------------------------------------
 def _check_answer(ans: dict, p) -> None:
     assert ans["schema"] == ANSWER
     assert [g["element"] for g in ans["generators"]] == p.generators
