@@ -39,9 +39,9 @@ def _ms(xs) -> str:
 
 
 def bench(case: str, app: QtWidgets.QApplication) -> dict:
-    from n1studio.app.gridview import GridView
-    from n1studio.app.session import Session
+    from n1studio.app.canvas.gridview import GridView
     from n1studio.grid.cases import load_case
+    from n1studio.present.session import Session
 
     t = time.perf_counter()
     net = load_case(case)

@@ -34,7 +34,7 @@ def settle(app, ms=300):
 
 
 def main() -> int:
-    from n1studio.app.main_window import MainWindow
+    from n1studio.app.window.main_window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
     tmp = tempfile.mkdtemp()

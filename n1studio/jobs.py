@@ -4,7 +4,7 @@ A job is a plain function of the core that takes its inputs and a `JobState` (Or
 `TaskState` shape): it calls `state.progress(...)` and `state.partial(...)` as it goes and
 `state.cancelled` / `state.check()` to stop cooperatively. Whoever runs it sees typed
 events, the same for the command line (a progress bar), the app (Qt signals, see
-`n1studio/app/workers.py`) and batch evaluation:
+`n1studio/app/runtime/workers.py`) and batch evaluation:
 
 - `Progress(done, total, text, stage)`: how far (total 0 = unknown);
 - `Partial(kind, value)`: a piece of the result before the end (a token, the prompt, the

@@ -33,7 +33,7 @@ def pglib():
 
 # PySide6 6.12.0 drops references it does not own: one to None per Qt message through a
 # Python handler (pytest-qt installs one) and per call of a method returning None, one to True
-# per Signal.emit() (measured in n1studio/app/qtlog.py). On Python < 3.12 these objects are
+# per Signal.emit() (measured in n1studio/app/runtime/qtlog.py). On Python < 3.12 these objects are
 # not immortal: after a long run a count reaches zero and Python aborts (none_dealloc,
 # bool_dealloc), turning a green run red. Make them effectively immortal for the session, as
 # Python 3.12 does (the app does the same in qtlog.keep_singletons_alive).

@@ -83,7 +83,7 @@ def test_core_runtime_loads_no_qt():
     code = (
         "import sys, importlib, pkgutil, n1studio\n"
         "import n1studio.pipeline, n1studio.jobs\n"
-        "for pkg in ('grid','solve','llm','check','curate','commands'):\n"
+        "for pkg in ('grid','solve','llm','check','curate','commands','present'):\n"
         "    m = importlib.import_module('n1studio.'+pkg)\n"
         "    for info in pkgutil.iter_modules(m.__path__):\n"
         "        importlib.import_module(f'n1studio.{pkg}.{info.name}')\n"

@@ -43,7 +43,7 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
     from n1studio.app.demo import DEMO_CASE, DEMO_OUTAGE, ensure_offscreen, run_demo
 
     ensure_offscreen()
-    from n1studio.app import qtlog
+    from n1studio.app.runtime import qtlog
 
     qtlog.install()  # the offscreen platform's notices go to the debug log, not the terminal
     res = run_demo(args.out, case=args.case or DEMO_CASE, outage=args.outage or DEMO_OUTAGE,
@@ -62,8 +62,8 @@ def run_gui(args: argparse.Namespace) -> int:
         return run_demo_cmd(ns)
     from PySide6 import QtWidgets
 
-    from n1studio.app import qtlog
-    from n1studio.app.main_window import MainWindow
+    from n1studio.app.runtime import qtlog
+    from n1studio.app.window.main_window import MainWindow
 
     qtlog.install()
 
@@ -133,7 +133,7 @@ def run_report_cmd(args) -> int:
     if args.out:
         png = None
         if not args.no_png:
-            from n1studio.app.curate_report import svg_to_png
+            from n1studio.app.curate.report import svg_to_png
 
             png = svg_to_png
         files = write_report(report, args.out, png_writer=png)
@@ -190,8 +190,8 @@ def run_render_cmd(args) -> int:
         verdict = pipeline.judge(variant, read_answer_text(args.answer))
     from PySide6 import QtGui
 
-    from n1studio.app import qtlog
-    from n1studio.app.render import variant_panel, write_figure
+    from n1studio.app.canvas.render import variant_panel, write_figure
+    from n1studio.app.runtime import qtlog
 
     qtlog.install()
     _app = QtGui.QGuiApplication.instance() or QtGui.QGuiApplication(["n1studio"])
@@ -199,7 +199,7 @@ def run_render_cmd(args) -> int:
                        width=args.width, scale=args.scale, theme=args.theme)
     line = f"{args.to}: {fig.width}x{fig.height}"
     if verdict is not None:
-        from n1studio.app.render import verdict_summary
+        from n1studio.app.canvas.render import verdict_summary
 
         line += f" — {verdict_summary(verdict)}"
     print(line)

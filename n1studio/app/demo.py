@@ -50,9 +50,9 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     from PySide6 import QtWidgets
 
     from n1studio import pipeline
-    from n1studio.app.gridview import GridView
-    from n1studio.app.session import Session
+    from n1studio.app.canvas.gridview import GridView
     from n1studio.grid.cases import load_case
+    from n1studio.present.session import Session
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["n1studio-demo"])
     out = Path(out_dir)

@@ -12,7 +12,7 @@ OFFSCREEN_NOISE = r"This plugin does not support"
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    from n1studio.app.main_window import MainWindow
+    from n1studio.app.window.main_window import MainWindow
 
     settings = QtCore.QSettings(str(tmp_path / "prefs.ini"), QtCore.QSettings.Format.IniFormat)
     w = MainWindow(settings=settings)

@@ -63,7 +63,7 @@ def test_pasted_n_answer_is_judged_and_drawn(window, qtbot, open_case):
     table = window.verdict.table
     rows = sorted((table.item(r, 0).text(), table.item(r, 1).text())
                   for r in range(table.rowCount()))
-    from n1studio.app.panels import KIND_TEXT
+    from n1studio.app.panels.verdict import KIND_TEXT
 
     assert rows == sorted((KIND_TEXT[c], el) for c, el in got_pairs)
     assert "infeasible" in window.verdict.banner.text()

@@ -34,7 +34,7 @@ def _is_colour(px: np.ndarray, hex_colour: str, tol: int = 8) -> np.ndarray:
 def _replica_view(qtbot, session, entry):
     """A grid view laid out as the demo lays out its picture (same size, same call order),
     so that its screen points are the demo picture's pixels."""
-    from n1studio.app.gridview import GridView
+    from n1studio.app.canvas.gridview import GridView
 
     view = GridView()
     qtbot.addWidget(view)
@@ -63,10 +63,10 @@ def test_demo_writes_a_drawing_and_a_valid_verdict(tmp_path, qtbot):
     assert arr.shape[0] >= 600 and arr.std() > 10
     assert len(np.unique(arr.reshape(-1, 4)[:, :3], axis=0)) > 20
 
-    from n1studio.app.session import Session
-    from n1studio.app.theme import LIGHT
     from n1studio.check import check_answer
     from n1studio.grid.cases import load_case
+    from n1studio.present.session import Session
+    from n1studio.present.theme import LIGHT
     from n1studio.solve.reference import reference
 
     verdict = json.loads(vfile.read_text())

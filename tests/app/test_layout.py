@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 
-from n1studio.app.drawing import build_drawing, state_for
 from n1studio.grid.cases import load_case
 from n1studio.grid.layout import computed_layout, layout_for, stored_coordinates
 from n1studio.grid.variant import Variant
+from n1studio.present.drawing import build_drawing, state_for
 
 
 def test_stored_geojson_coordinates_parse_exactly():

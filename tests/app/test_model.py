@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui
 
-from n1studio.app.drawing import UNIT_TABLES
-from n1studio.app.gridview import E_VIOL
-from n1studio.app.theme import palette
+from n1studio.app.canvas.gridview import E_VIOL
 from n1studio.llm.ask import shared_worker_pid
+from n1studio.present.drawing import UNIT_TABLES
+from n1studio.present.theme import palette
 
 pytestmark = [pytest.mark.slow, pytest.mark.qt_log_ignore(r"This plugin does not support")]
 

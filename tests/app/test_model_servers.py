@@ -28,7 +28,7 @@ def test_controls_are_in_the_list_marked_as_controls(window):
 
 
 def test_add_server_through_its_dialog_and_remember_it(window, qtbot, tmp_path):
-    from n1studio.app.model_panel import ServerDialog, parse_server
+    from n1studio.app.panels.model import ServerDialog, parse_server
 
     mp = window.model_panel
 
@@ -51,7 +51,7 @@ def test_add_server_through_its_dialog_and_remember_it(window, qtbot, tmp_path):
                    "api_key_env": "MY_KEY_VAR", "constrained": "regex"}
     window.save_settings()
     # a new window with the same preferences lists the server again
-    from n1studio.app.main_window import MainWindow
+    from n1studio.app.window.main_window import MainWindow
 
     w2 = MainWindow(settings=window.settings)
     qtbot.addWidget(w2)

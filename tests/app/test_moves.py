@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from n1studio.app.moves import MIN_DP_MW, MIN_DVM_PU
+from n1studio.app.canvas.moves import MIN_DP_MW, MIN_DVM_PU
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
 
@@ -17,7 +17,7 @@ CASE = "pglib_opf_case14_ieee"
 
 
 def test_show_moves_draws_one_mark_per_moved_element(window, qtbot, open_case):
-    from n1studio.app.check_dialog import check_answer_dialog
+    from n1studio.app.dialogs.check import check_answer_dialog
 
     open_case(window, CASE)
     text = json.dumps(window.session.base_entry.reference.answer)

@@ -8,7 +8,7 @@ import json
 import numpy as np
 from PySide6 import QtCore
 
-from n1studio.app.main_window import dropped_case
+from n1studio.app.window.main_window import dropped_case
 from n1studio.grid import opfdata
 from n1studio.grid.cases import load_case
 from n1studio.grid.variant import base_model

@@ -25,7 +25,7 @@ def test_prompt_tab_shows_what_the_cli_prints(window, qtbot, open_case, capsys):
 
 
 def test_study_panel_says_which_dataset_has_stale_prompts(qtbot, tmp_path):
-    from n1studio.app.curate_study import StudyPanel
+    from n1studio.app.curate.study import StudyPanel
     from n1studio.curate.study import Study
     from n1studio.grid.cases import load_case
     from n1studio.grid.variant import Variant

@@ -10,7 +10,7 @@ import textwrap
 
 from PySide6 import QtCore
 
-from n1studio.app import qtlog
+from n1studio.app.runtime import qtlog
 
 # A window shown on the offscreen platform, as `n1studio demo` does: Qt says "This plugin
 # does not support propagateSizeHints()" unless its messages are routed.
@@ -19,7 +19,7 @@ SHOW_A_WINDOW = textwrap.dedent("""
     from PySide6 import QtCore, QtWidgets
     logging.basicConfig(level=logging.%s, format="%%(levelname)s %%(name)s: %%(message)s")
     if sys.argv[1] == "routed":
-        from n1studio.app import qtlog
+        from n1studio.app.runtime import qtlog
         qtlog.install()
     app = QtWidgets.QApplication([])
     w = QtWidgets.QMainWindow()
@@ -66,7 +66,7 @@ def test_many_qt_messages_do_not_break_the_interpreter():
     code = textwrap.dedent("""
         import sys
         from PySide6 import QtCore
-        from n1studio.app import qtlog
+        from n1studio.app.runtime import qtlog
         qtlog.install()
         before = sys.getrefcount(None)
         for _ in range(20000):

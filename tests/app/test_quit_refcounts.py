@@ -21,7 +21,7 @@ SESSION = textwrap.dedent("""
     from PySide6 import QtCore, QtWidgets
     app = QtWidgets.QApplication([])
     if sys.argv[1] == "installed":
-        from n1studio.app import qtlog
+        from n1studio.app.runtime import qtlog
         qtlog.install()
 
     class Job(QtCore.QObject):
@@ -49,7 +49,7 @@ def _session(mode: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="None and bools are immortal there")
 def test_pyside_drops_references_to_singletons():
-    from n1studio.app import qtlog
+    from n1studio.app.runtime import qtlog
 
     drops = qtlog.measure_drops()
     if not any(drops.values()):

@@ -51,10 +51,10 @@ def colour_near(img: QtGui.QImage, x: float, y: float, hex_colour: str, r: int =
 
 def test_render_png_svg_pdf_with_answer(qapp, tmp_path, n_answer):
     from n1studio import pipeline
-    from n1studio.app.render import variant_panel, write_figure
-    from n1studio.app.theme import palette
+    from n1studio.app.canvas.render import variant_panel, write_figure
     from n1studio.grid.cases import load_case
     from n1studio.grid.variant import Variant
+    from n1studio.present.theme import palette
 
     png, bare = tmp_path / "fig.png", tmp_path / "bare.png"
     rc, out = run_cli("render", CASE, "--out", OUT, "--answer", n_answer, "--to", str(png),
@@ -117,7 +117,7 @@ def test_render_bad_target_is_one_line(qapp, tmp_path, capsys):
 @pytest.mark.qt_log_ignore(r"This plugin does not support")
 def test_window_export_figure_both_panes(window, qtbot, open_case, tmp_path):
     """File → Export figure… at a chosen size: both panes when comparing, the size asked."""
-    from n1studio.app.export_dialog import export_figure, window_panels
+    from n1studio.app.dialogs.export import export_figure, window_panels
 
     open_case(window, CASE)
     window.take_out(OUT)

@@ -198,7 +198,7 @@ def test_compare_side_by_side_shows_the_other_variant(window, qtbot, open_case):
 
 
 def test_preferences_persist(qtbot, tmp_path):
-    from n1studio.app.main_window import MainWindow
+    from n1studio.app.window.main_window import MainWindow
 
     path = str(tmp_path / "prefs.ini")
     w = MainWindow(settings=QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat))

@@ -13,7 +13,7 @@ from n1studio.solve.sweep import run_sweep
 
 
 def test_sweep_table_ranks_and_requests_the_clicked_variant(qtbot):
-    from n1studio.app.curate_sweep import SweepTable
+    from n1studio.app.curate.sweep import SweepTable
 
     doc = run_sweep(load_case("case118"))
     w = SweepTable()
@@ -56,7 +56,7 @@ def _controls_report(tmp_path):
 
 
 def test_report_view_and_png(qtbot, tmp_path):
-    from n1studio.app.curate_report import ReportView, svg_to_png
+    from n1studio.app.curate.report import ReportView, svg_to_png
     from n1studio.curate.report import report_svg
 
     rep = _controls_report(tmp_path)
@@ -87,7 +87,7 @@ def test_report_view_and_png(qtbot, tmp_path):
 
 
 def test_study_panel_emits_annotations(qtbot):
-    from n1studio.app.curate_study import StudyPanel
+    from n1studio.app.curate.study import StudyPanel
 
     runs = [{"id": 4, "grid": "case14", "split": "N-1", "label": "N-1 line:3",
              "model": "m.gguf", "verdict": {"feasible": False, "overall_satisfaction": 0.7,

@@ -116,7 +116,7 @@ def test_report_numbers_come_from_the_verdicts(evaluated, tmp_path):
         sum(bool(v["feasible"]) for v in n1) / 2)
     assert row["splits"]["N-1"]["recalled_n_rate"] == pytest.approx(
         sum(bool(v["recalled_n_answer"]) for v in n1) / 2)
-    from n1studio.app.curate_report import svg_to_png
+    from n1studio.app.curate.report import svg_to_png
 
     files = write_report(report, tmp_path / "rep", png_writer=svg_to_png)
     png = files["png"].read_bytes()

@@ -13,7 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel
 
 from n1studio import __version__
-from n1studio.app.about import GEMMA_NOTICE, AboutDialog, about_html, about_info, show_about
+from n1studio.app.window.about import GEMMA_NOTICE, AboutDialog, about_html, about_info, show_about
 
 
 def _plain(html_text: str) -> str:
@@ -78,7 +78,7 @@ def test_about_dialog_shows_it_and_copies_the_details(qtbot):
 
 @pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 def test_help_about_in_the_main_window_opens_the_dialog(qtbot):
-    from n1studio.app.main_window import MainWindow
+    from n1studio.app.window.main_window import MainWindow
 
     win = MainWindow()
     qtbot.addWidget(win)

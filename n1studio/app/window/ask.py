@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from n1studio.app.session import VariantEntry
-from n1studio.app.window_texts import ANSWERING, BEFORE_ANSWER, STOPPED
-from n1studio.app.workers import Job
+from n1studio.app.runtime.workers import Job
 from n1studio.jobs import JobState, Partial, Progress
+from n1studio.present.session import VariantEntry
+from n1studio.present.texts import ANSWERING, BEFORE_ANSWER, STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +40,16 @@ def ask_job(variant, values: dict, edited_prompt: str | None = None,
         # the elements an answer must cover stay the variant's; no shared prefix is claimed
         prompt = Prompt(text=edited_prompt, shared_chars=0, generators=prompt.generators,
                         buses=prompt.buses)
-    from n1studio.app.model_panel import parse_server
+    from n1studio.app.panels.model import parse_server
 
     server = parse_server(values.get("model_path") or "")
     if server is None:  # the local worker (its prefix cache is shared), or a control
         return pipeline.ask(variant, ModelSettings.from_values(values), client=shared_client(),
                             prompt=prompt, state=state)
-    from n1studio.llm.endpoint import EndpointClient
+    from n1studio.commands.clients import endpoint_client
 
     settings = ModelSettings.from_values({**values, "model_path": None})
-    client = EndpointClient(server["endpoint"], server["model"], chat=bool(server.get("chat")),
-                            api_key_env=server.get("api_key_env"),
-                            constrained=server.get("constrained") or "grammar", settings=settings)
+    client = endpoint_client(server, settings)  # the one place a server client is built
     try:
         return pipeline.ask(variant, settings, client=client, prompt=prompt, state=state)
     finally:

@@ -12,7 +12,7 @@ import hashlib
 
 from PySide6 import QtCore, QtWidgets
 
-from n1studio.app.tables import row_table
+from n1studio.app.panels.tables import row_table
 
 
 class StudyPanel(QtWidgets.QWidget):

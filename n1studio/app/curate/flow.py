@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from n1studio.app.workers import Job
+from n1studio.app.runtime.workers import Job
 from n1studio.jobs import JobState, Progress
 
 CONTROLS = ("control:reference", "control:recall-n", "control:noise:0.05", "control:zeros")
@@ -317,7 +317,7 @@ class CurateFlow(QtCore.QObject):
 
     def export(self, out_dir: str) -> dict[str, Path] | None:
         """The files of `n1studio report --out DIR` (json, svg, html, png)."""
-        from n1studio.app.curate_report import svg_to_png
+        from n1studio.app.curate.report import svg_to_png
         from n1studio.curate.report import write_report
         from n1studio.errors import N1Error
 

@@ -1,129 +1,15 @@
-"""The side panels: variants, inspector, verdict. Each is a plain widget fed by the window."""
+"""The verdict panel: banner, satisfaction per constraint kind, cost gap, violations."""
 
 from __future__ import annotations
 
-import logging
+from PySide6 import QtCore, QtWidgets
 
-from PySide6 import QtCore, QtGui, QtWidgets
-
-from n1studio.app.session import Session
-from n1studio.app.tables import row_table
+from n1studio.app.panels.tables import row_table
 from n1studio.schema import CONSTRAINT_KINDS
-
-log = logging.getLogger(__name__)
 
 KIND_TEXT = {"power_balance": "Power balance", "voltage": "Voltage", "gen_p": "Generator P",
              "gen_q": "Generator Q", "thermal": "Thermal", "angle": "Angle difference",
              "removed_element": "Removed element", "format": "Format"}
-
-
-class VariantsPanel(QtWidgets.QWidget):
-    """The N case and its variants; selecting one draws it. Two can be compared side by side."""
-
-    activated = QtCore.Signal(int)
-    compareRequested = QtCore.Signal(int)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.tree = QtWidgets.QTreeWidget()
-        self.tree.setObjectName("variantsTree")
-        self.tree.setHeaderLabels(["Variant", "Status"])
-        self.tree.setRootIsDecorated(False)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setAlternatingRowColors(True)
-        self.tree.header().setStretchLastSection(True)
-        self.tree.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.customContextMenuRequested.connect(self._menu)
-        self.tree.currentItemChanged.connect(self._changed)
-        self.note = QtWidgets.QLabel("Click an element, then Delete (or right-click → Take out "
-                                     "of service) to make an N-1 variant.")
-        self.note.setWordWrap(True)
-        self.note.setObjectName("hint")
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(self.tree)
-        lay.addWidget(self.note)
-        self._updating = False
-
-    def show_session(self, session: Session) -> None:
-        self._updating = True
-        try:
-            self.tree.clear()
-            for k, e in enumerate(session.entries):
-                it = QtWidgets.QTreeWidgetItem([e.label, e.summary()])
-                it.setData(0, QtCore.Qt.ItemDataRole.UserRole, k)
-                it.setToolTip(0, e.label)
-                it.setToolTip(1, e.summary())
-                if e.verdict is not None:
-                    bad = bool(e.verdict.get("violations"))
-                    it.setForeground(1, QtGui.QBrush(QtGui.QColor("#e0245e" if bad else "#1e8e5a")))
-                if k == session.active:
-                    f = it.font(0)
-                    f.setBold(True)
-                    it.setFont(0, f)
-                self.tree.addTopLevelItem(it)
-                if k == session.active:
-                    self.tree.setCurrentItem(it)
-            self.tree.resizeColumnToContents(0)
-        finally:
-            self._updating = False
-
-    def _changed(self, cur, _prev) -> None:
-        if self._updating or cur is None:
-            return
-        self.activated.emit(int(cur.data(0, QtCore.Qt.ItemDataRole.UserRole)))
-
-    def _menu(self, pos) -> None:
-        it = self.tree.itemAt(pos)
-        if it is None:
-            return
-        k = int(it.data(0, QtCore.Qt.ItemDataRole.UserRole))
-        m = QtWidgets.QMenu(self)
-        m.addAction("Show", lambda: self.activated.emit(k))
-        m.addAction("Compare side by side", lambda: self.compareRequested.emit(k))
-        m.popup(self.tree.viewport().mapToGlobal(pos))
-
-
-class Inspector(QtWidgets.QWidget):
-    """Key/value rows of the selected element: data, reference, answer, violations."""
-
-    takeOut = QtCore.Signal(str)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.title = QtWidgets.QLabel("Nothing selected")
-        self.title.setObjectName("panelTitle")
-        self.table = QtWidgets.QTableWidget(0, 2)
-        self.table.setObjectName("inspectorTable")
-        self.table.horizontalHeader().hide()
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setShowGrid(False)
-        self.button = QtWidgets.QPushButton("Take out of service")
-        self.button.setEnabled(False)
-        self.button.clicked.connect(lambda: self.name and self.takeOut.emit(self.name))
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(self.title)
-        lay.addWidget(self.table)
-        lay.addWidget(self.button)
-        self.name = ""
-
-    def show_rows(self, name: str, rows: list[tuple[str, str]], can_take_out: bool) -> None:
-        self.name = name
-        self.title.setText(name or "Nothing selected")
-        self.table.setRowCount(len(rows))
-        for r, (k, v) in enumerate(rows):
-            ki = QtWidgets.QTableWidgetItem(k)
-            vi = QtWidgets.QTableWidgetItem(v)
-            if k.startswith("⚠"):
-                for it in (ki, vi):
-                    it.setForeground(QtGui.QBrush(QtGui.QColor("#e0245e")))
-            self.table.setItem(r, 0, ki)
-            self.table.setItem(r, 1, vi)
-        self.table.resizeColumnToContents(0)
-        self.button.setEnabled(bool(name) and can_take_out)
 
 
 class VerdictPanel(QtWidgets.QWidget):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6 import QtGui
 
-from n1studio.app.session import Session, VariantEntry
+from n1studio.present.session import Session, VariantEntry
 
 
 class AddVariant(QtGui.QUndoCommand):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtGui, QtWidgets
 
-from n1studio.app.workers import Job
+from n1studio.app.runtime.workers import Job
 from n1studio.jobs import JobState
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """The main window's actions, menus, toolbar and docks (a mixin of `MainWindow`).
 
-`make_action` and `add_dock` are public: the curation docks (`app/curation.py`) add their
+`make_action` and `add_dock` are public: the curation docks (`app/curate/curation.py`) add their
 own actions and docks through them. The slots the actions call live in the other parts of
-the window (`window_model`, `window_prefs`, `main_window`).
+the window (`ask`, `prefs`, `main_window`).
 """
 
 from __future__ import annotations
@@ -136,23 +136,23 @@ class ActionsMixin:
         self.act_check = act("&Check an answer…", self.check_answer, "Ctrl+K", "",
                              "Judge an answer from a file or the clipboard against the active "
                              "variant, beside its reference")
-        from n1studio.app.moves import MovesOverlay
+        from n1studio.app.canvas.moves import MovesOverlay
 
         self.moves_overlay = MovesOverlay(self.view)  # the verdict panel's "Show moves"
         self.verdict.movesRequested.connect(self.moves_overlay.show_moves)
 
     def export_figure(self) -> None:
-        from n1studio.app.export_dialog import export_figure
+        from n1studio.app.dialogs.export import export_figure
 
         export_figure(self)
 
     def perturb(self) -> None:
-        from n1studio.app.perturb_dialog import perturb_active
+        from n1studio.app.dialogs.perturb import perturb_active
 
         perturb_active(self)
 
     def check_answer(self) -> None:
-        from n1studio.app.check_dialog import check_answer_dialog
+        from n1studio.app.dialogs.check import check_answer_dialog
 
         check_answer_dialog(self)
 

@@ -2,9 +2,9 @@
 
 Drawing follows CONVENTIONS.md: one ScatterPlotItem for all buses (names in `data=`), one
 for all generators and loads, one PlotCurveItem(connect='pairs') per edge class, and
-pens/brushes built once and indexed with numpy. Picking uses a KD-tree for points and a
-vectorised point-to-segment distance for branches, so a click on case9241pegase
-resolves in milliseconds. Variants and verdicts only change masks (`DrawState`).
+pens/brushes built once and indexed with numpy. Variants and verdicts only change masks
+(`DrawState`). The symbols are in `glyphs`, the legend in `legend`, picking (a click on
+case9241pegase resolves in milliseconds) in `picking`.
 """
 
 from __future__ import annotations
@@ -12,62 +12,33 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
-from scipy.spatial import cKDTree
 
-from n1studio.app.drawing import LINE, UNIT_TABLES, Drawing, DrawState, glyph_offset
-from n1studio.app.theme import Palette, palette
+from n1studio.app.canvas.export import save_png, save_svg
+from n1studio.app.canvas.glyphs import (
+    B_CUT,
+    B_OFF,
+    B_ON,
+    B_VIOL,
+    E_CUT,
+    E_LINE,
+    E_OFF,
+    E_SEL,
+    E_TRAFO,
+    E_VIOL,
+    MARKERS,
+)
+from n1studio.app.canvas.legend import build_legend, fit_legend
+from n1studio.app.canvas.picking import Picker, find_element
+from n1studio.app.canvas.styles import view_style
 from n1studio.grid.elements import parse_element
+from n1studio.present.drawing import LINE, UNIT_TABLES, Drawing, DrawState, glyph_offset
+from n1studio.present.theme import Palette, palette
 
 log = logging.getLogger(__name__)
-
-# Constraint kind -> (marker symbol, size factor, legend text). Hollow, violation colour.
-MARKERS = {
-    "power_balance": ("o", 2.6, "power balance"),
-    "voltage": ("t1", 2.3, "voltage limit"),
-    "gen_p": ("s", 2.3, "generator P limit"),
-    "gen_q": ("d", 2.6, "generator Q limit"),
-    "thermal": ("star", 2.6, "thermal rating"),
-    "angle": ("p", 2.2, "angle difference"),
-    "removed_element": ("x", 2.2, "removed element used"),
-}
-
-# Edge classes, drawn bottom to top.
-E_LINE, E_TRAFO, E_OFF, E_CUT, E_VIOL, E_SEL = range(6)
-# Bus classes.
-B_ON, B_OFF, B_CUT, B_VIOL = range(4)
-
-
-def _paths() -> dict[str, QtGui.QPainterPath]:
-    """Glyphs in the unit box: a generator is a circle with a sine wave, an external grid a
-    hatched square, a static generator a diamond, a load an arrow pointing down."""
-    gen = QtGui.QPainterPath()
-    gen.addEllipse(QtCore.QRectF(-0.5, -0.5, 1.0, 1.0))
-    xs = np.linspace(-0.3, 0.3, 13)
-    gen.moveTo(xs[0], 0)
-    for x in xs[1:]:
-        gen.lineTo(x, -0.18 * np.sin(x / 0.3 * np.pi))
-    ext = QtGui.QPainterPath()
-    ext.addRect(QtCore.QRectF(-0.5, -0.5, 1.0, 1.0))
-    for k in (-0.5, 0.0):
-        ext.moveTo(-0.5, k)
-        ext.lineTo(k + 0.5 if k < 0 else 0.5, 0.5 if k < 0 else 0.0)
-    ext.moveTo(-0.5, 0.5)
-    ext.lineTo(0.5, -0.5)
-    ext.moveTo(0.0, 0.5)
-    ext.lineTo(0.5, 0.0)
-    ext.moveTo(-0.5, 0.0)
-    ext.lineTo(0.0, -0.5)
-    load = QtGui.QPainterPath()
-    load.moveTo(-0.45, -0.35)
-    load.lineTo(0.45, -0.35)
-    load.lineTo(0.0, 0.5)
-    load.closeSubpath()
-    return {"ext_grid": ext, "gen": gen, "sgen": "d", "load": load}
 
 
 class GridView(QtWidgets.QWidget):
@@ -108,7 +79,7 @@ class GridView(QtWidgets.QWidget):
         self.shade = pg.ScatterPlotItem(pxMode=False)
         self.shade.setZValue(0)
         self.curves = [pg.PlotCurveItem(connect="pairs") for _ in range(6)]
-        for z, c in zip((3, 4, 2, 2, 6, 1), self.curves):
+        for z, c in zip((3, 4, 2, 2, 6, 1), self.curves, strict=True):
             c.setZValue(z)
         self.stubs = pg.PlotCurveItem(connect="pairs")
         self.stubs.setZValue(2)
@@ -141,42 +112,19 @@ class GridView(QtWidgets.QWidget):
 
     # ---- styles ---------------------------------------------------------------------------
     def _build_styles(self) -> None:
-        p, s = self._pal, self.scale
-        big = self.drawing is not None and len(self.drawing.bus_names) > 2000
-        w = (1.0 if big else 2.0) * s
-        self.edge_pens = [
-            pg.mkPen(p.line, width=w),
-            pg.mkPen(p.trafo, width=w * 1.6),
-            pg.mkPen(p.off, width=w * 1.2, style=QtCore.Qt.PenStyle.DashLine),
-            pg.mkPen(p.cut, width=w, style=QtCore.Qt.PenStyle.DotLine),
-            pg.mkPen(p.violation, width=w * 2.2),
-            pg.mkPen(p.selection, width=w * 5),
-        ]
-        for c, pen in zip(self.curves, self.edge_pens):
-            c.setPen(pen)
-        self.stubs.setPen(pg.mkPen(p.muted, width=max(1.0, 0.8 * s)))
-        # thousands of segments: antialiasing costs more than it shows
-        for c in (*self.curves, self.stubs):
-            c.opts["antialias"] = not big
         n = len(self.drawing.bus_names) if self.drawing is not None else 0
-        self.bus_size = (4.0 if n > 5000 else 6.0 if n > 1000 else 9.0 if n > 150 else 13.0) * s
-        self.bus_brushes = np.array([pg.mkBrush(p.bus), pg.mkBrush(p.background),
-                                     pg.mkBrush(p.cut), pg.mkBrush(p.violation)], dtype=object)
-        self.bus_pens = np.array([pg.mkPen(p.bus_edge, width=1), pg.mkPen(p.off, width=1.5),
-                                  pg.mkPen(p.cut, width=1), pg.mkPen(p.bus_edge, width=1)],
-                                 dtype=object)
-        self.bus_sizes = np.array([1.0, 1.0, 1.0, 1.45]) * self.bus_size
-        unit_colours = [p.ext_grid, p.gen, p.sgen, p.load]
-        # unit brush classes: 0..3 per table in service, 4 off, 5 violated
-        self.unit_brushes = np.array([pg.mkBrush(c) for c in unit_colours]
-                                     + [pg.mkBrush(p.background), pg.mkBrush(p.violation)],
-                                     dtype=object)
-        self.unit_pens = np.array([pg.mkPen(p.background, width=1.2)] * 4
-                                  + [pg.mkPen(p.off, width=1.5), pg.mkPen(p.background, width=1.2)],
-                                  dtype=object)
-        self.unit_size = max(self.bus_size * 1.5, 10 * s)
-        self.symbols = _paths()
-        self.plot.setBackground(p.background)
+        self.look = st = view_style(self._pal, self.scale, n)
+        for c, pen in zip(self.curves, st.edge_pens, strict=True):
+            c.setPen(pen)
+        self.stubs.setPen(st.stub_pen)
+        for c in (*self.curves, self.stubs):
+            c.opts["antialias"] = st.antialias
+        self.plot.setBackground(self._pal.background)
+
+    @property
+    def bus_size(self) -> float:
+        """The diameter of a bus marker in pixels (at this grid's size and scale)."""
+        return self.look.bus_size
 
     def set_theme(self, name: str) -> None:
         self._pal = palette(name)
@@ -203,12 +151,8 @@ class GridView(QtWidgets.QWidget):
         self.selected = ""
         self._build_styles()
         d = drawing
-        pts = np.concatenate([d.bus_xy, d.unit_xy]) if len(d.unit_xy) else d.bus_xy
-        self._tree = cKDTree(pts)
-        self._point_names = d.bus_names + d.unit_names
-        self._ea, self._eb = d.edge_xy
-        self._eab = self._eb - self._ea
-        self._eab2 = np.maximum((self._eab ** 2).sum(axis=1), 1e-300)
+        self._picker = Picker(d)
+        self._ea, self._eb = self._picker.ea, self._picker.eb
         stub = np.empty((2 * len(d.unit_xy), 2))
         stub[0::2] = d.bus_xy[d.unit_bus]
         stub[1::2] = d.unit_xy
@@ -244,8 +188,9 @@ class GridView(QtWidgets.QWidget):
         bcls[st.bus_cut] = B_CUT
         bcls[~st.bus_on] = B_OFF
         bcls[st.bus_viol] = B_VIOL
-        self.buses.setData(pos=d.bus_xy, brush=self.bus_brushes[bcls], pen=self.bus_pens[bcls],
-                           size=self.bus_sizes[bcls], symbol="o", data=d.bus_names,
+        look = self.look
+        self.buses.setData(pos=d.bus_xy, brush=look.bus_brushes[bcls], pen=look.bus_pens[bcls],
+                           size=look.bus_sizes[bcls], symbol="o", data=d.bus_names,
                            hoverable=True, tip=None, hoverSize=self.bus_size * 1.8)
         # islands: a soft shade under the buses that are cut off
         if st.bus_cut.any():
@@ -260,10 +205,10 @@ class GridView(QtWidgets.QWidget):
             ucls = d.unit_table.astype(int).copy()
             ucls[~st.unit_on] = 4
             ucls[st.unit_viol] = 5
-            syms = [self.symbols[UNIT_TABLES[t]] for t in d.unit_table]
-            size = np.where(st.unit_viol, 1.3, 1.0) * self.unit_size
-            self.units.setData(pos=d.unit_xy, brush=self.unit_brushes[ucls],
-                               pen=self.unit_pens[ucls], size=size, symbol=syms,
+            syms = [self.look.symbols[UNIT_TABLES[t]] for t in d.unit_table]
+            size = np.where(st.unit_viol, 1.3, 1.0) * self.look.unit_size
+            self.units.setData(pos=d.unit_xy, brush=self.look.unit_brushes[ucls],
+                               pen=self.look.unit_pens[ucls], size=size, symbol=syms,
                                data=d.unit_names, hoverable=True, tip=None)
         else:
             self.units.setData([])
@@ -275,7 +220,8 @@ class GridView(QtWidgets.QWidget):
                 if xy is None or kind not in MARKERS:
                     continue
                 s, f, _ = MARKERS[kind]
-                base = self.unit_size if parse_element(name).table in UNIT_TABLES else self.bus_size
+                unit = parse_element(name).table in UNIT_TABLES
+                base = self.look.unit_size if unit else self.bus_size
                 pos.append(xy)
                 sym.append(s)
                 size.append(max(base * f, 16 * self.scale))
@@ -298,7 +244,7 @@ class GridView(QtWidgets.QWidget):
         self._set_edges(self.curves[E_SEL], sel)
         if kind in ("bus", "unit"):
             xy = d.position(self.selected)
-            self.halo.setData(pos=[xy], size=self.unit_size * 2.2, symbol="o",
+            self.halo.setData(pos=[xy], size=self.look.unit_size * 2.2, symbol="o",
                               brush=pg.mkBrush(None),
                               pen=pg.mkPen(self._pal.selection, width=3.5 * self.scale))
         else:
@@ -329,11 +275,11 @@ class GridView(QtWidgets.QWidget):
             font.setBold(True)
         # the label's corner sits a marker radius (in pixels, whatever the zoom) up and to
         # the right of its bus, so the marker never covers it
-        r = 0.5 * self.bus_size * 1.45 + 2
+        r = 0.5 * self.look.bus_size * 1.45 + 2
         colour = self._pal.text if self.scale > 1 else self._pal.muted
         # the case's own bus names where it has them (pandapower's cases: 1..n, as in the
         # textbooks, where the index counts from 0); element names stay bus:<index>
-        for (x, y), label, title in zip(d.bus_xy, d.bus_labels, d.bus_titles):
+        for (x, y), label, title in zip(d.bus_xy, d.bus_labels, d.bus_titles, strict=True):
             t = pg.TextItem(title or label, color=colour, anchor=(0, 1))
             t.setFont(font)
             br = t.textItem.boundingRect()
@@ -344,63 +290,16 @@ class GridView(QtWidgets.QWidget):
             self._labels.append(t)
 
     def _rebuild_legend(self) -> None:
-        pi = self.plot.getPlotItem()
-        if self.legend is not None:
-            self.legend.scene().removeItem(self.legend) if self.legend.scene() else None
-            self.legend = None
-        p, s = self._pal, self.scale
-        self.legend = pg.LegendItem(offset=(12, -12), labelTextColor=p.text,
-                                    labelTextSize=f"{round(9 * s)}pt",
-                                    brush=pg.mkBrush(QtGui.QColor(p.background)),
-                                    pen=pg.mkPen(p.off), verSpacing=-5, horSpacing=14,
-                                    colCount=3)
-        self.legend.setParentItem(pi.getViewBox())
-        sz = 11 * s
-
-        def sample(symbol, brush, pen=None, size=sz):
-            return pg.ScatterPlotItem(symbol=symbol, brush=pg.mkBrush(brush) if brush else
-                                      pg.mkBrush(None), pen=pen or pg.mkPen(p.background),
-                                      size=size)
-
-        paths = self.symbols
-        self.legend.addItem(sample("o", p.bus), "bus")
-        self.legend.addItem(pg.PlotDataItem(pen=self.edge_pens[E_LINE]), "line")
-        self.legend.addItem(pg.PlotDataItem(pen=self.edge_pens[E_TRAFO]), "transformer")
-        self.legend.addItem(sample(paths["ext_grid"], p.ext_grid), "external grid")
-        self.legend.addItem(sample(paths["gen"], p.gen), "generator")
-        self.legend.addItem(sample(paths["sgen"], p.sgen), "static generator")
-        self.legend.addItem(sample(paths["load"], p.load), "load")
-        self.legend.addItem(pg.PlotDataItem(pen=self.edge_pens[E_OFF]), "out of service")
-        self.legend.addItem(sample("o", p.cut), "cut off (island)")
-        self.legend.addItem(sample("o", p.violation), "violation")
-        st = self.state
-        kinds = sorted({k for _, k in st.markers}) if st is not None else []
-        for k in kinds:
-            if k in MARKERS:
-                sym, _, text = MARKERS[k]
-                self.legend.addItem(sample(sym, None, pg.mkPen(p.violation, width=2)), "  " + text)
-        # anchor once filled: the anchor follows the view's size, not the legend's own growth
-        self.legend.updateSize()
-        self.legend.anchor((0, 1), (0, 1), offset=(12, -12))
-        self.legend.setVisible(self.show_legend)
+        if self.legend is not None and self.legend.scene() is not None:
+            self.legend.scene().removeItem(self.legend)
+        kinds = sorted({k for _, k in self.state.markers}) if self.state is not None else []
+        self.legend = build_legend(self.vb, self._pal, self.scale, self.look.edge_pens,
+                                   self.look.symbols, kinds, self.show_legend)
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        """As many legend columns (3, 2 or 1) as the view's width holds: a legend wider than
-        its view is cut ("static generato")."""
-        lg = self.legend
-        if lg is None:
-            return
-        avail = self.plot.width() - 24
-        before = lg.columnCount
-        for n in (3, 2, 1):
-            if lg.columnCount != n:
-                lg.setColumnCount(n)
-            lg.updateSize()
-            if lg.boundingRect().width() <= avail:
-                break
-        if lg.columnCount != before:
-            lg.anchor((0, 1), (0, 1), offset=(12, -12))
+        if self.legend is not None:
+            fit_legend(self.legend, self.plot.width() - 24)
 
     def _level_of_detail(self, *_args) -> None:
         """Generator and load glyphs only where they can be told apart from their bus: on a
@@ -458,45 +357,13 @@ class GridView(QtWidgets.QWidget):
             self.centre_on(self.selected)
 
     def find(self, text: str) -> str:
-        """An element name from user text: `bus:12`, `line:3`, the case's own bus name (as
-        the labels show it), a bus index, or part of a bus name."""
-        d = self.drawing
-        if d is None:
-            return ""
-        t = text.strip()
-        if not t:
-            return ""
-        if t.replace(" ", "") in d.index:
-            return t.replace(" ", "")
-        low = t.lower()
-        for name, title in zip(d.bus_names, d.bus_titles):
-            if title.lower() == low:
-                return name
-        if t.lstrip("-").isdigit() and f"bus:{int(t)}" in d.index:
-            return f"bus:{int(t)}"
-        for name, title in zip(d.bus_names, d.bus_titles):
-            if title and low in title.lower():
-                return name
-        return ""
+        """An element name from user text (`picking.find_element`)."""
+        return find_element(self.drawing, text) if self.drawing is not None else ""
 
     # ---- picking --------------------------------------------------------------------------
     def pick_data(self, x: float, y: float, px: float) -> str:
         """The element under data point (x, y); `px` is the data size of one pixel."""
-        if self.drawing is None:
-            return ""
-        dist, i = self._tree.query((x, y), distance_upper_bound=9 * px)
-        if np.isfinite(dist):
-            return self._point_names[int(i)]
-        if len(self._ea) == 0:
-            return ""
-        p = np.array([x, y])
-        t = np.clip(((p - self._ea) * self._eab).sum(axis=1) / self._eab2, 0.0, 1.0)
-        proj = self._ea + t[:, None] * self._eab
-        d2 = ((proj - p) ** 2).sum(axis=1)
-        k = int(np.argmin(d2))
-        if d2[k] <= (6 * px) ** 2:
-            return self.drawing.edge_names[k]
-        return ""
+        return self._picker.pick(x, y, px) if self.drawing is not None else ""
 
     def pick(self, scene_pos: QtCore.QPointF) -> str:
         import time
@@ -587,30 +454,11 @@ class GridView(QtWidgets.QWidget):
 
     def export_png(self, path: str, width: int = 0, height: int = 0) -> None:
         """Save what the view shows (drawing, legend and banner) as a PNG."""
-        img = self.grab()
-        if width and height:
-            img = img.scaled(width, height, QtCore.Qt.AspectRatioMode.KeepAspectRatio,
-                             QtCore.Qt.TransformationMode.SmoothTransformation)
-        if not img.save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
+        save_png(self, path, width, height)
 
     def export_svg(self, path: str) -> None:
-        """Save the view as SVG (Qt's SVG generator: pyqtgraph's own SVG exporter cannot
-        parse the glyph paths)."""
-        from PySide6.QtSvg import QSvgGenerator
-
-        gen = QSvgGenerator()
-        gen.setFileName(str(path))
-        gen.setSize(self.size())
-        gen.setViewBox(self.rect())
-        gen.setTitle("N-1 Studio grid view")
-        painter = QtGui.QPainter(gen)
-        try:
-            self.render(painter, QtCore.QPoint(0, 0))
-        finally:
-            painter.end()
-        if not Path(path).is_file():
-            raise OSError(f"could not write {path}")
+        """Save the view as SVG."""
+        save_svg(self, path, "N-1 Studio grid view")
 
     @property
     def highlighted(self) -> set[str]:

@@ -97,7 +97,7 @@ def run_banner(session, entry, run: dict, violation_colour: str) -> str:
 
 def run_state(session, entry, run: dict):
     """What the view draws for a stored run of `entry`'s variant: its verdict's violations."""
-    from n1studio.app.drawing import state_for
+    from n1studio.present.drawing import state_for
 
     cut = entry.variant.islands.cut_buses if (entry.ready or not session.big) else ()
     return state_for(session.drawing, session.net, entry.outages, cut,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from n1studio.app.theme import THEMES, stylesheet
+from n1studio.present.theme import THEMES, stylesheet
 
 PRESENTATION_SCALE = 1.6
 RECENT_FILES = 10
@@ -105,8 +105,8 @@ class PreferencesMixin:
         self.settings.setValue("theme", self.theme)
 
     def toggle_presentation(self, on: bool) -> None:
-        """F5: the projector layout (app/presentation.py); leaving restores the layout."""
-        from n1studio.app.presentation import Presentation
+        """F5: the projector layout (app/window/presentation.py); leaving restores the layout."""
+        from n1studio.app.window.presentation import Presentation
 
         if getattr(self, "presentation", None) is None:
             self.presentation = Presentation(self)

@@ -11,9 +11,9 @@ import logging
 
 from PySide6 import QtCore, QtWidgets
 
-from n1studio.app.session import Session, VariantEntry
-from n1studio.app.workers import Job
+from n1studio.app.runtime.workers import Job
 from n1studio.jobs import JobState
+from n1studio.present.session import Session, VariantEntry
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class JobsMixin:
     def open_case(self, spec: str) -> Job | None:
         """Open a built-in case or a file; the grid appears when loading finishes. Asks
         first when the open grid has variants or answers (None: the user kept them)."""
-        from n1studio.app.open_guard import confirm_discard
+        from n1studio.app.window.open_guard import confirm_discard
 
         if not confirm_discard(self, str(spec)):
             self.statusBar().showMessage(f"Kept {self.session.name}", 4000)

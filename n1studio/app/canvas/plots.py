@@ -7,9 +7,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from n1studio.app.results import Profile
-from n1studio.app.theme import palette
 from n1studio.grid.model import GridModel
+from n1studio.present.results import Profile
+from n1studio.present.theme import palette
 
 
 class PlotsPanel(QtWidgets.QWidget):

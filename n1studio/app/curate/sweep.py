@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from n1studio.app.tables import row_table
+from n1studio.app.panels.tables import row_table
 from n1studio.grid.topology import describe_islands
 
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1

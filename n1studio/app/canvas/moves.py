@@ -19,7 +19,7 @@ import logging
 import numpy as np
 import pyqtgraph as pg
 
-from n1studio.app.drawing import glyph_offset
+from n1studio.present.drawing import glyph_offset
 
 log = logging.getLogger(__name__)
 

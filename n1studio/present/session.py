@@ -1,7 +1,7 @@
 """What the window holds: one base grid and its variants, each with its results.
 
 Plain Python (no Qt) so that it can be reasoned about and tested on its own; the window
-wraps edits in QUndoCommands (`app/undo.py`). A `VariantEntry` keeps everything a user
+wraps edits in QUndoCommands (`app/window/undo.py`). A `VariantEntry` keeps everything a user
 produced for one variant (reference, prompt, raw answer, parsed answer, verdict, stats,
 error) so undoing and redoing a variant never loses work.
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 import pandapower as pp
 
-from n1studio.app.drawing import Drawing, DrawState, build_drawing, state_for
 from n1studio.grid.cases import case_label
 from n1studio.grid.perturb import Perturbation
 from n1studio.grid.variant import Variant
+from n1studio.present.drawing import Drawing, DrawState, build_drawing, state_for
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """The curation side of the window: the N-1 sweep table, the open study (runs, keep/reject,
 notes, saving the active variant's run) and the N-versus-N-1 report.
 
-The widgets are `curate_sweep.SweepTable`, `curate_study.StudyPanel` and
-`curate_report.ReportView`; this module wires them to the window (`Curation(window)`)
-and runs the slow parts (sweep, report) as Jobs.
+The widgets are `sweep.SweepTable`, `study.StudyPanel` and `report.ReportView`; this
+module wires them to the window (`Curation(window)`) and runs the slow parts (sweep,
+report) as Jobs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from n1studio.app.workers import Job
+from n1studio.app.runtime.workers import Job
 from n1studio.errors import N1Error
 from n1studio.jobs import JobState, Progress
 
@@ -36,9 +36,9 @@ class Curation(QtCore.QObject):
 
     def __init__(self, window):
         super().__init__(window)
-        from n1studio.app.curate_report import ReportView
-        from n1studio.app.curate_study import StudyPanel
-        from n1studio.app.curate_sweep import SweepTable
+        from n1studio.app.curate.report import ReportView
+        from n1studio.app.curate.study import StudyPanel
+        from n1studio.app.curate.sweep import SweepTable
 
         self.w = window
         self.study = None
@@ -96,7 +96,7 @@ class Curation(QtCore.QObject):
                                 "Keep the active variant's answer and verdict in the open study")
         self.act_report = act("N vs N-1 &report", self.build_report, None, "",
                               "The report of the open study's runs")
-        from n1studio.app.curate_flow import CurateFlow
+        from n1studio.app.curate.flow import CurateFlow
 
         self.flow = CurateFlow(self)  # build a dataset, evaluate, report, export
 
@@ -157,7 +157,7 @@ class Curation(QtCore.QObject):
     def draw_state(self, entry):
         """What the view draws for `entry`: its verdict when it has one, else what the sweep
         found for that outage (post-outage power flow: cut-off buses, violations)."""
-        from n1studio.app.drawing import state_for
+        from n1studio.present.drawing import state_for
 
         s = self.w.session
         r = self.finding(entry)
@@ -312,7 +312,7 @@ class Curation(QtCore.QObject):
         try:
             g = st.grid(int(run["grid_id"]))
             if s is None or grid_hash(s.net) != g["content_hash"]:
-                from n1studio.app.session import Session
+                from n1studio.present.session import Session
 
                 net = st.load_net(int(run["grid_id"]))
                 self.w.set_session(Session(net, g.get("source") or g["name"]))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import html
 
-from n1studio.app.results import element_rows, rows_html
-from n1studio.app.session import Session, VariantEntry
-from n1studio.app.theme import palette
+from n1studio.present.results import element_rows, rows_html
+from n1studio.present.session import Session, VariantEntry
+from n1studio.present.theme import palette
 
 AUTO_REFERENCE_MAX_BUS = 400  # the window solves references on its own up to this size
 

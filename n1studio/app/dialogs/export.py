@@ -1,6 +1,6 @@
 """File → Export figure…: the view as a PNG, SVG or PDF at a chosen width and scale, titled
 and with the verdict's summary line (both panes side by side when comparing). The figure
-is painted by `app/render.py`, the same code as `n1studio render`."""
+is painted by `app/canvas/render.py`, the same code as `n1studio render`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 from PySide6 import QtWidgets
 
-from n1studio.app.render import DEFAULT_WIDTH, FORMATS, Panel, verdict_summary, write_figure
+from n1studio.app.canvas.render import DEFAULT_WIDTH, FORMATS, Panel, verdict_summary, write_figure
 from n1studio.errors import N1Error
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def window_panels(window) -> list[Panel]:
     panels = [Panel(s.drawing, window.view.state, f"{s.name} — {e.label}",
                     verdict_summary(e.verdict))]
     if window.compare.isVisible() and window.compare.state is not None:
-        from n1studio.app.compare import compared_index
+        from n1studio.app.window.compare import compared_index
 
         c = s.entries[compared_index(s, window._compare_index)]  # the right pane's entry
         panels.append(Panel(s.drawing, window.compare.state, f"{s.name} — {c.label}",

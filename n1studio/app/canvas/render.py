@@ -6,7 +6,7 @@ for, not the window's pixels, and every marker is its own vector shape (pyqtgrap
 exporter embeds its whole symbol sheet as an image, which other viewers garble). Buses are
 painted as ellipses and nothing else is, so an SVG's `<ellipse>` count is its bus count.
 
-The colours and marker shapes are the grid view's (`gridview.MARKERS`, `theme.palette`),
+The colours and marker shapes are the grid view's (`glyphs.MARKERS`, `theme.palette`),
 so a figure and the window mean the same thing by a colour. `n1studio render` and the
 window's File → Export both call `write_figure`.
 """
@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui
 
-from n1studio.app.drawing import LINE, UNIT_TABLES, Drawing, DrawState
-from n1studio.app.gridview import MARKERS
-from n1studio.app.theme import Palette, palette
+from n1studio.app.canvas.glyphs import MARKERS, glyph_paths
 from n1studio.errors import N1Error
 from n1studio.grid.elements import parse_element
+from n1studio.present.drawing import LINE, UNIT_TABLES, Drawing, DrawState
+from n1studio.present.theme import Palette, palette
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +144,7 @@ def _symbol(name) -> QtGui.QPainterPath:
 
 
 def _unit_paths() -> dict[str, QtGui.QPainterPath]:
-    from n1studio.app.gridview import _paths
-
-    return {k: _symbol(v) for k, v in _paths().items()}
+    return {k: _symbol(v) for k, v in glyph_paths().items()}
 
 
 def _path_at(path: QtGui.QPainterPath, x: float, y: float, size: float) -> QtGui.QPainterPath:
@@ -352,8 +350,8 @@ def write_figure(path: str | Path, panels: list[Panel], width: int = DEFAULT_WID
 
 def variant_panel(net, variant, verdict: dict | None = None, name: str = "") -> Panel:
     """A panel of `variant` of `net` (drawn with the verdict's violations when given)."""
-    from n1studio.app.drawing import build_drawing, state_for
     from n1studio.grid.cases import case_label
+    from n1studio.present.drawing import build_drawing, state_for
 
     drawing = build_drawing(net)
     viol = (verdict or {}).get("violations") if verdict else None

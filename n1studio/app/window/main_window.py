@@ -4,11 +4,11 @@ the model) runs in `Job`s; the window stays responsive and survives their failur
 
 The window is put together from parts that each do one job:
 
-- `window_actions.ActionsMixin`: actions, menus, toolbar, docks;
-- `window_prefs.PreferencesMixin`: QSettings, recent files, theme, presentation mode;
-- `window_jobs.JobsMixin`: starting and stopping jobs, opening grids, references;
-- `window_model.ModelMixin`: the prompt, Ask and Stop, the model's events;
-- `window_texts`: the banner, hints and statistics texts (plain functions);
+- `actions.ActionsMixin`: actions, menus, toolbar, docks;
+- `prefs.PreferencesMixin`: QSettings, recent files, theme, presentation mode;
+- `jobs.JobsMixin`: starting and stopping jobs, opening grids, references;
+- `ask.ModelMixin`: the prompt, Ask and Stop, the model's events;
+- `n1studio.present.texts`: the banner, hints and statistics texts (plain functions);
 - this module: the variants (take out, undo, compare), selection, export, drag and drop.
 """
 
@@ -19,26 +19,28 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from n1studio.app import window_texts
-from n1studio.app.gridview import GridView
-from n1studio.app.model_panel import ModelPanel
-from n1studio.app.panels import Inspector, VariantsPanel, VerdictPanel
-from n1studio.app.plots import PlotsPanel
-from n1studio.app.results import answer_profile, reference_profile
-from n1studio.app.session import Session, VariantEntry
-from n1studio.app.undo import AddVariant
-from n1studio.app.window_actions import ActionsMixin, icon  # noqa: F401  (icon: re-exported)
-from n1studio.app.window_jobs import CASE_FILTER, JobsMixin  # noqa: F401
-from n1studio.app.window_model import ModelMixin
-from n1studio.app.window_prefs import PreferencesMixin
-from n1studio.app.workers import Job
+from n1studio.app.canvas.gridview import GridView
+from n1studio.app.canvas.plots import PlotsPanel
+from n1studio.app.panels.inspector import Inspector
+from n1studio.app.panels.model import ModelPanel
+from n1studio.app.panels.variants import VariantsPanel
+from n1studio.app.panels.verdict import VerdictPanel
+from n1studio.app.runtime.workers import Job
+from n1studio.app.window.actions import ActionsMixin, icon  # noqa: F401  (icon: re-exported)
+from n1studio.app.window.ask import ModelMixin
+from n1studio.app.window.jobs import CASE_FILTER, JobsMixin  # noqa: F401
+from n1studio.app.window.prefs import PreferencesMixin
+from n1studio.app.window.undo import AddVariant
 from n1studio.errors import N1Error
 from n1studio.grid.elements import OUTAGE_TABLES
+from n1studio.present import texts
+from n1studio.present.results import answer_profile, reference_profile
+from n1studio.present.session import Session, VariantEntry
 from n1studio.resources import resource
 
 log = logging.getLogger(__name__)
 
-AUTO_REFERENCE_MAX_BUS = window_texts.AUTO_REFERENCE_MAX_BUS  # references solved on their own
+AUTO_REFERENCE_MAX_BUS = texts.AUTO_REFERENCE_MAX_BUS  # references solved on their own
 
 
 class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidgets.QMainWindow):
@@ -79,7 +81,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.split = QtWidgets.QSplitter()
         self.split.addWidget(self.view)
         self.split.addWidget(self.compare)
-        from n1studio.app.compare import CompareBar
+        from n1studio.app.window.compare import CompareBar
 
         self.compare_bar = CompareBar()
         self.compare_bar.hide()
@@ -109,14 +111,14 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.verdict.elementActivated.connect(lambda n: self.show_element(n, centre=True))
         self.plots = PlotsPanel(theme=self.theme)
         self.build_docks()
-        from n1studio.app.curation import Curation
+        from n1studio.app.curate.curation import Curation
 
         self.curation = Curation(self)
         self.build_actions()
         self.build_menus()
         self.build_toolbar()
         self.build_status_bar()
-        from n1studio.app.reference_bar import ReferenceBar
+        from n1studio.app.panels.reference_bar import ReferenceBar
 
         self.reference_bar = ReferenceBar(self)
 
@@ -128,13 +130,13 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
 
     # ---- texts ----------------------------------------------------------------------------
     def banner_text(self, e: VariantEntry) -> str:
-        return window_texts.banner_text(
+        return texts.banner_text(
             self.session, e, self.theme, self.curation.finding(e), solving=id(e) in self.ref_jobs,
             auto_reference=len(self.session.net.bus) <= AUTO_REFERENCE_MAX_BUS)
 
     def describe(self, name: str) -> str:
         """The hover tooltip of an element of the active variant."""
-        return window_texts.describe(self.session, name)
+        return texts.describe(self.session, name)
 
     # ---- variants -------------------------------------------------------------------------
     def set_session(self, session: Session) -> None:
@@ -168,11 +170,11 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.variants.show_session(s)
         self.verdict.show_verdict(e.verdict, e.error)
         if e.verdict is None and not e.error:
-            self.verdict.clear(window_texts.verdict_hint(self.answering(e), e.stopped))
+            self.verdict.clear(texts.verdict_hint(self.answering(e), e.stopped))
         self.model_panel.answer.setPlainText(e.raw)
-        self.model_panel.set_stats(window_texts.stats_text(e.stats))
+        self.model_panel.set_stats(texts.stats_text(e.stats))
         self._refresh_compare()
-        if not window_texts.entry_drawable(s, e):
+        if not texts.entry_drawable(s, e):
             return
         self.refresh_prompt()
         self.plots_refresh()
@@ -268,7 +270,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
 
     # ---- compare --------------------------------------------------------------------------
     def compare_with(self, k: int) -> None:
-        """Draw entry `k` beside the active one (app/compare.py). Right-clicking a row makes
+        """Draw entry `k` beside the active one (app/window/compare.py). Right-clicking a row makes
         it current: then the entry active before it stays on the left."""
         s = self.session
         prev = getattr(self, "_prev_active", -1)
@@ -289,7 +291,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.compare_with(right)
 
     def toggle_compare(self, on: bool) -> None:
-        from n1studio.app.compare import unlink_views
+        from n1studio.app.window.compare import unlink_views
 
         s = self.session
         if not on or s is None:
@@ -297,7 +299,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
             self.compare_bar.hide()
             unlink_views(self.view, self.compare)
             return
-        from n1studio.app.compare import link_views
+        from n1studio.app.window.compare import link_views
 
         self.compare.set_drawing(s.drawing, s.draw_state())
         self.compare.show()
@@ -315,13 +317,13 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.compare.vb.setRange(self.view.vb.viewRect(), padding=0)
 
     def _refresh_compare(self) -> None:
-        from n1studio.app.compare import compared_index
+        from n1studio.app.window.compare import compared_index
 
         s = self.session
         if s is None or not self.compare.isVisible():
             return
-        from n1studio.app import compare
-        from n1studio.app.theme import palette
+        from n1studio.app.window import compare
+        from n1studio.present.theme import palette
 
         labels = [x.label for x in s.entries]
         # the study's stored runs of the active variant: another model's answer beside it
@@ -359,7 +361,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         if not name:
             self.inspector.show_rows("", [], False)
             return
-        rows = window_texts.element_table(s, name)
+        rows = texts.element_table(s, name)
         self.inspector.show_rows(name, rows, name.split(":")[0] in OUTAGE_TABLES
                                  and name not in s.current.outages)
 
@@ -373,7 +375,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
 
     def plots_refresh(self) -> None:
         s = self.session
-        if s is None or not window_texts.entry_drawable(s, s.current):
+        if s is None or not texts.entry_drawable(s, s.current):
             self.plots.show_profiles(None, None, None)
             return
         e = s.current
@@ -413,8 +415,8 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
 
     # ---- window life ----------------------------------------------------------------------
     def about(self) -> None:
-        """Help > About: version, llama.cpp build, licences (n1studio/app/about.py)."""
-        from n1studio.app.about import show_about
+        """Help > About: version, llama.cpp build, licences (n1studio/app/window/about.py)."""
+        from n1studio.app.window.about import show_about
 
         show_about(self)
 

@@ -1,0 +1,1 @@
+"""Modal dialogs: check a pasted answer, export a figure, perturb the active variant."""
