@@ -3,7 +3,9 @@
 The one scanner both runtimes use to stop a free answer as soon as it is complete: the
 local worker (`llm.worker`) between tokens, the server client (`llm.endpoint`) between
 stream chunks. Braces inside strings do not count; a quote counts only once an object
-has opened (prose before the answer may hold apostrophes and quotes).
+has opened (prose before the answer may hold apostrophes and quotes). A quote after a
+backslash stays inside its string: the scanner this replaces, written twice, ended the string
+there and could stop an answer early.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ class JsonEnd:
             return True
         for ch in text:
             if self.in_str:
-                self.esc = (not self.esc) and ch == "\\"
-                if ch == '"' and not self.esc:
+                if self.esc:
+                    self.esc = False
+                elif ch == "\\":
+                    self.esc = True
+                elif ch == '"':
                     self.in_str = False
             elif ch == '"':
                 self.in_str = self.opened

@@ -110,3 +110,18 @@ def test_deep_nesting_and_many_small_objects_are_skipped_cheaply():
     assert extract_answer('{"a":' * 100_000 + "1" + "}" * 100_000) is None
     assert extract_answer('{"a":' * 200 + "x " + GOOD)["buses"][0]["vm_pu"] == 1.06
     assert extract_answer('{"a": 1} ' * 50_000 + GOOD)["generators"][0]["p_mw"] == 232.4
+
+
+def test_the_one_json_scanner_stops_where_the_first_object_closes():
+    """`llm.jsonscan.JsonEnd`, used by the local worker and the server client alike: braces
+    inside strings do not count, prose quotes before the object do not open a string, and
+    an object split over many chunks closes on the chunk that closes it."""
+    from n1studio.llm.jsonscan import JsonEnd
+
+    pieces = ['He said "hi" {', '"a": "}{\\"', '}", "b": {"c"', ": 1}", "}", " trailing {"]
+    track = JsonEnd()
+    closed_at = [k for k, p in enumerate(pieces) if track.feed(p)]
+    assert closed_at[0] == 4
+    t = JsonEnd()
+    assert not t.feed("no object here } at all")
+    assert t.feed('{"x": 1} and {"y": 2}')
