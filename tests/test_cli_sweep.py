@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from n1studio.cli import main
+from n1studio.curate.dataset import dataset_records
+from n1studio.curate.study import Study
 
 
 def test_sweep_json_one_result_per_element(capsys):
@@ -15,10 +17,12 @@ def test_sweep_json_one_result_per_element(capsys):
     assert names == [f"line:{i}" for i in range(15)] + [f"trafo:{i}" for i in range(5)] + \
         [f"gen:{i}" for i in range(4)]
     by = {r["element"]: r for r in doc["results"]}
-    # trafo:3 splits off bus 7, which keeps its synchronous condenser: an island, no bus cut off
-    # (the same answer as `solve --out trafo:3`'s islands.cut_buses and the drawing; issue 9)
-    assert by["trafo:3"]["status"] == "islanded" and by["trafo:3"]["islanded_buses"] == []
-    assert by["trafo:3"]["n_islands"] == 2
+    # trafo:3 splits off bus 7, whose synchronous condenser has no load to serve there: an
+    # operator trips it with the outage, so bus 7 is cut off (the same answer as
+    # `solve --out trafo:3`'s islands and the drawing; issues 9 and 17)
+    assert by["trafo:3"]["status"] == "islanded" and by["trafo:3"]["islanded_buses"] == ["bus:7"]
+    assert by["trafo:3"]["n_islands"] == 2 and by["trafo:3"]["tripped"] == ["gen:3"]
+    assert doc["operating_point"]["at"] == "reference"
     for r in doc["results"]:
         assert set(r) >= {"element", "status", "islanded_buses", "violations"}
         for v in r["violations"]:
@@ -36,9 +40,23 @@ def test_sweep_table_is_ranked(capsys):
 
 
 def test_sweep_save_feeds_dataset_build(tmp_path, capsys):
-    sweep = tmp_path / "s.json"
+    sweep, study = tmp_path / "s.json", tmp_path / "s.n1study"
     assert main(["sweep", "case14", "--save", str(sweep), "--top", "1"]) == 0
-    assert json.loads(sweep.read_text())["schema"] == "n1studio.sweep/1"
+    doc = json.loads(sweep.read_text())
+    assert doc["schema"] == "n1studio.sweep/1"
+    wanted = [r["element"] for r in doc["results"] if r["status"] in ("ok", "violations")]
+    assert len(wanted) == 19 and "trafo:3" not in wanted  # islanded: not a default candidate
+    assert main(["dataset", "build", "case14", "--study", str(study), "--sweep", str(sweep),
+                 "--name", "from-sweep", "--workers", "1"]) == 0
+    capsys.readouterr()
+    with Study.open(study) as st:
+        recs = dataset_records(st, st.dataset_id("from-sweep"))
+        assert st.dataset_spec(st.dataset_id("from-sweep"))["from_sweep"] is True
+    # the N case, then exactly the sweep's ok and violation outages, each with its reference
+    assert recs[0]["split"] == "N" and recs[0]["outages"] == []
+    n1 = [r for r in recs if r["split"] == "N-1"]
+    assert [r["outages"] for r in n1] == [[el] for el in wanted]
+    assert all(r["objective"] is not None and r["reference"] for r in n1)
 
 
 def test_sweep_bad_input(capsys):
@@ -73,7 +91,7 @@ def test_sweep_of_buses_and_the_slack(capsys):
     # the only slack (ext_grid:0 at bus 0) gone: no power flow can be solved, and it says why
     for el in ("ext_grid:0", "bus:0"):
         assert by[el]["status"] == "diverged" and "slack" in by[el]["reason"]
-    # bus 6 joins bus 7 (a synchronous condenser) to the grid: taking it out splits bus 7 off
-    # in an island of its own that keeps its generator, so nothing is cut off (issue 9)
-    assert by["bus:6"]["status"] == "islanded" and by["bus:6"]["islanded_buses"] == []
-    assert by["bus:6"]["n_islands"] == 2
+    # bus 6 joins bus 7 (a synchronous condenser, no load) to the grid: taking it out splits
+    # bus 7 off on its own; with nothing to serve there its condenser trips, so bus 7 is cut off
+    assert by["bus:6"]["status"] == "islanded" and by["bus:6"]["islanded_buses"] == ["bus:7"]
+    assert by["bus:6"]["n_islands"] == 2 and by["bus:6"]["tripped"] == ["gen:3"]

@@ -1,8 +1,11 @@
-"""`n1studio sweep CASE [--kinds line,trafo,gen] [--opf] [--json] [--all-violations]`.
+"""`n1studio sweep CASE [--kinds line,trafo,gen] [--at reference|file] [--opf] [--json]
+[--all-violations]`.
 
 Every single outage of the chosen kinds, classified ok / violations / islanded / diverged
-(see n1studio/solve/sweep.py). `--json` prints the `n1studio.sweep/1` document; otherwise
-a table ranked worst first. A progress bar appears on stderr for sweeps over a second.
+(see n1studio/solve/sweep.py), at the N reference dispatch (default) or the file's own.
+`--json` prints the `n1studio.sweep/1` document; otherwise a table ranked worst first,
+headed by the summary the window shows too (`solve.sweep.describe`). A progress bar
+appears on stderr for sweeps over a second.
 """
 
 from __future__ import annotations
@@ -18,11 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Take each element of the chosen kinds out of service in turn, run the AC "
                     "power flow and classify the outage: ok, violations (voltage or thermal "
                     "limits broken, new compared with the base case), islanded (buses cut "
-                    "off), diverged (no power-flow solution).")
+                    "off; units left on an island without load are tripped with the outage), "
+                    "diverged (no power-flow solution). The power flows start from the N "
+                    "reference dispatch (the AC OPF of the base case) unless --at file.")
     p.add_argument("case", metavar="CASE", help="built-in case name or a .json / .m file")
     p.add_argument("--kinds", default="line,trafo,impedance",
                    help="comma-separated element kinds to take out (default: every branch, "
                         "line,trafo,impedance; also gen, sgen, load, ext_grid, bus, trafo3w)")
+    p.add_argument("--at", choices=("reference", "file"), default="reference",
+                   help="the operating point: the N reference dispatch, i.e. the base case's "
+                        "AC OPF (default), or the file's own set-points")
     p.add_argument("--opf", action="store_true",
                    help="also solve each variant's AC OPF and say whether it is feasible (slow)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
@@ -49,11 +57,12 @@ def run_sweep_cmd(args: argparse.Namespace) -> int:
 
     net = load_case(args.case)
     bar = ProgressBar("sweep")
-    state = JobState(lambda ev: bar(ev.done, ev.total) if isinstance(ev, Progress) else None)
+    state = JobState(lambda ev: bar(ev.done, ev.total)
+                     if isinstance(ev, Progress) and ev.total else None)
     try:
         doc = run_sweep(net, args.kinds, opf=args.opf, state=state,
                         options=SweepOptions(all_violations=args.all_violations),
-                        workers=args.workers, ray=args.ray)
+                        workers=args.workers, ray=args.ray, at=args.at)
     finally:
         bar.close()
     if args.save:
@@ -81,7 +90,8 @@ def _detail(r: dict) -> str:
         from n1studio.grid.topology import describe_islands
 
         return describe_islands(r.get("n_islands", 2), r["islanded_buses"],
-                                r.get("lost_load_mw", 0.0), show=4)
+                                r.get("lost_load_mw", 0.0), show=4,
+                                tripped=r.get("tripped", ()))
     if r["status"] == "diverged":
         return r.get("reason") or "no AC power-flow solution"
     if r["violations"]:
@@ -94,19 +104,12 @@ def _detail(r: dict) -> str:
 
 def format_table(doc: dict, top: int = 30) -> str:
     """The ranked human table of a sweep document."""
-    from n1studio.solve.sweep import rank
+    from n1studio.solve.sweep import describe, rank
 
     rows = rank(doc["results"])
     st = doc["stats"]
-    c = st["counts"]
-    head = (f"{doc['case']}: {st['contingencies']} outages of {', '.join(st['kinds'])} in "
-            f"{st['seconds']:.2f} s ({st['per_second']}/s, {st['engine']}): "
-            f"{c['ok']} ok, {c['violations']} with violations, {c['islanded']} islanded, "
-            f"{c['diverged']} diverged")
-    lines = [head]
-    if st.get("base_violations"):
-        lines.append(f"the base case already breaks {len(st['base_violations'])} limit(s); "
-                     "listed below are the violations an outage adds or worsens")
+    lines = describe(doc)
+    lines[0] += f" ({st['seconds']:.2f} s, {st['per_second']}/s, {st['engine']})"
     shown = rows if not top else rows[:top]
     width = max([len(r["element"]) for r in shown] + [7])
     lines.append(f"{'RANK':>4}  {'ELEMENT':<{width}}  {'STATUS':<10}  "

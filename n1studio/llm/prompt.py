@@ -315,19 +315,19 @@ def variant_context(variant: Variant) -> dict:
     base = base_model(variant.base)
     gens, buses = answer_elements(m)
     # elements an answer must leave out, beyond the outages themselves
-    idle_gens = [n for n in base.gen_names if n not in set(gens) and n not in variant.outages
+    out = set(variant.out_of_service)  # the outages and the units tripped with them
+    idle_gens = [n for n in base.gen_names if n not in set(gens) and n not in out
                  and base.gen_on[base.gen_names.index(n)]]
-    dead_buses = [n for n in base.bus_names if n and n not in set(buses)
-                  and n not in variant.outages]
+    dead_buses = [n for n in base.bus_names if n and n not in set(buses) and n not in out]
     rep = variant.islands
-    outages = list(variant.outages)
+    outages = list(variant.out_of_service)
     label = variant.label
     rl = variant.relabelling
     if rl is not None:  # nothing in the prompt may give the canonical names away
         outages = [rl.name(n) for n in outages]
         idle_gens = [rl.name(n) for n in idle_gens]
         dead_buses = [rl.name(n) for n in dead_buses]
-        label = (f"N-{len(outages)} " + ", ".join(outages)) if outages else "N"
+        label = variant.label_with(rl.name, perturbation=False)
     gens, buses = prompt_elements(variant)
     return {"variant_label": label, "outages": outages,
             "outages_text": ", ".join(outages) if outages else "none",

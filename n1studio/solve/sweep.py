@@ -11,6 +11,14 @@ Each outage gets one status (SEVERITY order, worst first):
   rating, each listed as ``{constraint, element, value, limit, excess}``;
 - ``ok``: none of the above.
 
+Where: at the N reference dispatch by default (the AC OPF of the base case; `sweep_point`),
+or ``at="file"`` at the file's own set-points; the document's ``operating_point`` says which.
+What counts as a violation (``stats.rule``, the same text for the command line and the
+window: `describe`): voltage bands and branch MVA ratings, listed when an outage breaks
+them anew or worsens what the base case already breaks (``all_violations``: every one).
+Units an outage leaves on an island without load are tripped with it (``tripped``;
+grid/topology.py).
+
 The parts: `sweep_islands` (which outages split the grid), `sweep_engine` (lightsim2grid's
 C++ contingency analysis, the fast path), `sweep_pandapower` (the runpp fallback) and
 `sweep_classify` (limits and tolerances, the checker's own: `grid.tolerances`).
@@ -37,6 +45,7 @@ from n1studio.solve import sweep_pandapower
 from n1studio.solve.sweep_classify import Limits
 from n1studio.solve.sweep_engine import LsEngine, sweep_branches
 from n1studio.solve.sweep_islands import branch_islanding, islanded_result
+from n1studio.solve.sweep_point import AT, operating_point
 
 SWEEP = "n1studio.sweep/1"
 STATUSES = ("diverged", "islanded", "violations", "ok")  # worst first
@@ -63,8 +72,11 @@ class SweepOptions:
 
 def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
               options: SweepOptions | None = None, *, state: JobState | None = None,
-              workers: int | None = 1, ray: str | None = None) -> dict:
+              workers: int | None = 1, ray: str | None = None, at: str = "reference") -> dict:
     """Sweep every single outage of `kinds`; return an ``n1studio.sweep/1`` document.
+
+    `at`: "reference" (default) sweeps at the N reference dispatch, "file" at the file's
+    own set-points (`sweep_point`; the document's ``operating_point`` says which was used).
 
     Reports on `state` (n1studio.jobs): Progress(done, total, stage="sweep") as
     contingencies complete; `state.stop()` stops the sweep at the next chunk and the
@@ -84,9 +96,17 @@ def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
     if opts.engine not in ENGINES:
         raise N1Error(f"unknown sweep engine {opts.engine!r}: one of {', '.join(ENGINES)}")
     kinds = _check_kinds(kinds)
+    if at not in AT:
+        raise N1Error(f"unknown operating point {at!r}: one of {', '.join(AT)}")
     if workers is not None and int(workers) < 1:
         raise N1Error(f"--workers must be at least 1 (got {workers})")
     t0 = time.perf_counter()
+    if state is not None and at == "reference":
+        state.progress(0, 0, "solving the N reference (the operating point)", stage="sweep")
+    # the outages' AC OPFs (--opf) are of the file's grid; the power flows start from `point`
+    file_net = net
+    net, point = operating_point(net, at, fingerprint=_fingerprint(net),
+                                 cancel=None if state is None else state.cancel)
     model, limits, engine = _prepared(net, opts)
     elements = n1_candidates(net, kinds)
     tracker = _Tracker(len(elements) * (2 if opf else 1), progress, cancel)
@@ -107,7 +127,7 @@ def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
         results[el] = _one_outage(net, model, base_rep, limits, engine, el)
         tracker.step(1)
     if opf and not tracker.cancelled():
-        _add_opf(net, elements, results, tracker, workers, ray)
+        _add_opf(file_net, elements, results, tracker, workers, ray)
 
     ordered = [results[e] for e in elements if e in results]
     elapsed = time.perf_counter() - t0
@@ -117,10 +137,39 @@ def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
              "per_second": round(len(ordered) / elapsed, 1) if elapsed > 0 else None,
              "engine": "lightsim2grid" if engine is not None else "pandapower",
              "kinds": list(kinds), "cancelled": tracker.cancelled(),
-             "base_violations": base_viol}
+             "base_violations": base_viol, "rule": violation_rule(opts.all_violations)}
     if opf:
         stats["opf_feasible"] = sum(bool(r.get("opf", {}).get("feasible")) for r in ordered)
-    return {"schema": SWEEP, "case": case_label(net), "results": ordered, "stats": stats}
+    return {"schema": SWEEP, "case": case_label(file_net), "operating_point": point,
+            "results": ordered, "stats": stats}
+
+
+def violation_rule(all_violations: bool = False) -> dict:
+    """What a sweep counts as a violation, as data and as the one sentence both the command
+    line and the window print."""
+    text = ("violations: voltage bands and branch MVA ratings after the outage; "
+            + ("every one counts, the base case's own included" if all_violations else
+               "only those the outage breaks anew or worsens (the base case's own do not count)"))
+    return {"constraints": ["voltage", "thermal"], "base_case_counts": bool(all_violations),
+            "text": text}
+
+
+def describe(doc: dict) -> list[str]:
+    """The sweep's summary as the command line and the window show it: the counts with the
+    element kinds and the operating point, then what counts as a violation."""
+    st = doc.get("stats", {})
+    c = st.get("counts", {})
+    point = (doc.get("operating_point") or {}).get("text", "an unstated operating point")
+    head = (f"{doc.get('case', '')}: {st.get('contingencies', 0)} outages of "
+            f"{', '.join(st.get('kinds', []))} at {point}: {c.get('ok', 0)} ok, "
+            f"{c.get('violations', 0)} with violations, {c.get('islanded', 0)} islanded, "
+            f"{c.get('diverged', 0)} diverged")
+    rule = (st.get("rule") or violation_rule()).get("text", "")
+    lines = [head, rule[:1].upper() + rule[1:] + "."]
+    if st.get("base_violations") and not (st.get("rule") or {}).get("base_case_counts"):
+        lines.append(f"The base case at this point already breaks "
+                     f"{len(st['base_violations'])} limit(s).")
+    return lines
 
 
 def rank(results: list[dict]) -> list[dict]:
@@ -138,10 +187,10 @@ def rank(results: list[dict]) -> list[dict]:
 def _one_outage(net, model: GridModel, base_rep, limits: Limits, engine: LsEngine | None,
                 el: str) -> dict:
     """One outage that is not a branch for lightsim2grid: topology first, then a power flow."""
-    vmodel = model.with_outages([el])
-    islanded = islanded_result(el, base_rep, vmodel)
+    islanded = islanded_result(el, base_rep, model)
     if islanded is not None:
         return islanded
+    vmodel = model.with_outages([el])
     if engine is not None and parse_element(el).table in ("gen", "sgen", "load"):
         return engine.injection_outage(el)
     return sweep_pandapower.outage(net, vmodel, el, limits)

@@ -15,10 +15,11 @@ from n1studio.grid.tolerances import Tolerances
 
 
 def result(el: str, status: str, violations=(), islanded_buses=(),
-           lost_load_mw: float | None = None) -> dict:
-    """One outage's result document (``n1studio.sweep/1``)."""
+           lost_load_mw: float | None = None, tripped=()) -> dict:
+    """One outage's result document (``n1studio.sweep/1``); ``tripped`` names the units
+    the outage takes out with it (grid/topology.py)."""
     r = {"element": el, "status": status, "islanded_buses": list(islanded_buses),
-         "violations": list(violations)}
+         "violations": list(violations), "tripped": list(tripped)}
     if lost_load_mw is not None:
         r["lost_load_mw"] = round(float(lost_load_mw), 4)
     return r

@@ -4,7 +4,10 @@
 generator in service. An outage is ``islanded`` when it leaves more islands than the base
 case or cuts off a bus the base case serves; its ``islanded_buses`` are then exactly the
 variant's `IslandReport.cut_buses` (what `n1studio solve --out EL` reports), and its
-``lost_load_mw`` the report's lost load. Islanded outages never reach the power flow.
+``lost_load_mw`` the report's lost load. Units the outage leaves on an island without load
+are tripped with it (`grid.topology.with_trips`, as `Variant` does) and listed in
+``tripped``; a trip always makes an outage islanded (the stranded island goes dark).
+Islanded outages never reach the power flow.
 
 Branch outages are screened with the bridges of the in-service branch multigraph (igraph;
 parallel branches are not bridges): only those can split anything.
@@ -15,17 +18,19 @@ from __future__ import annotations
 import numpy as np
 
 from n1studio.grid.model import GridModel
-from n1studio.grid.topology import IslandReport, island_report
+from n1studio.grid.topology import IslandReport, island_report, with_trips
 from n1studio.solve.sweep_classify import result
 
 
-def islanded_result(el: str, base: IslandReport, variant: GridModel) -> dict | None:
-    """The ``islanded`` result of outage `el` (`variant` is the base model without it), or
-    None when the outage splits nothing the base case does not already split."""
+def islanded_result(el: str, base: IslandReport, model: GridModel) -> dict | None:
+    """The ``islanded`` result of outage `el` of the base model `model`, or None when the
+    outage splits nothing the base case does not already split."""
+    variant, tripped = with_trips(model, [el])
     rep = island_report(variant, groups=False)
     if rep.n_islands <= base.n_islands and set(rep.cut_buses) <= set(base.cut_buses):
         return None
-    r = result(el, "islanded", islanded_buses=rep.cut_buses, lost_load_mw=rep.lost_load_mw)
+    r = result(el, "islanded", islanded_buses=rep.cut_buses, lost_load_mw=rep.lost_load_mw,
+               tripped=tripped)
     r["n_islands"] = rep.n_islands
     return r
 
@@ -46,7 +51,7 @@ def branch_islanding(model: GridModel, base: IslandReport, elements: list[str]) 
         live = [r for r in rows if model.branch_on[r]]
         if kind != "branch" or not live or (len(live) == 1 and live[0] not in bridges):
             continue
-        r = islanded_result(el, base, model.with_outages([el]))
+        r = islanded_result(el, base, model)
         if r is not None:
             out[el] = r
     return out

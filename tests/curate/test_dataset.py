@@ -58,9 +58,21 @@ def test_sample_is_seeded_filtered_and_labelled(built, tmp_path):
     assert [r["outages"] for r in again] == [r["outages"] for r in recs]
 
 
-def test_trafo3_islands_case14_and_is_left_out():
+def test_trafo3_islands_case14_and_is_left_out(tmp_path):
+    # trafo:3 is the only link of bus 7 (a condenser, no load): its outage islands the grid
     net = load_case("case14")
     assert Variant(net, ["trafo:3"]).islands.islanded
+    every = [f"line:{i}" for i in net.line.index] + [f"trafo:{i}" for i in net.trafo.index]
+    with Study.open(tmp_path / "isl.n1study", create=True) as st:
+        kept = dataset_records(st, build_dataset(st, net, "case14", "no-isl", no_islanding=True))
+        spec = st.dataset_spec(st.dataset_id("no-isl"))
+        alls = dataset_records(st, build_dataset(st, net, "case14", "all"))
+    n1 = [r["outages"] for r in kept if r["split"] == "N-1"]
+    # every single branch outage but trafo:3, each once, in a dataset that says it filtered
+    assert sorted(o for (o,) in n1) == sorted(set(every) - {"trafo:3"}) and len(n1) == 19
+    assert spec["no_islanding"] is True
+    # without the filter the same build keeps it
+    assert ["trafo:3"] in [r["outages"] for r in alls if r["split"] == "N-1"]
 
 
 def test_export_import_round_trip(built, tmp_path):

@@ -68,8 +68,9 @@ def test_answer_elements_match_the_checker(case14):
 def test_islanded_variant_is_said(case14):
     p = render_prompt(Variant(case14, ["trafo:3"]))  # bus 7 hangs on trafo 3 only
     tail = p.text[p.shared_chars:]
-    assert "Out of service: trafo:3" in tail
-    assert "bus:7" in p.buses  # gen:3 still feeds bus 7: its own island with generation
+    # bus 7's condenser (gen:3) has no load on its island: it is tripped with the outage
+    assert "Out of service: gen:3, trafo:3" in tail
+    assert "bus:7" not in p.buses and "gen:3" not in p.generators
     assert "Topology: 2 islands" in tail
 
 

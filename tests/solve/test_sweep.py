@@ -13,12 +13,15 @@ import pytest
 
 from n1studio.grid.cases import load_case
 from n1studio.grid.variant import Variant
+from n1studio.solve.reference import reference
 from n1studio.solve.sweep import SweepOptions, rank, run_sweep
+from n1studio.solve.sweep_point import dispatched
 
 
 def _expected_islanding(net) -> dict[str, set[str]]:
     """For each line/trafo whose outage splits the grid, the buses it cuts off: those in an
-    island with no generator in service (the one definition, grid/topology.py).
+    island with no generator in service, or with no load (its units are tripped with the
+    outage; the one definition, grid/topology.py).
 
     Independent of the sweep and of GridModel: networkx on the pandapower tables, bridges
     of the simple graph that are not doubled by a parallel branch.
@@ -44,14 +47,16 @@ def _expected_islanding(net) -> dict[str, set[str]]:
     for i in net.sgen.index[net.sgen.in_service]:
         if bool(net.sgen.get("controllable", False) is not False and net.sgen.at[i, "controllable"]):
             gen_buses.add(int(net.sgen.at[i, "bus"]))
+    ld = net.load[net.load.in_service & ((net.load.p_mw != 0) | (net.load.q_mvar != 0))]
+    load_buses = {int(b) for b in ld.bus}
     out = {}
     for name, (a, b, key) in edges.items():
         if frozenset((a, b)) not in bridges:
             continue
         h = g.copy()
         h.remove_edge(a, b, key)
-        out[name] = {f"bus:{k}" for c in nx.connected_components(h) if not c & gen_buses
-                     for k in c}
+        out[name] = {f"bus:{k}" for c in nx.connected_components(h)
+                     if not c & gen_buses or not c & load_buses for k in c}
     return out
 
 
@@ -65,8 +70,7 @@ def test_islanding_matches_networkx_bridges(case):
            if r["status"] == "islanded"}
     assert got == expected
     assert expected, "these cases have radial branches; the test must check some"
-    if case != "case14":  # case14's radial bus holds a condenser: split off, never cut off
-        assert any(expected.values()), "these cases have radial loads; the test must see some"
+    assert any(expected.values()), "these cases have radial buses; the test must see some"
     # one result per in-service line and trafo, in table order
     names = [r["element"] for r in doc["results"]]
     want = [f"{t}:{i}" for t in ("line", "trafo", "impedance") if len(net[t])
@@ -74,14 +78,16 @@ def test_islanding_matches_networkx_bridges(case):
     assert names == want
 
 
-def test_case14_condenser_behind_trafo3_is_an_island_but_cuts_nothing_off():
-    # issue 9: the sweep said trafo:3 cuts off bus:7 while the drawing shaded nothing.
-    # bus 7 holds a synchronous condenser (gen:2 here): an island with a generator.
+def test_case14_condenser_behind_trafo3_is_tripped_and_bus7_cut_off():
+    # issue 9: the sweep and the drawing must agree on what trafo:3 cuts off; issue 17: bus 7
+    # holds a synchronous condenser (gen:3) and no load, so the condenser trips with trafo:3
     net = load_case("case14")
     r = next(r for r in run_sweep(net)["results"] if r["element"] == "trafo:3")
     assert r["status"] == "islanded" and r["n_islands"] == 2
-    assert r["islanded_buses"] == [] and r["lost_load_mw"] == 0.0
-    assert Variant(net, ["trafo:3"]).islands.cut_buses == []
+    assert r["islanded_buses"] == ["bus:7"] and r["lost_load_mw"] == 0.0
+    assert r["tripped"] == ["gen:3"]
+    v = Variant(net, ["trafo:3"])
+    assert v.islands.cut_buses == ["bus:7"] and v.tripped == ("gen:3",)
 
 
 def test_case118_known_radial_outages_and_lost_load():
@@ -91,9 +97,8 @@ def test_case118_known_radial_outages_and_lost_load():
     assert by["line:170"]["status"] == "islanded"
     assert by["line:170"]["islanded_buses"] == ["bus:116"]
     assert by["line:170"]["lost_load_mw"] == pytest.approx(20.0)
-    # trafo 12 splits off bus 115, which keeps its generator: an island, nothing cut off
+    # trafo 12 splits off bus 115 and its generator
     assert by["trafo:12"]["status"] == "islanded" and by["trafo:12"]["n_islands"] == 2
-    assert by["trafo:12"]["islanded_buses"] == [] and by["trafo:12"]["lost_load_mw"] == 0.0
     c = doc["stats"]["counts"]
     assert c["islanded"] == 9 and sum(c.values()) == 186
     assert doc["stats"]["engine"] == "lightsim2grid"
@@ -109,14 +114,18 @@ def _runpp_outage(net, element):
     return work
 
 
-@pytest.mark.parametrize("case,elements", [
-    ("case118", ["line:14", "line:69", "line:0"]),
-    ("case14", ["line:11", "trafo:2", "gen:1", "load:5"]),
+@pytest.mark.parametrize("case,elements,at", [
+    ("case118", ["line:14", "line:69", "line:0"], "file"),
+    ("case14", ["line:11", "trafo:2", "gen:1", "load:5"], "file"),
+    ("pglib_opf_case39_epri", ["line:3", "line:20", "gen:4", "load:2"], "reference"),
 ])
-def test_statuses_and_voltages_agree_with_runpp(case, elements):
+def test_statuses_and_voltages_agree_with_runpp(case, elements, at):
     net = load_case(case)
-    doc = run_sweep(net, kinds=("line", "trafo", "gen", "load"), options=SweepOptions(all_violations=True))
+    doc = run_sweep(net, kinds=("line", "trafo", "gen", "load"),
+                    options=SweepOptions(all_violations=True), at=at)
     by = {r["element"]: r for r in doc["results"]}
+    if at == "reference":  # pandapower runs from the N reference's set-points
+        net = dispatched(net, reference(Variant(net), "ac"))
     for el in elements:
         res = _runpp_outage(net, el)
         vm = res.res_bus.vm_pu.to_numpy()
@@ -138,9 +147,9 @@ def test_statuses_and_voltages_agree_with_runpp(case, elements):
 
 def test_thermal_violation_on_pglib_case118_matches_runpp_flows():
     net = load_case("pglib_opf_case118_ieee")
-    doc = run_sweep(net)
+    doc = run_sweep(net, at="file")
     by = {r["element"]: r for r in doc["results"]}
-    # the base dispatch already overloads some lines; outages add new overloads
+    # the file's dispatch already overloads some lines; outages add new overloads
     new_thermal = [(r["element"], v) for r in doc["results"] for v in r["violations"]
                    if v["constraint"] == "thermal"]
     assert new_thermal
@@ -158,14 +167,14 @@ def test_thermal_violation_on_pglib_case118_matches_runpp_flows():
 
 
 def test_violations_relative_to_base_case():
-    # case14's generators hold bus 5 and 7 above 1.06 pu already in the base case
+    # case14's file set-points hold bus 5 and 7 above 1.06 pu already in the base case
     net = load_case("case14")
-    doc = run_sweep(net)
+    doc = run_sweep(net, at="file")
     base = {(v["constraint"], v["element"]) for v in doc["stats"]["base_violations"]}
     assert ("voltage", "bus:7") in base
     line0 = next(r for r in doc["results"] if r["element"] == "line:0")
     assert line0["status"] == "ok" and line0["pre_existing_violations"] >= 2
-    full = run_sweep(net, options=SweepOptions(all_violations=True))
+    full = run_sweep(net, options=SweepOptions(all_violations=True), at="file")
     line0 = next(r for r in full["results"] if r["element"] == "line:0")
     assert line0["status"] == "violations"
     assert {v["element"] for v in line0["violations"]} >= {"bus:5", "bus:7"}
