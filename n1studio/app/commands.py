@@ -162,8 +162,16 @@ def _register_render(sub) -> None:
     p.add_argument("--answer", metavar="FILE", help="an n1studio.answer/1 file to judge and draw")
     p.add_argument("--to", required=True, metavar="FILE",
                    help="the figure to write: .png, .svg or .pdf")
-    p.add_argument("--width", type=int, default=1600, metavar="PX",
-                   help="page width in pixels (default 1600; the height follows the grid)")
+    p.add_argument("--width", type=int, default=None, metavar="PX",
+                   help="page width in pixels (default 1600, or what --height and --aspect "
+                        "make it)")
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--height", type=int, default=None, metavar="PX",
+                       help="page height in pixels: with --width, exactly WIDTHxHEIGHT (the "
+                            "grid fitted inside, centred); alone, the width follows the grid")
+    shape.add_argument("--aspect", default=None, metavar="W:H",
+                       help="page shape, e.g. 16:9 or 4:3 for a slide (the height is the width "
+                            "over W:H; the grid fitted inside, centred)")
     p.add_argument("--scale", type=float, default=1.0, metavar="S",
                    help="markers, lines and text times S (default 1)")
     p.add_argument("--theme", choices=["light", "dark"], default="light")
@@ -181,6 +189,9 @@ def run_render_cmd(args) -> int:
 
     if Path(args.to).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise N1Error(f"--to {args.to}: give a .png, .svg or .pdf file")
+    from n1studio.app.canvas.page import check_shape
+
+    check_shape(args.width, args.height, args.aspect)  # a bad size: one line, before any work
     variant = variant_from_args(args)
     verdict = None
     if args.answer:
@@ -196,7 +207,8 @@ def run_render_cmd(args) -> int:
     qtlog.install()
     _app = QtGui.QGuiApplication.instance() or QtGui.QGuiApplication(["n1studio"])
     fig = write_figure(args.to, [variant_panel(variant.base, variant, verdict)],
-                       width=args.width, scale=args.scale, theme=args.theme)
+                       width=args.width, scale=args.scale, theme=args.theme,
+                       height=args.height, aspect=args.aspect)
     line = f"{args.to}: {fig.width}x{fig.height}"
     if verdict is not None:
         from n1studio.app.canvas.render import verdict_summary
