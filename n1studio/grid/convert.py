@@ -12,6 +12,8 @@ import logging
 
 import numpy as np
 import pandapower as pp
+from pandapower.converter.pypower.to_ppc import to_ppc
+from pandapower.pd2ppc import _pd2ppc
 
 from n1studio.grid.elements import Element, parse_element
 from n1studio.grid.quiet import quiet_pandapower
@@ -27,20 +29,28 @@ _PMAX, _PMIN, _QMAX, _QMIN = 8, 9, 3, 4
 
 def model_fields(net: pp.pandapowerNet) -> dict:
     """Every `GridModel` field of `net` as it is (its own in_service flags become masks)."""
-    ppc, lookups = _converted(net)
+    ppc, lookups = converted_case(net)
     base = float(ppc["baseMVA"])
-    bus_lookup = np.asarray(lookups["bus"])
     return {"name": str(net.name or "grid"), "base_mva": base,
-            **_buses(net, ppc["bus"], bus_lookup, base),
+            **_buses(net, ppc["bus"], lookups, base),
             **_branches(net, ppc["branch"].real.astype(float), lookups, base),
-            **_generators(net, ppc["gen"], lookups, bus_lookup, base),
-            **_loads(net, bus_lookup, base)}
+            **_generators(net, ppc["gen"], lookups, base),
+            **_loads(net, lookups, base)}
 
 
-def _converted(net: pp.pandapowerNet) -> tuple[dict, dict]:
-    """pandapower's PYPOWER case of `net` with everything in service, and its lookups."""
-    from pandapower.converter.pypower.to_ppc import to_ppc
+# Tables whose pandapower lookups are arrays indexed by the element's index value.
+_INDEXED = ("bus", "ext_grid", "gen")
 
+
+def converted_case(net: pp.pandapowerNet) -> tuple[dict, dict]:
+    """pandapower's PYPOWER case of `net` with everything in service, and its lookups.
+
+    pandapower's lookups are arrays indexed by bus (and ext_grid, gen) index *values*: a
+    14-bus grid numbered near 2^31 would allocate 16 GB per lookup. Such tables are
+    renumbered 0..n-1 in the working copy first, so every size follows the number of
+    elements; `lookups["positions"]` then names the renumbered tables, whose lookups are
+    indexed by row position (`bus_rows`, `element_key` read them).
+    """
     work = copy.deepcopy(net)
     for table in ("bus", "line", "trafo", "trafo3w", "impedance", "gen", "ext_grid"):
         if table in work and len(work[table]):
@@ -48,14 +58,45 @@ def _converted(net: pp.pandapowerNet) -> tuple[dict, dict]:
     if len(work.sgen) and "controllable" in work.sgen.columns:
         ctrl = work.sgen.controllable.fillna(False).astype(bool)
         work.sgen.loc[ctrl, "in_service"] = True
+    renumbered = _renumber(work)
     with quiet_pandapower():
         ppc = to_ppc(work, init="flat", mode="opf", check_connectivity=False,
                      trafo_model="pi", calculate_voltage_angles=True,
                      take_slack_vm_limits=False)
-    lookups = work._pd2ppc_lookups
+    lookups = dict(work._pd2ppc_lookups)
+    lookups["positions"] = renumbered
     if len(ppc["bus"]) <= int(np.max(lookups["bus"], initial=-1)):
         ppc = _with_isolated_buses(ppc, work)
     return ppc, lookups
+
+
+def _renumber(work: pp.pandapowerNet) -> tuple[str, ...]:
+    """Renumber the tables of `_INDEXED` whose largest index is far above their size (their
+    lookups would be sized by it); the names of those renumbered."""
+    done = []
+    for table in _INDEXED:
+        idx = work[table].index
+        if len(idx) and int(idx.max()) >= 2 * len(idx) + 1024:
+            lookup = {int(old): new for new, old in enumerate(idx)}
+            with quiet_pandapower():
+                pp.toolbox.reindex_elements(work, table, lookup=lookup)
+            done.append(table)
+    return tuple(done)
+
+
+def element_key(lookups: dict, table: str, index: int, position: int) -> int:
+    """What indexes `lookups[table]` for the element at `position` of net[table] with
+    pandapower index `index` (its position when the table was renumbered)."""
+    return position if table in lookups.get("positions", ()) else int(index)
+
+
+def bus_rows(net: pp.pandapowerNet, lookups: dict, buses) -> np.ndarray:
+    """The PYPOWER bus rows of pandapower bus indices `buses`."""
+    buses = np.asarray(buses, dtype=np.int64)
+    if "bus" in lookups.get("positions", ()):
+        position = {int(b): k for k, b in enumerate(net.bus.index)}
+        buses = np.array([position[int(b)] for b in buses], dtype=np.int64)
+    return np.asarray(lookups["bus"])[buses].astype(int)
 
 
 def _with_isolated_buses(ppci: dict, work: pp.pandapowerNet) -> dict:
@@ -67,8 +108,6 @@ def _with_isolated_buses(ppci: dict, work: pp.pandapowerNet) -> dict:
     pandapower's full case is only built inside its converter, so it is built again here,
     for these rare grids only; the internal rows keep `to_ppc`'s adjustments.
     """
-    from pandapower.pd2ppc import _pd2ppc
-
     with quiet_pandapower():
         full, _ = _pd2ppc(copy.deepcopy(work))
     nb = len(ppci["bus"])
@@ -78,17 +117,19 @@ def _with_isolated_buses(ppci: dict, work: pp.pandapowerNet) -> dict:
     return out
 
 
-def _buses(net: pp.pandapowerNet, bus: np.ndarray, bus_lookup: np.ndarray, base: float) -> dict:
+def _buses(net: pp.pandapowerNet, bus: np.ndarray, lookups: dict, base: float) -> dict:
     """Bus fields: names after the pandapower index (merged buses keep the first), limits,
     fixed demand and shunts in pu, the reference flag and the net's in-service flags."""
     nb = len(bus)
-    bus_index = np.full(nb, -1, dtype=int)
+    bus_lookup = np.asarray(lookups["bus"])
+    bus_index = np.full(nb, -1, dtype=np.int64)
     names = [""] * nb
     bus_on = np.ones(nb, dtype=bool)
-    for pp_idx, on in zip(net.bus.index, net.bus.in_service.values):
-        if pp_idx >= len(bus_lookup) or bus_lookup[pp_idx] < 0:
+    for pos, (pp_idx, on) in enumerate(zip(net.bus.index, net.bus.in_service.values, strict=True)):
+        key = element_key(lookups, "bus", pp_idx, pos)
+        if key >= len(bus_lookup) or bus_lookup[key] < 0:
             continue
-        k = int(bus_lookup[pp_idx])
+        k = int(bus_lookup[key])
         if bus_index[k] < 0:
             bus_index[k] = pp_idx
             names[k] = f"bus:{pp_idx}"
@@ -153,19 +194,16 @@ def _poly_costs(net: pp.pandapowerNet) -> dict[tuple[str, int], tuple[float, flo
     if len(net.poly_cost):
         pc = net.poly_cost
         for et, el, c2, c1, c0 in zip(pc.et.values, pc.element.values, pc.cp2_eur_per_mw2.values,
-                                      pc.cp1_eur_per_mw.values, pc.cp0_eur.values):
+                                      pc.cp1_eur_per_mw.values, pc.cp0_eur.values, strict=True):
             cost[(str(et), int(el))] = (float(c2), float(c1), float(c0))
     if len(net.pwl_cost):
         log.warning("%s: piecewise-linear costs are not supported and are ignored", net.name)
     return cost
 
 
-def _generators(net: pp.pandapowerNet, gen: np.ndarray, lookups: dict, bus_lookup: np.ndarray,
-                base: float) -> dict:
-    """Generator fields (ext_grid, gen, controllable sgen, in that order): bus, pandapower's
-    OPF limits in pu (infinite where unlimited), polynomial costs, in-service flags."""
-    cost = _poly_costs(net)
-    names, buses, on, lims, costs = [], [], [], [], []
+def _unit_tables(net: pp.pandapowerNet):
+    """(table, lookup key, rows) of the dispatchable units, in the model's order: ext_grid,
+    gen, then controllable sgen, each in its table's row order."""
     for table, lkey in (("ext_grid", "ext_grid"), ("gen", "gen"), ("sgen", "sgen_controllable")):
         df = net[table]
         if len(df) == 0:
@@ -174,14 +212,27 @@ def _generators(net: pp.pandapowerNet, gen: np.ndarray, lookups: dict, bus_looku
             if "controllable" not in df.columns:
                 continue
             df = df[df.controllable.fillna(False).astype(bool)]
+        yield table, lkey, df
+
+
+def generator_names(net: pp.pandapowerNet) -> list[str]:
+    """The names of a net's dispatchable units in `GridModel.gen_names` order, without
+    converting the net (grid/perturb.py draws cost factors in this order)."""
+    return [f"{table}:{el}" for table, _, df in _unit_tables(net) for el in df.index]
+
+
+def _generators(net: pp.pandapowerNet, gen: np.ndarray, lookups: dict, base: float) -> dict:
+    """Generator fields (ext_grid, gen, controllable sgen, in that order): bus, pandapower's
+    OPF limits in pu (infinite where unlimited), polynomial costs, in-service flags."""
+    cost = _poly_costs(net)
+    names, buses, on, lims, costs = [], [], [], [], []
+    for table, lkey, df in _unit_tables(net):
         lookup = np.asarray(lookups.get(lkey, []))
         for pos, el in enumerate(df.index):
             row = None
-            if table == "sgen":
-                if pos < len(lookup):
-                    row = int(lookup[pos])
-            elif el < len(lookup):
-                row = int(lookup[el])
+            key = pos if table == "sgen" else element_key(lookups, table, el, pos)
+            if key < len(lookup):
+                row = int(lookup[key])
             if row is not None and 0 <= row < len(gen):
                 g = gen[row].real
                 lim = (g[_PMIN], g[_PMAX], g[_QMIN], g[_QMAX])
@@ -190,32 +241,32 @@ def _generators(net: pp.pandapowerNet, gen: np.ndarray, lookups: dict, bus_looku
                     ("min_p_mw", -1e9), ("max_p_mw", 1e9), ("min_q_mvar", -1e9),
                     ("max_q_mvar", 1e9)))
             names.append(f"{table}:{el}")
-            buses.append(int(bus_lookup[df.at[el, "bus"]]))
+            buses.append(df.at[el, "bus"])
             on.append(bool(df.at[el, "in_service"]))
             lims.append(lim)
             costs.append(cost.get((table, int(el)), (0.0, 0.0, 0.0)))
     lims = np.array(lims, dtype=float).reshape(-1, 4)
     lims[np.abs(lims) >= 1e9] = np.copysign(np.inf, lims[np.abs(lims) >= 1e9])
     costs = np.array(costs, dtype=float).reshape(-1, 3)
-    return {"gen_names": names, "gen_bus": np.array(buses, dtype=int), "pmin": lims[:, 0] / base,
+    return {"gen_names": names, "gen_bus": bus_rows(net, lookups, buses), "pmin": lims[:, 0] / base,
            "pmax": lims[:, 1] / base, "qmin": lims[:, 2] / base, "qmax": lims[:, 3] / base,
            "c2": costs[:, 0], "c1": costs[:, 1], "c0": costs[:, 2],
            "gen_on": np.array(on, dtype=bool)}
 
 
-def _loads(net: pp.pandapowerNet, bus_lookup: np.ndarray, base: float) -> dict:
+def _loads(net: pp.pandapowerNet, lookups: dict, base: float) -> dict:
     """Load fields, for lost-load reporting and load outages (the buses' pd/qd already hold
     every fixed injection): name, bus, p and q in pu with scaling, in-service flags."""
     names, buses, p, q, on = [], [], [], [], []
     for el in net.load.index:
         sc = float(net.load.at[el, "scaling"]) if "scaling" in net.load else 1.0
         names.append(f"load:{el}")
-        buses.append(int(bus_lookup[net.load.at[el, "bus"]]))
+        buses.append(net.load.at[el, "bus"])
         p.append(float(net.load.at[el, "p_mw"]) * sc / base)
         q.append(float(net.load.at[el, "q_mvar"]) * sc / base)
         on.append(bool(net.load.at[el, "in_service"]))
     on = np.array(on, dtype=bool)
-    return {"load_names": names, "load_bus": np.array(buses, dtype=int),
+    return {"load_names": names, "load_bus": bus_rows(net, lookups, buses),
            "load_p": np.array(p, dtype=float), "load_q": np.array(q, dtype=float),
            "load_on": on, "load_in_net": on.copy()}
 

@@ -1,7 +1,9 @@
 """Read MATPOWER `.m` case files (PGLib-OPF format) into a PYPOWER case dict.
 
-A small, strict parser: it reads `mpc.baseMVA` and the numeric matrices
-`mpc.bus`, `mpc.gen`, `mpc.branch`, `mpc.gencost` and nothing is evaluated.
+A strict reader: grid/mfile.py tokenizes the file as MATLAB does (comments, strings,
+continuations, cell arrays) and returns its literal `mpc.*` assignments; nothing is run.
+The tables it reads are cross-checked against the file's own lines (`cross_check`), and a
+file that is UTF-16, binary or cut short is refused as what it is (`decode`, mfile).
 Then it checks the data the way MATPOWER's own conventions read it, and refuses what
 would otherwise crash a solver or, worse, solve a different grid than the file's
 (a NaN load dropped, a negative rating read as "unlimited", bus 5.5 read as bus 5).
@@ -20,11 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from n1studio.errors import CaseDataError, CaseError
+from n1studio.grid.mfile import Assignment, read_assignments
 
 log = logging.getLogger(__name__)
 
-_MATRIX = re.compile(r"mpc\.(\w+)\s*=\s*\[(.*?)\]\s*;", re.DOTALL)
-_SCALAR = re.compile(r"mpc\.baseMVA\s*=\s*([^;\n%]*)")
 _REQUIRED = {"bus": 13, "gen": 10, "branch": 13}
 
 # MATPOWER's column names (caseformat.m), 0-based positions here, 1-based in messages.
@@ -48,6 +49,14 @@ _INF_OK = {
 }
 # The largest bus number taken (MATPOWER uses them as array indices; 1e20 is a typo).
 _MAX_BUS_ID = 2**31 - 1
+# No power-system quantity (MW, MVAr, kV, $/h, per unit) comes near this: a larger finite
+# value is a typo or an attack, and squared or multiplied in the OPF it overflows to Inf and
+# NaN inside the solver. "No limit" is written Inf where MATPOWER allows it.
+_MAX_MAGNITUDE = 1e12
+# Below this, |r + jx| (per unit) is a zero impedance whose admittance overflows.
+_MIN_IMPEDANCE = 1e-12
+_MIN_TAP = 1e-6  # a tap ratio below it overflows 1/tap^2 the same way
+_MIN_KV = 1e-3  # base voltages (kV) below it overflow pandapower's impedance conversion
 
 
 def _col_name(table: str, c: int) -> str:
@@ -73,77 +82,139 @@ class _Table:
         return CaseDataError(f"{self.where(row, col)}: {what}")
 
 
-def _parse_matrix(name: str, body: str, first_line: int, path: Path) -> _Table:
-    rows: list[list[float]] = []
-    lines: list[int] = []
-    for offset, raw in enumerate(body.splitlines()):
-        line = raw.split("%", 1)[0].strip()
-        for chunk in line.split(";"):
-            chunk = chunk.strip()
-            if not chunk:
-                continue
-            try:
-                rows.append([float(x) for x in chunk.replace(",", " ").split()])
-            except ValueError as exc:
-                shown = chunk if len(chunk) <= 60 else chunk[:57] + "..."
-                raise CaseDataError(f"{path.name}: mpc.{name} row {len(rows) + 1} "
-                                    f"(line {first_line + offset}) has a non-numeric entry: "
-                                    f"{shown!r}") from exc
-            lines.append(first_line + offset)
-    if not rows:
-        return _Table(name, np.zeros((0, 0)), [], path)
-    width = len(rows[0])
-    for k, r in enumerate(rows):
-        if len(r) != width:
-            raise CaseDataError(f"{path.name}: mpc.{name} row {k + 1} (line {lines[k]}) has "
-                                f"{len(r)} numbers, row 1 has {width}")
-    return _Table(name, np.array(rows, dtype=float), lines, path)
-
-
 def read_matpower(path: str | Path) -> dict:
     """Parse and check a MATPOWER file; a PYPOWER-style dict (`baseMVA`, `bus`, `gen`, ...)."""
     path = Path(path)
     if path.is_dir():
         raise CaseError(f"{path} is a directory, not a MATPOWER .m case file")
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise CaseError(f"no such file: {path}") from exc
     except OSError as exc:
         raise CaseError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if "mpc" not in text:
+    return parse_matpower(decode(raw, path.name), path)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """The text of a case file: UTF-8 (a byte-order mark allowed) or ASCII; UTF-16/32 and
+    binary files are refused as what they are. Bytes that are not UTF-8 survive as escapes:
+    harmless in comments and strings, refused elsewhere by the tokenizer."""
+    if not raw.strip():
+        raise CaseError(f"{name}: the file is empty")
+    for bom, what in ((b"\xff\xfe\x00\x00", "UTF-32 (little-endian)"),
+                      (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
+                      (b"\xff\xfe", "UTF-16 (little-endian)"),
+                      (b"\xfe\xff", "UTF-16 (big-endian)")):
+        if raw.startswith(bom):
+            raise CaseError(f"{name}: the file is {what} text; N-1 Studio reads MATPOWER files "
+                            "as UTF-8 or ASCII: save it as UTF-8")
+    head = raw[:4096]
+    if b"\x00" in head:
+        half = max(len(head) // 2, 1)
+        for zeros, what in ((head[1::2], "little"), (head[0::2], "big")):
+            if zeros.count(0) > 0.9 * half:
+                raise CaseError(f"{name}: the file is UTF-16 ({what}-endian) text without a "
+                                "byte-order mark; N-1 Studio reads MATPOWER files as UTF-8 or "
+                                "ASCII: save it as UTF-8")
+        raise CaseError(f"{name}: the file holds NUL bytes: a binary file, not a MATPOWER "
+                        "text file")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def parse_matpower(text: str, path: Path) -> dict:
+    """The checked PYPOWER-style dict of a case file's text (see the module docstring)."""
+    assigned = read_assignments(text, path.name)
+    if not assigned:
         raise CaseError(f"{path.name}: not a MATPOWER case (no 'mpc' structure found)")
-    ppc: dict = {"version": "2"}
-    m = _SCALAR.search(text)
-    if not m:
-        raise CaseDataError(f"{path.name}: mpc.baseMVA is missing")
-    try:
-        base = float(m.group(1).strip())
-    except ValueError:
-        raise CaseDataError(f"{path.name}: mpc.baseMVA is not a number: "
-                            f"{m.group(1).strip()[:40]!r}") from None
-    if not (np.isfinite(base) and base > 0):
-        raise CaseDataError(f"{path.name}: mpc.baseMVA is {base:g}; it must be a positive "
-                            "number of MVA (usually 100)")
-    ppc["baseMVA"] = base
+    version = assigned.get("version")
+    if version is not None and str(version.value).strip() not in ("2", "2.0"):
+        raise CaseDataError(f"{path.name}: mpc.version is {version.value!r}; N-1 Studio reads "
+                            "MATPOWER's version 2 case format")
+    ppc: dict = {"version": "2", "baseMVA": _base_mva(assigned.get("baseMVA"), path, text)}
     tables: dict[str, _Table] = {}
-    for mt in _MATRIX.finditer(text):
-        name = mt.group(1)
-        first_line = text.count("\n", 0, mt.start(2)) + 1
-        tables[name] = _parse_matrix(name, mt.group(2), first_line, path)
-        ppc[name] = tables[name].data
+    for name, a in assigned.items():
+        if a.kind == "matrix" and name not in ("version", "baseMVA"):
+            tables[name] = _table(a, path)
+            ppc[name] = tables[name].data
     for name, width in _REQUIRED.items():
         if name not in ppc or ppc[name].size == 0:
-            raise CaseDataError(f"{path.name}: mpc.{name} is missing or empty")
+            raise CaseDataError(f"{path.name}: mpc.{name} is missing or empty"
+                                f"{_cut_hint(text)}")
         if ppc[name].shape[1] < width:
             raise CaseDataError(f"{path.name}: mpc.{name} has {ppc[name].shape[1]} columns, "
                                 f"expected at least {width}")
-    check_tables(tables, path)
+    lines = text.splitlines()
+    for name in (*_REQUIRED, "gencost"):
+        if name in assigned:
+            cross_check(assigned[name], lines, path.name)
+    check_tables(tables, path, _cut_hint(text))
     return ppc
 
 
-def check_tables(tables: dict[str, _Table], path: Path) -> None:
-    """Refuse data MATPOWER would fail on or N-1 Studio would silently misread."""
+def _cut_hint(text: str) -> str:
+    if text.endswith(("\n", "\r")):
+        return ""
+    return (f" (the file ends at line {text.count(chr(10)) + 1} without a final newline: "
+            "it looks truncated)")
+
+
+def _base_mva(a: Assignment | None, path: Path, text: str) -> float:
+    if a is None:
+        raise CaseDataError(f"{path.name}: mpc.baseMVA is missing{_cut_hint(text)}")
+    if a.kind != "number":
+        raise CaseDataError(f"{path.name}: mpc.baseMVA (line {a.line}) is not a number")
+    base = float(a.value)  # type: ignore[arg-type]
+    if not (np.isfinite(base) and 0 < base <= _MAX_MAGNITUDE):
+        raise CaseDataError(f"{path.name}: mpc.baseMVA is {base:g}; it must be a positive "
+                            "number of MVA (usually 100)")
+    return base
+
+
+def _table(a: Assignment, path: Path) -> _Table:
+    rows = a.value
+    if not rows:
+        return _Table(a.field, np.zeros((0, 0)), [], path)
+    width = len(rows[0])  # type: ignore[index]
+    for k, r in enumerate(rows):  # type: ignore[arg-type]
+        if len(r) != width:
+            raise CaseDataError(f"{path.name}: mpc.{a.field} row {k + 1} (line "
+                                f"{a.row_lines[k]}) has {len(r)} numbers, row 1 has {width}")
+    return _Table(a.field, np.array(rows, dtype=float), a.row_lines, path)
+
+
+# A line that starts with a number (after blanks): what a row of a table looks like in the
+# file, seen without the tokenizer.
+_DATA_LINE = re.compile(r"[ \t]*[-+]?(?:\d|\.\d|Inf\b|inf\b|NaN\b|nan\b)")
+
+
+def cross_check(a: Assignment, lines: list[str], name: str) -> None:
+    """The rows read against the file's own line structure, looked at without the tokenizer:
+    every line between the table's first and last line that starts with a number must have
+    given the table values. A table the reader ended early, or rows it skipped (a block
+    comment, a string left open), disagree here and are refused in one line."""
+    if a.kind != "matrix" or a.end_line - a.line < 2:
+        return
+    taken = set(a.value_lines)
+    looks = [n for n in range(a.line + 1, a.end_line) if _DATA_LINE.match(lines[n - 1])]
+    missed = [n for n in looks if n not in taken]
+    if missed:
+        more = f" and {len(missed) - 1} more" if len(missed) > 1 else ""
+        raise CaseDataError(f"{name}: mpc.{a.field} (lines {a.line}-{a.end_line}) has "
+                            f"{len(looks)} lines that start with a number, but {len(rows_of(a))} "
+                            f"rows were read: line {missed[0]}{more} looks like a row and is not "
+                            "read (inside a block comment?)")
+
+
+def rows_of(a: Assignment) -> list:
+    return a.value if isinstance(a.value, list) else []
+
+
+def check_tables(tables: dict[str, _Table], path: Path, hint: str = "") -> None:
+    """Refuse data MATPOWER would fail on or N-1 Studio would silently misread (`hint`
+    ends the message of a missing table: the file looks truncated)."""
     for name in ("bus", "gen", "branch"):
         _check_finite(tables[name])
     bus, gen, branch = tables["bus"], tables["gen"], tables["branch"]
@@ -155,22 +226,29 @@ def check_tables(tables: dict[str, _Table], path: Path) -> None:
     _check_branches(branch)
     if "gencost" not in tables or tables["gencost"].data.size == 0:
         raise CaseDataError(f"{path.name}: mpc.gencost is missing or empty: the OPF needs a "
-                            "cost for every generator")
+                            f"cost for every generator{hint}")
     _check_finite(tables["gencost"])
     _check_gencost(tables["gencost"], len(gen.data), path)
 
 
 def _check_finite(t: _Table) -> None:
+    """NaN, an Inf where no limit may be missing, and finite values beyond any power-system
+    quantity (they overflow to Inf and NaN inside the solver) are refused by row and column."""
     bad = ~np.isfinite(t.data)
-    if not bad.any():
-        return
-    for r, c in zip(*np.nonzero(bad)):
+    for r, c in zip(*np.nonzero(bad), strict=True):
         v = t.data[r, c]
         if np.isnan(v):
             raise t.fail(r, c, "is NaN; every entry must be a number")
         sign = _INF_OK.get((t.name, int(c)))
         if sign is None or np.sign(v) != sign:
             raise t.fail(r, c, f"is {v:g}; only an upper limit may be Inf (a lower one -Inf)")
+    with np.errstate(invalid="ignore"):
+        huge = ~bad & (np.abs(t.data) > _MAX_MAGNITUDE)
+    if huge.any():
+        r, c = (int(i[0]) for i in np.nonzero(huge))
+        hint = "; write Inf for no limit" if (t.name, c) in _INF_OK else ""
+        raise t.fail(r, c, f"is {t.data[r, c]:g}, beyond any power-system quantity "
+                           f"(|value| <= {_MAX_MAGNITUDE:g}){hint}")
 
 
 def _check_buses(bus: _Table, path: Path) -> np.ndarray:
@@ -200,9 +278,10 @@ def _check_buses(bus: _Table, path: Path) -> np.ndarray:
         if vmax < vmin:
             raise bus.fail(r, None, f"column 12 (VMAX) = {vmax:g} is below column 13 "
                                     f"(VMIN) = {vmin:g}")
-        if d[r, 9] <= 0:
+        if d[r, 9] < _MIN_KV:
             raise bus.fail(r, 9, f"is {d[r, 9]:g}; N-1 Studio needs each bus's base voltage "
-                                 "in kV (pandapower converts impedances through it)")
+                                 f"in kV, from {_MIN_KV:g} (pandapower converts impedances "
+                                 "through it)")
     return ids.astype(np.int64)
 
 
@@ -240,13 +319,19 @@ def _check_branches(branch: _Table) -> None:
         if d[r, 2] == 0 and d[r, 3] == 0:
             raise branch.fail(r, None, "has zero impedance (columns 3 and 4, BR_R and BR_X, "
                                        "are both 0)")
+        z = float(np.hypot(d[r, 2], d[r, 3]))
+        if z < _MIN_IMPEDANCE:
+            raise branch.fail(r, None, f"has an impedance of {z:g} per unit (columns 3 and 4, "
+                                       f"BR_R and BR_X): below {_MIN_IMPEDANCE:g}, its "
+                                       "admittance overflows")
         if d[r, 5] < 0:
             raise branch.fail(r, 5, f"is {d[r, 5]:g}; a rating cannot be negative (0 means "
                                     "unlimited)")
         if d[r, 5] == 0:
             unlimited.append(r)
-        if d[r, 8] < 0:
-            raise branch.fail(r, 8, f"is {d[r, 8]:g}; a tap ratio is positive (0 means none)")
+        if d[r, 8] < 0 or 0 < d[r, 8] < _MIN_TAP:
+            raise branch.fail(r, 8, f"is {d[r, 8]:g}; a tap ratio is positive, from "
+                                    f"{_MIN_TAP:g} (0 means none)")
         if d[r, 11] > d[r, 12]:
             raise branch.fail(r, None, f"column 12 (ANGMIN) = {d[r, 11]:g} is above column 13 "
                                        f"(ANGMAX) = {d[r, 12]:g}")

@@ -19,8 +19,9 @@ import numpy as np
 import pandapower as pp
 from scipy.sparse import coo_matrix, csr_matrix
 
+from n1studio.errors import ElementError
 from n1studio.grid import topology
-from n1studio.grid.convert import _converted, model_fields  # noqa: F401 (_converted: opfdata)
+from n1studio.grid.convert import model_fields
 from n1studio.grid.elements import resolve, sort_key
 
 
@@ -117,7 +118,6 @@ class GridModel:
             if net is not None:
                 resolve(net, name, outage=True)
             if name not in self._lookup:
-                from n1studio.errors import ElementError
                 raise ElementError(f"{name}: no such element in {self.name}")
             kind, rows = self._lookup[name]
             if kind == "bus":

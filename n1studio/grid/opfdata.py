@@ -17,11 +17,15 @@ One example is one JSON object (``group_G/example_I.json``)::
                                                       b_to], ...]},
                         "generator_link": {"senders": [gen rows], "receivers": [bus rows]},
                         "load_link": ..., "shunt_link": ...},
-              "context": [[baseMVA]]},
+              "context": [[[baseMVA]]]},
      "solution": {"nodes": {"bus": [[va, vm], ...], "generator": [[pg, qg], ...]},
                   "edges": {"ac_line": {"senders", "receivers", "features": [[pt, qt, pf, qf]]},
                             "transformer": {...}}},
      "metadata": {"objective": 8081.5}}
+
+`context` nests baseMVA three deep, exactly as the release's files do (readers written for
+them index ``context[0][0][0]``; PyTorch Geometric flattens it); examples written by earlier
+N-1 Studio versions hold ``[[baseMVA]]`` and are read too.
 
 Everything is per unit of baseMVA and in radians; cost coefficients are per unit too
 (c2 in $/h per pu², c1 in $/h per pu: MATPOWER's c2·baseMVA², c1·baseMVA), so the objective
@@ -46,6 +50,11 @@ from pathlib import Path
 import numpy as np
 
 from n1studio.errors import CaseError
+from n1studio.grid.convert import converted_case
+from n1studio.grid.flows import branch_flows
+from n1studio.grid.ppcnet import net_from_ppc
+from n1studio.grid.validate import validate_net
+from n1studio.schema import make_answer
 
 GEN_FEATURES = ("mbase", "pg", "pmin", "pmax", "qg", "qmin", "qmax", "vg", "c2", "c1", "c0")
 BUS_FEATURES = ("base_kv", "bus_type", "vmin", "vmax")
@@ -166,14 +175,24 @@ def parse_grid(doc: dict, name: str = "example") -> dict:
         s = out[key][0]
         if sorted(s.tolist()) != list(range(n)):
             raise CaseError(f"{name}: grid.edges.{key} must link each of the {n} rows once")
+    out["base_mva"] = base_mva(g, name)
+    return out
+
+
+def base_mva(grid: dict, name: str = "example") -> float:
+    """baseMVA from ``grid.context``: ``[[[b]]]`` as the release writes it, or the
+    ``[[b]]`` of earlier N-1 Studio exports; anything else is one CaseError line."""
     try:
-        base = float(np.asarray(g["context"], dtype=float).reshape(-1)[0])
-    except (TypeError, ValueError, IndexError):
-        raise CaseError(f"{name}: grid.context must hold baseMVA") from None
+        a = np.asarray(grid["context"], dtype=float)
+    except (TypeError, ValueError, KeyError):
+        raise CaseError(f"{name}: grid.context must hold baseMVA as [[[baseMVA]]]") from None
+    if a.size != 1 or a.ndim > 3:
+        raise CaseError(f"{name}: grid.context must hold baseMVA as [[[baseMVA]]], not an "
+                        f"array of shape {list(a.shape)}")
+    base = float(a.reshape(-1)[0])
     if not (math.isfinite(base) and base > 0):
         raise CaseError(f"{name}: baseMVA must be a positive number, not {base!r}")
-    out["base_mva"] = base
-    return out
+    return base
 
 
 def _link_of(arrs: dict, key: str) -> np.ndarray:
@@ -238,8 +257,6 @@ def example_ppc(doc: dict, name: str = "example") -> dict:
 
 def example_net(doc: dict, name: str = "opfdata"):
     """A pandapower net of the example's grid (validated like any case file)."""
-    from n1studio.grid.cases import net_from_ppc, validate_net
-
     net = net_from_ppc(example_ppc(doc, name), name)
     validate_net(net, name)
     return net
@@ -250,9 +267,11 @@ def example_row_names(net, doc: dict) -> dict[str, list[str]]:
     buses, generators, ac_line and transformer rows (ac lines first, as in the ppc)."""
     nb = len(doc["grid"]["nodes"]["bus"])
     gl = net._from_ppc_lookups["gen"]
-    gens = [f"{et}:{int(el)}" for et, el in zip(gl.element_type.values, gl.element.values)]
+    gens = [f"{et}:{int(el)}" for et, el in zip(gl.element_type.values, gl.element.values,
+                                                           strict=True)]
     bl = net._from_ppc_lookups["branch"]
-    branches = [f"{et}:{int(el)}" for et, el in zip(bl.element_type.values, bl.element.values)]
+    branches = [f"{et}:{int(el)}" for et, el in zip(bl.element_type.values, bl.element.values,
+                                                               strict=True)]
     n_line = len(doc["grid"]["edges"].get("ac_line", {}).get("senders", []))
     return {"bus": [f"bus:{k + 1}" for k in range(nb)], "generator": gens,
             "ac_line": branches[:n_line], "transformer": branches[n_line:]}
@@ -271,10 +290,8 @@ def grid_part(model, net) -> tuple[dict, dict[str, list[str]]]:
     `net` is the base pandapower net the model was built from (for what the model does
     not keep: r, x, b, taps from pandapower's own converter, generator set-points).
     """
-    from n1studio.grid.model import _converted  # same package: the model's own conversion
-
     base = float(model.base_mva)
-    ppc, lookups = _converted(net)
+    ppc, lookups = converted_case(net)  # the conversion the model was built from
     bus_rows = ppc["bus"].real
     nb = len(model.bus_names)
     bus = [[float(model.vn_kv[b]), float(bus_rows[b, 1]) if b < len(bus_rows) else 1.0,
@@ -355,15 +372,13 @@ def grid_part(model, net) -> tuple[dict, dict[str, list[str]]]:
                       "generator_link": {"senders": gsend, "receivers": grecv},
                       "load_link": {"senders": list(range(len(loads))), "receivers": lrecv},
                       "shunt_link": {"senders": list(range(len(shunts))), "receivers": srecv}},
-            "context": [[base]]}
+            "context": [[[base]]]}
     return grid, names
 
 
 def solution_part(model, names: dict[str, list[str]], answer: dict) -> dict:
     """The OPFData ``solution`` of an `n1studio.answer/1` on the rows of `grid_part`
     (buses the answer does not list: vm 0, va 0; flows from the answer's voltages)."""
-    from n1studio.grid.flows import branch_flows
-
     base = float(model.base_mva)
     bus_v = {b.get("element"): b for b in answer.get("buses", []) if isinstance(b, dict)}
     va = np.zeros(len(model.bus_names))
@@ -397,12 +412,10 @@ def solution_part(model, names: dict[str, list[str]], answer: dict) -> dict:
 def answer_of(doc: dict, names: dict[str, list[str]]) -> dict | None:
     """The `n1studio.answer/1` of an example's solution, in the grid's element names
     (None when the example has no solution)."""
-    from n1studio.schema import make_answer
-
     sol = doc.get("solution")
     if not isinstance(sol, dict) or not isinstance(sol.get("nodes"), dict):
         return None
-    base = float(np.asarray(doc["grid"]["context"], dtype=float).reshape(-1)[0])
+    base = base_mva(doc["grid"])
     bus = np.asarray(sol["nodes"].get("bus", []), dtype=float).reshape(-1, 2)
     gen = np.asarray(sol["nodes"].get("generator", []), dtype=float).reshape(-1, 2)
     if len(bus) != len(names["bus"]) or len(gen) != len(names["generator"]):

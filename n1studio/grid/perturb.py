@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from n1studio.errors import N1Error
+from n1studio.grid.convert import generator_names
 from n1studio.grid.elements import parse_element
 
 _LOAD_STREAM, _COST_STREAM, _NAME_STREAM, _ROW_STREAM = 1, 2, 3, 4
@@ -138,9 +139,7 @@ class Perturbation:
         net.load["p_mw"] = net.load["p_mw"].to_numpy() * f
         net.load["q_mvar"] = net.load["q_mvar"].to_numpy() * f
         if self.cost_noise and len(net.poly_cost):
-            from n1studio.grid.variant import base_model  # the generator order is the model's
-
-            order = {n: k for k, n in enumerate(base_model(net).gen_names)}
+            order = {n: k for k, n in enumerate(generator_names(net))}  # the model's order
             c = self.cost_factors(len(order))
             pc = net.poly_cost
             for row in pc.index:

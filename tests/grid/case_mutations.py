@@ -313,3 +313,27 @@ def fuzz_files(folder: Path, pglib: Path, n: int, seed: int) -> list[tuple[Path,
             path = write(folder / f"fuzz{k:04d}.json", text)
         out.append((path, what))
     return out
+
+
+def renumber_buses(text: str, first: int) -> str:
+    """The .m text with bus k (in row order) numbered `first + k` everywhere it is named
+    (mpc.bus, the generators' buses, the branches' ends): the same grid, other ids."""
+    ids: dict[str, str] = {}
+
+    def buses(rows):
+        for k, r in enumerate(rows):
+            ids[r[0]] = str(first + k)
+            r[0] = ids[r[0]]
+        return rows
+
+    def refs(cols):
+        def fn(rows):
+            for r in rows:
+                for c in cols:
+                    r[c] = ids[r[c]]
+            return rows
+        return fn
+
+    text = edit_table(text, "bus", buses)
+    text = edit_table(text, "gen", refs((0,)))
+    return edit_table(text, "branch", refs((F_BUS, T_BUS)))
