@@ -26,10 +26,7 @@ def gbnf_literal(text: str) -> str:
 
 def number_rule(negative: bool, int_digits: int, frac_digits: int) -> str:
     """GBNF for the numbers `scaffold.NumberState` allows (same sign, digits, no leading 0)."""
-    if int_digits <= 1:
-        ipart = "[0-9]"
-    else:
-        ipart = f'("0" | [1-9] [0-9]{{0,{int_digits - 1}}})'
+    ipart = "[0-9]" if int_digits <= 1 else f'("0" | [1-9] [0-9]{{0,{int_digits - 1}}})'
     rule = ('"-"? ' if negative else "") + ipart
     if frac_digits > 0:
         rule += f' ("." [0-9]{{1,{frac_digits}}})?'

@@ -26,6 +26,7 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
@@ -157,8 +158,15 @@ class TooLarge(EndpointError):
 def run_call(work: Callable[[], Awaitable], call: Call, where: str):
     """Run `work()` to its end in a private event loop under the call's limits.
 
-    Raises Closed on Stop, EndpointError past the deadline or the byte cap."""
-    return asyncio.run(_guarded(work, call, where))
+    Raises Closed on Stop, EndpointError past the deadline or the byte cap. Called from
+    a thread that runs an event loop already (a notebook), the loop runs in a helper thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_guarded(work, call, where))
+    with ThreadPoolExecutor(1, thread_name_prefix="n1studio-endpoint") as pool:
+        return pool.submit(asyncio.run, _guarded(work, call, where)).result()
 
 
 async def _guarded(work, call: Call, where: str):

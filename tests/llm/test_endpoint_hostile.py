@@ -8,6 +8,7 @@ return storable text whatever a server sends.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -204,3 +205,13 @@ def test_the_cli_masks_keys_on_stderr_and_in_the_crash_report(monkeypatch, tmp_p
     assert "Invalid header value" in report and "command: n1studio ask case14" in report
     assert KEY not in report and "TOK-99887766" not in report
     assert "token=***" in report and "Bearer ***" in report
+
+
+def test_a_call_from_inside_an_event_loop_still_runs():
+    """A notebook calls complete() from a running event loop: it runs in a helper thread."""
+
+    async def inside():
+        with HostileServer("script", chunks=[text_chunk("{}")]) as srv:
+            return EndpointClient(srv.url, MODEL).complete("x", settings=FREE_SHORT)
+
+    assert asyncio.run(inside()).raw == "{}"
