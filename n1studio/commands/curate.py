@@ -11,7 +11,7 @@
     n1studio dataset import DIR --format opfdata --study STUDY   # OPFData examples
     n1studio dataset export STUDY [NAME] --format opfdata|sft|hf --out DIR
     n1studio dataset reprompt STUDY [NAME]         # rebuild prompts older than the renderer
-    n1studio eval --study STUDY [--dataset NAME] [--model GGUF ...] [--limit N]
+    n1studio eval --study STUDY [--dataset NAME] [--model GGUF ...] [--limit N]  # all datasets
     n1studio report --study STUDY [--dataset NAME] --out DIR [--json]
 
 `eval` is resumable: run it again after a stop or a crash and it carries on where it was.
@@ -20,6 +20,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import os
+import select
 import sys
 
 from n1studio.commands.args import add_endpoint_args
@@ -29,6 +32,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_study(sub)
     _register_dataset(sub)
     _register_eval(sub)
+
+
+# ---- a reader that stops early (`| head`) -------------------------------------------------------
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll says POLLERR on its write end);
+    True where poll is missing (a BrokenPipeError there is stdout's, as a rule)."""
+    if not hasattr(select, "poll"):  # pragma: no cover - Windows
+        return True
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poll.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def quiet_when_stdout_closes(func):
+    """`n1studio study info S | head -1`: when the reader of stdout stops early, the command
+    ends quietly with exit 0, as Unix tools do (a broken pipe elsewhere, e.g. to a model
+    server, is still an error). Python's own advice: point stdout at devnull, so the final
+    flush at exit does not fail again."""
+    @functools.wraps(func)
+    def run(args) -> int:
+        try:
+            code = func(args)
+            sys.stdout.flush()  # a closed pipe is found here, not at exit
+            return code
+        except BrokenPipeError:
+            if not _stdout_closed():
+                raise
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+    return run
 
 
 # ---- study ------------------------------------------------------------------------------------
@@ -70,12 +108,19 @@ def _register_study(sub) -> None:
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
 
+@quiet_when_stdout_closes
 def run_study_check(args) -> int:
-    from n1studio.curate.study import check_study
+    from n1studio.curate.study import SCHEMA_VERSION, inspect_study
 
-    problems = check_study(args.study)
+    found = inspect_study(args.study)
+    problems = found["problems"]
     if not problems:
         print(f"{args.study}: ok (SQLite integrity check, schema, references, JSON columns)")
+        if found["needs_migration"]:
+            print(f"{args.study}: needs migrating: study schema version {found['version']}, "
+                  f"this N-1 Studio writes {SCHEMA_VERSION}; it is upgraded in place the next "
+                  f"time a command opens it for writing (e.g. `n1studio study info "
+                  f"{args.study}`)")
         return 0
     for line in problems:
         print(line)
@@ -83,6 +128,7 @@ def run_study_check(args) -> int:
     return 1
 
 
+@quiet_when_stdout_closes
 def run_study_new(args) -> int:
     from pathlib import Path
 
@@ -96,6 +142,7 @@ def run_study_new(args) -> int:
     return 0
 
 
+@quiet_when_stdout_closes
 def run_study_info(args) -> int:
     from n1studio.curate.study import Study
 
@@ -113,14 +160,15 @@ def run_study_info(args) -> int:
     for g in info["grids"]:
         out.append(f"  grid {g['id']}: {g['name']} from {g['source']} ({g['content_hash'][:12]})")
     for d in info["datasets"]:
-        out.append(f"  dataset {d['name']!r}: {d['size']} cases ({d['n_count']} N, "
-                   f"{d['size'] - d['n_count']} N-1)")
+        fams = ", ".join(f"{n} {f}" for f, n in d["families"].items()) or "empty"
+        out.append(f"  dataset {d['name']!r}: {d['size']} cases ({fams})")
     for m in info["models"]:
         out.append(f"  model {m['file_name']} sha256 {m['sha256'][:16]} ({m['size'] / 1e6:.0f} MB)")
     print("\n".join(out))
     return 0
 
 
+@quiet_when_stdout_closes
 def run_study_runs(args) -> int:
     from n1studio.curate.study import Study
 
@@ -138,20 +186,28 @@ def run_study_runs(args) -> int:
     if not runs:
         print("no runs yet (n1studio eval --study ...)")
         return 0
-    print(f"{'ID':>5}  {'GRID':<12} {'SPLIT':<5} {'VARIANT':<18} {'MODEL':<28} {'FEAS':<5} "
-          f"{'SATISF':>7}  {'GAP':>8}  NOTE")
+    rows = []
     for r in runs:
         v = r["verdict"] or {}
         gap = v.get("cost_gap")
         a = notes[r["id"]]
-        note = " ".join(filter(None, [a["decision"] or "", ",".join(a["tags"]), a["note"]]))
-        print(f"{r['id']:>5}  {r['grid'][:12]:<12} {r['split']:<5} {r['label'][:18]:<18} "
-              f"{r['model'][:28]:<28} {'yes' if v.get('feasible') else 'no':<5} "
-              f"{100 * (v.get('overall_satisfaction') or 0):>6.1f}%  "
-              f"{'' if gap is None else f'{100 * gap:.1f}%':>8}  {note}")
+        rows.append([str(r["id"]), r["grid"], r["split"], r["label"], r["model"],
+                     "yes" if v.get("feasible") else "no",
+                     f"{100 * (v.get('overall_satisfaction') or 0):.1f}%",
+                     "" if gap is None else f"{100 * gap:.1f}%",
+                     " ".join(filter(None, [a["decision"] or "", ",".join(a["tags"]),
+                                            a["note"]]))])
+    head = ["ID", "GRID", "FAMILY", "VARIANT", "MODEL", "FEAS", "SATISF", "GAP", "NOTE"]
+    # columns as wide as their longest value: no grid, family or model name is ever cut
+    width = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    right = {0, 6, 7}
+    for row in [head, *rows]:
+        print("  ".join(c.rjust(width[i]) if i in right else c.ljust(width[i])
+                        for i, c in enumerate(row)).rstrip())
     return 0
 
 
+@quiet_when_stdout_closes
 def run_study_annotate(args) -> int:
     from n1studio.curate.study import Study
 
@@ -293,6 +349,7 @@ def run_dataset_build(args) -> int:
     return 0
 
 
+@quiet_when_stdout_closes
 def run_dataset_list(args) -> int:
     from n1studio.curate.dataset import stale_warning
     from n1studio.curate.study import Study
@@ -383,7 +440,8 @@ def _register_eval(sub) -> None:
                                    "model (by SHA-256) and settings are skipped, so running it "
                                    "again resumes an interrupted evaluation.")
     p.add_argument("--study", required=True, metavar="STUDY")
-    p.add_argument("--dataset", metavar="NAME", help="which dataset (default: the latest)")
+    p.add_argument("--dataset", metavar="NAME",
+                   help="only this dataset (default: every dataset of the study)")
     p.add_argument("--model", action="append", metavar="GGUF",
                    help="a GGUF model file (repeatable; default: the bundled Gemma 3 270M); "
                         "with --endpoint, the server's model name")
@@ -405,7 +463,7 @@ def _register_eval(sub) -> None:
 
 
 def run_eval_cmd(args) -> int:
-    from n1studio.curate.evaluate import run_eval
+    from n1studio.curate.evaluate import run_eval_datasets
     from n1studio.curate.progress import ProgressBar
     from n1studio.curate.study import Study
     from n1studio.jobs import JobState, Partial, Progress
@@ -431,8 +489,8 @@ def run_eval_cmd(args) -> int:
     state = JobState(report)
     models, server = args.model or [None], None
     if args.endpoint:
-        from n1studio.errors import OptionError
         from n1studio.commands.clients import make_client
+        from n1studio.errors import OptionError
 
         if not args.model or len(args.model) != 1:
             raise OptionError("--endpoint takes one --model NAME: the server's model name")
@@ -446,11 +504,15 @@ def run_eval_cmd(args) -> int:
             return make_client(server_args, settings)
 
     with Study.open(args.study) as st, st.writer("eval"):  # one evaluation at a time
-        ds = st.dataset_id(args.dataset)
+        ids = ([st.dataset_id(args.dataset)] if args.dataset
+               else [d["id"] for d in st.datasets()] or [st.dataset_id(None)])
+        names = ", ".join(st.dataset_name(i) for i in ids)
+        print(f"evaluating {len(ids)} dataset(s) of {args.study}: {names}",
+              file=sys.stderr if args.json else sys.stdout, flush=True)
         try:
-            summary = run_eval(st, ds, models, settings, limit=args.limit,
-                               repair=args.repair, state=state, server=server,
-                               concurrency=args.concurrency)
+            summary = run_eval_datasets(st, ids, models, settings, limit=args.limit,
+                                        repair=args.repair, state=state, server=server,
+                                        concurrency=args.concurrency)
         except KeyboardInterrupt:
             state.stop()
             bar.close()
@@ -464,6 +526,9 @@ def run_eval_cmd(args) -> int:
 
         emit_json(summary.to_dict())
     else:
+        per = "; ".join(f"{d['name']}: {d['done']} new, {d['skipped']} already there"
+                        for d in summary.datasets)
         print(f"{summary.done} new run(s), {summary.skipped} already in the study, "
-              f"{summary.seconds:.0f} s" + (" (stopped)" if summary.cancelled else ""))
+              f"{summary.seconds:.0f} s" + (" (stopped)" if summary.cancelled else "")
+              + (f" ({per})" if len(summary.datasets) > 1 else ""))
     return 0

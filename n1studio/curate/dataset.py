@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from n1studio.curate.families import family_name
 from n1studio.curate.study import Study, grid_hash
 from n1studio.errors import N1Error, StudyError
 from n1studio.grid.cases import case_label
@@ -66,10 +67,10 @@ class Family:
 
     @property
     def split(self) -> str:
-        """The dataset split label: the family as written, its outage part in capitals
-        (`N-1`, `N-2`, `N-1+load:0.1`, `load:0.1`)."""
-        parts = self.text.split("+")
-        return "+".join(p.upper() if p.startswith("n-") or p == "n" else p for p in parts)
+        """The dataset split label: the family's name (families.family_name: `N-1`, `N-2`,
+        `load:0.1`, `N-1+load:0.1`), the name its variants have everywhere."""
+        return family_name(self.k, {"load_scale": self.load_scale, "load_noise": self.load_noise,
+                                    "cost_noise": self.cost_noise, "relabel": self.relabel})
 
     @property
     def perturbed(self) -> bool:
@@ -193,7 +194,7 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
     nw = min(nw, max(1, sum(wants))) if nw > 1 else nw  # no idle processes to start
     with ReferencePool(net, workers=nw, ray=ray) as pool:
         parallel = pool.kind != "serial"
-        for (fam, draws), want in zip(plans, wants):
+        for (fam, draws), want in zip(plans, wants, strict=True):
             kept = 0
             draws = iter(draws)
             while kept < want and not (cancel and cancel()):
@@ -213,7 +214,7 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
                 refs = pool.map([(v.outages, v.perturbation.to_dict() if fam.perturbed
                                   else None) for v in batch], cancel=cancel) if parallel \
                     else [None]
-                for variant, ref in zip(batch, refs):
+                for variant, ref in zip(batch, refs, strict=False):  # refs: [None] when serial
                     if kept >= want or (parallel and ref is None):
                         break
                     it = label_case(variant, fam.split, ref)

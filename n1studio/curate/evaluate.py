@@ -62,11 +62,13 @@ class EvalSummary:
     cancelled: bool = False
     models: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    #: per dataset evaluated: {name, done, skipped} (run_eval_datasets)
+    datasets: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"done": self.done, "skipped": self.skipped, "total": self.total,
                 "cancelled": self.cancelled, "models": self.models,
-                "seconds": round(self.seconds, 2)}
+                "datasets": self.datasets, "seconds": round(self.seconds, 2)}
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -188,6 +190,35 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
         summary.cancelled = True
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def run_eval_datasets(study: Study, dataset_ids: list[int], models: list[str | Path | None],
+                      settings=None, *, limit: int | None = None, state: JobState | None = None,
+                      **kw) -> EvalSummary:
+    """`run_eval` over several datasets in turn (what `eval` without --dataset does: every
+    dataset of the study), resumable like it; `limit` caps the new runs of all of them.
+    The summary adds up the datasets' and lists each one's runs in `datasets`."""
+    state = state or JobState()
+    out = EvalSummary()
+    for ds in dataset_ids:
+        if state.cancelled or (limit is not None and out.done >= limit):
+            break
+        left = None if limit is None else limit - out.done
+        one = run_eval(study, ds, models, settings, limit=left, state=state, **kw)
+        out.done += one.done
+        out.skipped += one.skipped
+        out.total += one.total
+        out.seconds += one.seconds
+        out.cancelled = out.cancelled or one.cancelled
+        for m in one.models:
+            known = next((x for x in out.models if x["sha256"] == m["sha256"]), None)
+            if known is None:
+                out.models.append(dict(m))
+            else:
+                known["todo"] += m["todo"]
+        out.datasets.append({"name": study.dataset_name(ds), "done": one.done,
+                             "skipped": one.skipped})
+    return out
 
 
 def _probe_fingerprint(client, s) -> None:

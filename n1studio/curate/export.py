@@ -86,13 +86,13 @@ def assign_splits(units: dict[str, int], fractions, seed: int) -> dict[str, str]
     total = sum(units.values())
     out: dict[str, str] = {}
     count = dict.fromkeys(SPLITS, 0)
-    wanted = [s for s, f in zip(SPLITS, fractions) if f > 0]
+    wanted = [s for s, f in zip(SPLITS, fractions, strict=True) if f > 0]
     if len(keys) >= len(wanted):
         for s in sorted(wanted, key=lambda s: -SPLITS.index(s)):  # test, validation, train
             k = keys.pop(0)
             out[k] = s
             count[s] += units[k]
-    share = dict(zip(SPLITS, fractions))
+    share = dict(zip(SPLITS, fractions, strict=True))
     for k in keys:
         s = max(wanted, key=lambda s: (share[s] * total - count[s], -SPLITS.index(s)))
         out[k] = s

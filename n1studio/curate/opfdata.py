@@ -34,11 +34,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from n1studio.curate.dataset import SPLIT_N, SPLIT_N1
+from n1studio.curate.families import family_name
 from n1studio.curate.study import Study
-from n1studio.errors import CaseError, N1Error
+from n1studio.errors import N1Error
 from n1studio.grid import opfdata as od
 from n1studio.grid.variant import Variant, base_model
+from n1studio.llm.prompt import render_prompt
+from n1studio.pipeline import judge
 
 log = logging.getLogger(__name__)
 
@@ -79,67 +81,77 @@ def _known(study: Study, cache: dict, gid: int):
 def import_opfdata(study: Study, path: str | Path, name: str | None = None, *,
                    replace: bool = False, check: bool = True,
                    progress: Progress | None = None) -> int:
-    """Import OPFData examples into `study` as one dataset; returns its id (see module)."""
-    from n1studio.llm.prompt import render_prompt
-    from n1studio.pipeline import judge
+    """Import OPFData examples into `study` as one dataset; returns its id (see module).
 
+    All or nothing: the import is one transaction, so an example that cannot be read
+    leaves no grid, variant, model or run of the import behind, and the error names its
+    file."""
     files = example_files(path)
     cache: dict = {}
-    mid = study.add_control(SOLUTION_MODEL)
-    items, seen = [], set()
-    for k, f in enumerate(files, 1):
-        try:
-            doc = od.read_example(f)
-        except CaseError as exc:
-            raise N1Error(f"{exc} (file {f})") from None
-        gid = outages = names = None
-        for g in study.grids():
-            net, grid, base_names = _known(study, cache, g["id"])
-            missing = od.match_rows(doc, grid)
-            if missing is None:
-                continue
-            gid = g["id"]
-            outages = [base_names[key][i] for key, rows in missing.items() for i in rows]
-            names = {key: [n for i, n in enumerate(base_names[key])
-                           if i not in set(missing.get(key, ()))] for key in base_names}
-            break
-        if gid is None:
-            label = f.stem if f.parent == Path(path) or Path(path).is_file() else (
-                f"{f.parent.name}-{f.stem}")
-            net = od.example_net(doc, label)
-            gid = study.add_grid(net, str(f), name=label)
-            names = od.example_row_names(net, doc)
-            outages = []
-            cache.pop(gid, None)
-        net = _known(study, cache, gid)[0]
-        variant = Variant(net, outages)
-        answer = od.answer_of(doc, names)
-        vid = study.add_variant(gid, variant.outages)
-        objective = (doc.get("metadata") or {}).get("objective")
-        if answer is not None and study.solution(vid, "ac") is None:
-            study.set_solution(vid, "ac", "opfdata", True,
-                               float(objective) if isinstance(objective, (int, float)) else None,
-                               answer)
-        prompt = render_prompt(variant).text
-        if answer is not None:
-            t0 = time.time()
-            verdict = judge(variant, answer) if check else None
-            study.add_run(vid, mid, {"model_path": SOLUTION_MODEL}, prompt,
-                          json.dumps(answer, allow_nan=False), answer, verdict,
-                          {"source": str(f), "control": True}, t0, time.time())
-        if vid not in seen:
-            seen.add(vid)
-            meta = (doc.get("metadata") or {}).get("n1studio") or {}
-            split = meta.get("split") if isinstance(meta, dict) else None
-            if not isinstance(split, str) or not split:
-                split = SPLIT_N if not variant.outages else SPLIT_N1
-            items.append({"variant_id": vid, "split": split, "prompt": prompt})
-        if progress:
-            progress(k, len(files))
-    src = Path(path).expanduser()
-    ds_name = name or f"opfdata-{src.stem if src.is_file() else src.name}"
-    spec = {"imported_from": str(src), "format": "opfdata", "examples": len(files)}
-    return study.create_dataset(ds_name, spec, items, replace=replace)
+    items: list[dict] = []
+    seen: set[int] = set()
+    with study.transaction():
+        mid = study.add_control(SOLUTION_MODEL)
+        for k, f in enumerate(files, 1):
+            try:
+                _import_one(study, f, Path(path), mid, cache, items, seen, check)
+            except N1Error as exc:
+                text = str(exc) if f.name in str(exc) else f"{f}: {exc}"
+                raise N1Error(f"{text}; nothing was imported") from None
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                raise N1Error(f"{f}: not an OPFData example this version reads "
+                              f"({type(exc).__name__}: {exc}); nothing was imported") from None
+            if progress:
+                progress(k, len(files))
+        src = Path(path).expanduser()
+        ds_name = name or f"opfdata-{src.stem if src.is_file() else src.name}"
+        spec = {"imported_from": str(src), "format": "opfdata", "examples": len(files)}
+        return study.create_dataset(ds_name, spec, items, replace=replace)
+
+
+def _import_one(study: Study, f: Path, root: Path, mid: int, cache: dict, items: list[dict],
+                seen: set[int], check: bool) -> None:
+    """One example file: its grid (matched to a known one, else added), variant, reference
+    and the solution's run (judged when `check`); its dataset item appended to `items`."""
+    doc = od.read_example(f)
+    gid = outages = names = None
+    for g in study.grids():
+        net, grid, base_names = _known(study, cache, g["id"])
+        missing = od.match_rows(doc, grid)
+        if missing is None:
+            continue
+        gid = g["id"]
+        outages = [base_names[key][i] for key, rows in missing.items() for i in rows]
+        names = {key: [n for i, n in enumerate(base_names[key])
+                       if i not in set(missing.get(key, ()))] for key in base_names}
+        break
+    if gid is None:
+        label = f.stem if f.parent == root or root.is_file() else f"{f.parent.name}-{f.stem}"
+        net = od.example_net(doc, label)
+        gid = study.add_grid(net, str(f), name=label)
+        names = od.example_row_names(net, doc)
+        outages = []
+        cache.pop(gid, None)
+    net = _known(study, cache, gid)[0]
+    variant = Variant(net, outages)
+    answer = od.answer_of(doc, names)
+    vid = study.add_variant(gid, variant.outages)
+    objective = (doc.get("metadata") or {}).get("objective")
+    if answer is not None and study.solution(vid, "ac") is None:
+        study.set_solution(vid, "ac", "opfdata", True,
+                           float(objective) if isinstance(objective, (int, float)) else None,
+                           answer)
+    prompt = render_prompt(variant).text
+    if answer is not None:
+        t0 = time.time()
+        verdict = judge(variant, answer) if check else None
+        study.add_run(vid, mid, {"model_path": SOLUTION_MODEL}, prompt,
+                      json.dumps(answer, allow_nan=False), answer, verdict,
+                      {"source": str(f), "control": True}, t0, time.time())
+    if vid not in seen:
+        seen.add(vid)
+        items.append({"variant_id": vid, "split": family_name(variant.outages),
+                      "prompt": prompt})
 
 
 def export_opfdata(study: Study, dataset_id: int, out: str | Path,

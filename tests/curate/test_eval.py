@@ -105,17 +105,22 @@ def test_report_numbers_come_from_the_verdicts(evaluated, tmp_path):
     assert row["model"] == model.name
     n = [r["verdict"] for r in runs if r["split"] == "N"]
     n1 = [r["verdict"] for r in runs if r["split"] == "N-1"]
-    assert row["splits"]["N"]["runs"] == 1 and row["splits"]["N-1"]["runs"] == 2
+    fam = {f: st["metrics"] for f, st in row["families"].items()}
+    assert row["families"]["N"]["runs"] == 1 and row["families"]["N-1"]["runs"] == 2
     for k in CONSTRAINT_KINDS:
         sn = n[0]["satisfaction"][k]
         sn1 = sum(v["satisfaction"][k] for v in n1) / 2
-        assert row["splits"]["N"]["satisfaction"][k] == pytest.approx(sn)
-        assert row["splits"]["N-1"]["satisfaction"][k] == pytest.approx(sn1)
-        assert row["drop"][k] == pytest.approx(sn - sn1)
-    assert row["splits"]["N-1"]["feasible_rate"] == pytest.approx(
+        assert fam["N"][f"satisfaction:{k}"]["value"] == pytest.approx(sn)
+        assert fam["N-1"][f"satisfaction:{k}"]["value"] == pytest.approx(sn1)
+        assert fam["N-1"][f"satisfaction:{k}"]["n"] == 2
+        assert row["drops"]["N-1"][f"satisfaction:{k}"]["value"] == pytest.approx(sn - sn1)
+    assert fam["N-1"]["feasible_rate"]["value"] == pytest.approx(
         sum(bool(v["feasible"]) for v in n1) / 2)
-    assert row["splits"]["N-1"]["recalled_n_rate"] == pytest.approx(
-        sum(bool(v["recalled_n_answer"]) for v in n1) / 2)
+    telling = [v["recall"]["verdict"] for v in n1 if v["recall"]["can_tell"]]
+    assert fam["N-1"]["recalled_n_rate"]["n"] == len(telling)
+    if telling:
+        assert fam["N-1"]["recalled_n_rate"]["value"] == pytest.approx(
+            telling.count("recalled") / len(telling))
     from n1studio.app.curate.report import svg_to_png
 
     files = write_report(report, tmp_path / "rep", png_writer=svg_to_png)

@@ -244,3 +244,28 @@ def test_every_bundled_case_round_trips_through_opfdata(case, tmp_path):
             np.testing.assert_allclose(getattr(mb, attr), getattr(ma, attr), rtol=1e-9,
                                        atol=1e-9, err_msg=attr)
         assert b.solution(ib["variant_id"])["objective"] == pytest.approx(obj, rel=1e-12)
+
+
+def test_a_failed_import_leaves_nothing_and_names_the_file(tmp_path, capsys):
+    """The first example is good (its grid would be added), the second is broken: the import
+    is all or nothing, and the error names the broken file."""
+    from n1studio.cli import main
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    good = independent_example("pglib_opf_case14_ieee")
+    (folder / "example_0.json").write_text(json.dumps(good))
+    bad = json.loads(json.dumps(good))
+    bad["grid"]["nodes"]["bus"][2] = [1.0, 1.0]
+    (folder / "example_1.json").write_text(json.dumps(bad))
+    path = tmp_path / "s.n1s"
+    with Study.open(path, create=True):
+        pass
+    rc = main(["dataset", "import", str(folder), "--format", "opfdata", "--study", str(path),
+               "--no-check"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "example_1.json" in err and "nothing was imported" in err
+    with Study.open(path) as st:
+        assert st.grids() == [] and st.models() == [] and st.datasets() == []
+        assert st.info()["variants"] == 0 and st.info()["runs"] == 0

@@ -1,25 +1,10 @@
-"""The report by family: intervals with known values, and the controls read as they must."""
+"""The report by family: the controls read as they must, every cell with its n."""
 
 from __future__ import annotations
 
 import pytest
 
-from n1studio.curate.report import build_report, median_ci, report_text, wilson
-
-
-def test_wilson_interval_known_values():
-    # Wilson score intervals (z = 1.96) as published tables give them
-    assert wilson(0, 6) == pytest.approx([0.0, 0.390], abs=1e-3)
-    assert wilson(6, 6) == pytest.approx([0.610, 1.0], abs=1e-3)
-    assert wilson(50, 100) == pytest.approx([0.404, 0.596], abs=1e-3)
-    assert wilson(0, 0) is None
-
-
-def test_median_interval_brackets_the_median():
-    xs = list(range(1, 101))
-    lo, hi = median_ci(xs)
-    assert lo < 50.5 < hi and (lo, hi) == (41, 60)  # ranks 40..60 of 100 (0-based 40, 59)
-    assert median_ci([3.0]) == [3.0, 3.0]
+from n1studio.curate.report import build_report, report_text, wilson
 
 
 def test_report_of_the_controls(tmp_path):
@@ -36,14 +21,20 @@ def test_report_of_the_controls(tmp_path):
     assert rep["families"] == ["N", "N-1"] and rep["small_sample"] is True
     by = {m["model"]: m for m in rep["models"]}
     assert all(m["control"] for m in by.values())
-    ref, mem = by["control:reference"]["families"], by["control:recall-n"]["families"]
-    assert ref["N-1"]["feasible_rate"] == 1.0 and ref["N-1"]["overall_satisfaction"] == 1.0
-    assert ref["N-1"]["recalled_n_rate"] == 0.0
-    assert mem["N-1"]["recalled_n_rate"] == 1.0 and mem["N"]["feasible_rate"] == 1.0
-    assert mem["N"]["recalled_n_rate"] is None  # no N answer to recall on the N case
+    ref = {f: st["metrics"] for f, st in by["control:reference"]["families"].items()}
+    mem = {f: st["metrics"] for f, st in by["control:recall-n"]["families"].items()}
+    assert ref["N-1"]["feasible_rate"]["value"] == 1.0
+    assert ref["N-1"]["overall_satisfaction"]["value"] == 1.0
+    assert ref["N-1"]["solved_rate"]["value"] == 1.0 and ref["N-1"]["own_rate"]["value"] == 1.0
+    assert ref["N-1"]["recalled_n_rate"]["value"] == 0.0
+    assert mem["N-1"]["recalled_n_rate"]["value"] == 1.0 and mem["N"]["feasible_rate"]["value"] == 1.0
+    assert mem["N"]["recalled_n_rate"]["value"] is None  # no N answer to recall on the N case
     # the memoriser's drop from N is the signature; the ideal solver has none
-    assert by["control:reference"]["drops"]["N-1"]["overall_satisfaction"] == 0.0
-    assert by["control:recall-n"]["drops"]["N-1"]["feasible_rate"] == 1.0
-    assert ref["N-1"]["feasible_rate_ci"] == pytest.approx(wilson(4, 4))
+    assert by["control:reference"]["drops"]["N-1"]["overall_satisfaction"]["value"] == 0.0
+    d = by["control:recall-n"]["drops"]["N-1"]["feasible_rate"]
+    assert d["value"] == 1.0 and d["n_n"] == 1 and d["n_family"] == 4
+    assert ref["N-1"]["feasible_rate"]["ci"] == pytest.approx(wilson(4, 4))
+    assert ref["N-1"]["feasible_rate"]["n"] == 4 and ref["N-1"]["feasible_rate"]["small"]
     text = report_text(rep)
-    assert "control:recall-n  control" in text and "small sample" in text
+    assert "control:recall-n  control" in text and "n=4†" in text
+    assert "nearest its own optimum" in text and "Covers datasets: c14" in text

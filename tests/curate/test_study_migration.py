@@ -54,3 +54,32 @@ def test_schema_3_study_is_upgraded_in_place(tmp_path):
     finally:
         conn.close()
     assert check_study(path) == []
+
+
+def test_check_calls_a_valid_schema_3_study_unmigrated_not_damaged(tmp_path, capsys):
+    from n1studio.cli import main
+
+    path = tmp_path / "old.n1study"
+    _v3_study(path)
+    assert check_study(path) == []
+    assert main(["study", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "ok" in out and "damaged" not in out
+    assert f"needs migrating: study schema version 3, this N-1 Studio writes " \
+           f"{study_mod.SCHEMA_VERSION}" in out
+    # checking changed nothing: still schema 3 until something writes to it
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+    finally:
+        conn.close()
+    # a current study missing a column the schema has is damage, not an old schema
+    with Study.open(path):
+        pass
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("ALTER TABLE runs DROP COLUMN stats")
+        conn.commit()
+    finally:
+        conn.close()
+    assert check_study(path) == ["schema: table runs has no column stats (schema version 4)"]

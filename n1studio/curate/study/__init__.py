@@ -39,9 +39,10 @@ writer), `store` (`Study`: opening, grids, variants, references), `records` (dat
 models, runs, annotations, sweeps), `check` (`check_study`).
 """
 
-from n1studio.curate.study.check import check_study
+from n1studio.curate.study.check import check_study, inspect_study
 from n1studio.curate.study.identity import grid_hash, model_sha256, outages_key, settings_key
 from n1studio.curate.study.lease import WRITER_WAIT_S
+from n1studio.curate.study.records import SOURCE_PREFIX, source_label
 from n1studio.curate.study.schema import (
     APPLICATION_ID,
     JSON_COLUMNS,
@@ -50,5 +51,6 @@ from n1studio.curate.study.schema import (
 )
 from n1studio.curate.study.store import Study
 
-__all__ = ["APPLICATION_ID", "JSON_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "WRITER_WAIT_S",
-           "Study", "check_study", "grid_hash", "model_sha256", "outages_key", "settings_key"]
+__all__ = ["APPLICATION_ID", "JSON_COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "SOURCE_PREFIX",
+           "WRITER_WAIT_S", "Study", "check_study", "grid_hash", "inspect_study", "model_sha256",
+           "outages_key", "settings_key", "source_label"]

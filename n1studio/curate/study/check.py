@@ -16,9 +16,23 @@ def check_study(path: str | Path, limit: int = 100) -> list[str]:
     SQLite's own ``PRAGMA integrity_check`` (pages, indexes, free lists), the tables its
     schema version needs, ``PRAGMA foreign_key_check``, annotations on runs or variants that
     no longer exist, and a parse of every JSON column. A file that is not a study at all is
-    a StudyError, as for `Study.open`.
+    a StudyError, as for `Study.open`. A valid study of an older schema is not damaged
+    (`inspect_study` says it needs migrating).
     """
-    p = Path(path).expanduser()
+    return inspect_study(path, limit)["problems"]
+
+
+def inspect_study(path: str | Path, limit: int = 100) -> dict:
+    """`check_study`'s problems, with the study's schema `version` and `needs_migration`
+    (an older schema, upgraded in place the next time N-1 Studio writes to it)."""
+    found: dict = {"version": None}
+    problems = _problems(Path(path).expanduser(), limit, found)
+    version = found["version"]
+    return {"problems": problems, "version": version,
+            "needs_migration": version is not None and 0 <= version < SCHEMA_VERSION}
+
+
+def _problems(p: Path, limit: int, found: dict) -> list[str]:
     if not p.exists():
         raise StudyError(f"no such study: {p}")
     if p.is_dir():
@@ -30,6 +44,7 @@ def check_study(path: str | Path, limit: int = 100) -> list[str]:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+            found["version"] = version
         except StudyError as exc:
             return [str(exc)]
         if app_id != APPLICATION_ID:
@@ -57,6 +72,18 @@ def check_study(path: str | Path, limit: int = 100) -> list[str]:
             checks.pop()
         for table, cols in JSON_COLUMNS.items():
             if table not in have:
+                continue
+            try:
+                present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            except StudyError as exc:
+                problems.append(str(exc))
+                continue
+            if version >= SCHEMA_VERSION:
+                problems += [f"schema: table {table} has no column {c} (schema version "
+                             f"{version})" for c in cols if c not in present]
+            # an older schema lacks the columns later versions add: not damage
+            cols = tuple(c for c in cols if c in present)
+            if not cols:
                 continue
             key = "id" if table != "dataset_items" else "rowid"
             checks.append((f"SELECT {key}, {', '.join(cols)} FROM {table}",

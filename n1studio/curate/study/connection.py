@@ -11,23 +11,24 @@ from pathlib import Path
 from n1studio.errors import StudyError
 from n1studio.schema import json_default
 
-TRUNCATED_MARK = "\n[… truncated by N-1 Studio: {n:,} characters in all, {kept:,} kept]"
+TRUNCATED_MARK = "\n[… truncated by N-1 Studio: {size:,} bytes in all, the first {kept:,} kept]"
 
 
-def safe_text(text: str | None, limit: int | None = None) -> tuple[str, bool]:
+def safe_text(text: str | None, limit_bytes: int | None = None) -> tuple[str, bool]:
     """`text` as SQLite can store it, and whether it was truncated. Lone surrogates (which
-    UTF-8 cannot hold, so SQLite would refuse the text) are written as `\\udXXX`; beyond
-    `limit` characters the text is cut and ends with a line saying so."""
+    UTF-8 cannot hold, so SQLite would refuse the text) are written as `\\udXXX`; text
+    over `limit_bytes` of UTF-8 is cut there (on a character boundary) and ends with a
+    line saying so."""
     text = "" if text is None else str(text)
-    cut = limit is not None and len(text) > limit
-    if cut:
-        kept = text[:limit]
-        text = kept + TRUNCATED_MARK.format(n=len(text), kept=len(kept))
     try:
-        text.encode("utf-8")
+        data = text.encode("utf-8")
     except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text, cut
+        data = text.encode("utf-8", "backslashreplace")
+        text = data.decode("utf-8")
+    if limit_bytes is None or len(data) <= limit_bytes:
+        return text, False
+    kept = data[:limit_bytes].decode("utf-8", "ignore")
+    return kept + TRUNCATED_MARK.format(size=len(data), kept=len(kept.encode("utf-8"))), True
 
 
 def dumps(doc) -> str | None:

@@ -44,7 +44,7 @@ def holder_alive(pid: int, host: str, process_start: str) -> bool:
     if process_start and now:
         return now == process_start
     if os.name == "nt":  # pragma: no cover - no signal 0 there (os.kill would terminate)
-        import ctypes  # noqa: PLC0415 - Windows only
+        import ctypes  # Windows only
 
         h = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)
         if not h:

@@ -9,9 +9,18 @@ import sqlite3
 import time
 from pathlib import Path
 
-from n1studio.curate.study.connection import dumps, loads
+from n1studio.curate.families import N, family_name, family_order
+from n1studio.curate.study.connection import dumps, loads, safe_text
 from n1studio.curate.study.identity import model_sha256, settings_key
 from n1studio.errors import StudyError
+
+#: the "hash" of an answer source (a paste, a file) in the models table
+SOURCE_PREFIX = "source:"
+
+
+def source_label(file_name: str | None = None) -> str:
+    """The source of an answer checked by hand: "pasted answer", or "file NAME"."""
+    return "pasted answer" if not file_name else f"file {Path(file_name).name}"
 
 
 class Records:
@@ -42,17 +51,33 @@ class Records:
             return ds
 
     def datasets(self) -> list[dict]:
+        """Every dataset with its size and its cases per family (`families`: name -> count,
+        the names of n1studio.curate.families; `n_count`: the N cases)."""
         rows = self.conn.execute(
-            "SELECT d.id, d.name, d.spec, d.created_at, count(i.variant_id) AS size, "
-            "sum(i.split = 'N') AS n_count FROM datasets d LEFT JOIN dataset_items i "
-            "ON i.dataset_id = d.id GROUP BY d.id ORDER BY d.id")
+            "SELECT d.id, d.name, d.spec, d.created_at, count(i.variant_id) AS size "
+            "FROM datasets d LEFT JOIN dataset_items i ON i.dataset_id = d.id "
+            "GROUP BY d.id ORDER BY d.id")
+        counts: dict[int, dict[str, int]] = {}
+        for r in self.conn.execute(
+                "SELECT i.dataset_id, v.outages, v.perturbation FROM dataset_items i "
+                "JOIN variants v ON v.id = i.variant_id ORDER BY i.dataset_id, i.position"):
+            fam = self._family(r["outages"], r["perturbation"], f"a variant of dataset "
+                                                                f"{r['dataset_id']}")
+            per = counts.setdefault(r["dataset_id"], {})
+            per[fam] = per.get(fam, 0) + 1
         out = []
         for r in rows:
             d = dict(r)
             d["spec"] = loads(d["spec"], (self.path, f"dataset {d['name']!r}'s spec"))
-            d["n_count"] = int(d["n_count"] or 0)
+            fams = counts.get(d["id"], {})
+            d["families"] = {f: fams[f] for f in family_order(fams)}
+            d["n_count"] = fams.get(N, 0)
             out.append(d)
         return out
+
+    def _family(self, outages: str, perturbation: str, what: str) -> str:
+        return family_name(loads(outages, (self.path, f"{what}'s outages")) or [],
+                           loads(perturbation, (self.path, f"{what}'s perturbation")))
 
     def dataset_id(self, name: str | None) -> int:
         """The dataset called `name`; with None, the only (or latest) dataset."""
@@ -80,6 +105,7 @@ class Records:
         return spec if isinstance(spec, dict) else {}
 
     def dataset_items(self, dataset_id: int) -> list[dict]:
+        """The dataset's cases in order; `split` is the variant's family (families.py)."""
         rows = self.conn.execute(
             "SELECT i.position, i.split, i.prompt, v.id AS variant_id, v.grid_id, v.outages, "
             "v.perturbation, v.label FROM dataset_items i JOIN variants v ON v.id = i.variant_id "
@@ -91,6 +117,7 @@ class Records:
                                                             "outages")))
             d["perturbation"] = loads(d["perturbation"], (self.path, (
                 f"variant {d['variant_id']}'s perturbation")))
+            d["split"] = family_name(d["outages"] or [], d["perturbation"])
             out.append(d)
         return out
 
@@ -141,6 +168,20 @@ class Records:
                             (name, digest, 0))
             return int(cur.lastrowid)
 
+    def add_source(self, label: str) -> int:
+        """An answer that no model gave in this study, checked from a paste or a file,
+        recorded as its own source (`source_label`: "pasted answer", "file NAME"): its runs
+        sit next to the model's runs of the same variant and never replace them."""
+        text, _ = safe_text(label)
+        digest = SOURCE_PREFIX + text
+        row = self._one("SELECT id FROM models WHERE sha256 = ?", (digest,))
+        if row is not None:
+            return int(row["id"])
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO models (file_name, sha256, size) VALUES (?, ?, ?)",
+                            (text, digest, 0))
+            return int(cur.lastrowid)
+
     def models(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute(
             "SELECT id, file_name, sha256, size FROM models ORDER BY id")]
@@ -155,7 +196,20 @@ class Records:
     def add_run(self, variant_id: int, model_id: int, settings: dict, prompt: str, raw: str,
                 answer: dict | None, verdict: dict | None, stats: dict | None,
                 started_at: float, finished_at: float, cancelled: bool = False) -> int:
-        """Record one finished model run, committed at once (what makes evaluations resumable)."""
+        """Record one finished model run, committed at once (what makes evaluations resumable).
+
+        Text is stored safely whatever code points it holds (`safe_text`), and a model's
+        text over the checker's answer-size limit (MAX_ANSWER_BYTES: the checker reads no
+        more) is cut there, marked in the text and in its stats (`raw_truncated`,
+        `raw_bytes`), so one chatty answer cannot grow a study without bound."""
+        # n1studio.check imports pandapower (seconds); only writers of runs need the limit
+        from n1studio.check.parse import MAX_ANSWER_BYTES
+
+        size = len(str(raw or "").encode("utf-8", "surrogatepass"))
+        raw, cut = safe_text(raw, MAX_ANSWER_BYTES)
+        prompt, _ = safe_text(prompt)
+        if cut:
+            stats = {**(stats or {}), "raw_truncated": True, "raw_bytes": size}
         with self.transaction() as c:
             # an upsert, not INSERT OR REPLACE: a run asked again keeps its id (REPLACE deletes
             # the row and inserts a new one, orphaning the annotations on the old id)
@@ -174,7 +228,8 @@ class Records:
             return int(row[0])
 
     def runs(self, dataset_id: int | None = None, model_id: int | None = None) -> list[dict]:
-        """Runs with their variant, grid, split (when in the dataset) and model."""
+        """Runs (of one dataset: those asked with its prompt) with their variant, grid, model
+        and split: the variant's family (families.py), the same with or without a dataset."""
         sql = ("SELECT r.id, r.variant_id, r.model_id, r.settings, r.settings_key, r.prompt, "
                "r.raw, r.answer, r.verdict, r.stats, r.cancelled, r.started_at, r.finished_at, "
                "v.label, v.outages, v.perturbation, v.grid_id, g.name AS grid, "
@@ -184,12 +239,11 @@ class Records:
         if dataset_id is not None:
             # a dataset's runs are those asked with its prompt (the same variant in another
             # dataset, e.g. with a worked example, is another experiment)
-            sql += (", i.split FROM runs r JOIN dataset_items i ON i.variant_id = r.variant_id "
+            sql += (" FROM runs r JOIN dataset_items i ON i.variant_id = r.variant_id "
                     "AND i.dataset_id = ? AND i.prompt = r.prompt ")
             args.append(dataset_id)
         else:
-            sql += (", CASE WHEN v.outages = '[]' THEN 'N' ELSE 'N-1' END AS split "
-                    "FROM runs r ")
+            sql += " FROM runs r "
         sql += ("JOIN variants v ON v.id = r.variant_id JOIN grids g ON g.id = v.grid_id "
                 "JOIN models m ON m.id = r.model_id ")
         if model_id is not None:
@@ -201,9 +255,32 @@ class Records:
             d = dict(r)
             for k in ("settings", "answer", "verdict", "stats", "outages", "perturbation"):
                 d[k] = loads(d[k], (self.path, f"run {d['id']}'s {k}"))
+            d["split"] = family_name(d["outages"] or [], d["perturbation"])
             d["cancelled"] = bool(d["cancelled"])
             out.append(d)
         return out
+
+    def coverage(self) -> dict:
+        """What the runs answer: per dataset its cases, its runs (those asked with its
+        prompt, not cancelled) and the models that answered it; and the runs no dataset
+        holds (answers saved from the window, pasted or read from a file)."""
+        per = [dict(r) for r in self.conn.execute(
+            "SELECT d.id, d.name, count(DISTINCT i.variant_id) AS cases, count(r.id) AS runs "
+            "FROM datasets d LEFT JOIN dataset_items i ON i.dataset_id = d.id "
+            "LEFT JOIN runs r ON r.variant_id = i.variant_id AND r.prompt = i.prompt "
+            "AND r.cancelled = 0 GROUP BY d.id ORDER BY d.id")]
+        models: dict[int, list[str]] = {}
+        for r in self.conn.execute(
+                "SELECT DISTINCT i.dataset_id, m.file_name FROM dataset_items i JOIN runs r "
+                "ON r.variant_id = i.variant_id AND r.prompt = i.prompt AND r.cancelled = 0 "
+                "JOIN models m ON m.id = r.model_id ORDER BY i.dataset_id, m.file_name"):
+            models.setdefault(r["dataset_id"], []).append(r["file_name"])
+        for d in per:
+            d["models"] = models.get(d["id"], [])
+        outside = self._one("SELECT count(*) FROM runs r WHERE r.cancelled = 0 AND NOT EXISTS "
+                            "(SELECT 1 FROM dataset_items i WHERE i.variant_id = r.variant_id "
+                            "AND i.prompt = r.prompt)")[0]
+        return {"datasets": per, "runs_outside_datasets": int(outside)}
 
     # ---- annotations and sweeps --------------------------------------------------------
     def annotate(self, target: str, target_id: int, tags: list[str] | None = None,
@@ -218,7 +295,7 @@ class Records:
                             "target_id = ?", (target, target_id)).fetchone()
             cur = dict(row) if row else {"tags": "[]", "note": "", "decision": None}
             new_tags = json.dumps(sorted(set(tags))) if tags is not None else cur["tags"]
-            new_note = note if note is not None else cur["note"]
+            new_note = safe_text(note)[0] if note is not None else cur["note"]
             new_dec = (decision or None) if decision is not None else cur["decision"]
             c.execute("INSERT INTO annotations (target, target_id, tags, note, decision, "
                       "updated_at) VALUES (?,?,?,?,?,?) ON CONFLICT (target, target_id) DO "

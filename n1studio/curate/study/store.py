@@ -9,7 +9,7 @@ import sqlite3
 import time
 import warnings
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from n1studio.curate.study import lease
@@ -43,6 +43,7 @@ class Study(Records):
         #: opened for reading only (the file or its folder is not writable): changes are refused
         self.readonly = readonly
         self._lease_depth = 0
+        self._tx_depth = 0
 
     # ---- opening ------------------------------------------------------------------------
     @classmethod
@@ -143,10 +144,8 @@ class Study(Records):
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
-        try:
+        with suppress(sqlite3.Error):
             self.conn.close()
-        except sqlite3.Error:
-            pass
 
     def __enter__(self) -> Study:  # noqa: PYI034 - Study is not subclassed
         return self
@@ -156,20 +155,32 @@ class Study(Records):
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One committed unit of work (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+        """One committed unit of work (BEGIN IMMEDIATE ... COMMIT, rolled back on error).
+
+        Nested, it is a savepoint of the outer one: what it wrote is undone on its own
+        error, and committed only with the outer transaction, so a bulk import wrapped in
+        one transaction leaves all of its rows or none."""
         if self.readonly:
             raise StudyError(f"{self.path.name} is read-only here (the file or its folder cannot "
                              "be written): it was opened for reading, and this would change it")
-        self.conn.execute("BEGIN IMMEDIATE")
+        depth = self._tx_depth
+        begin, commit, undo = (("BEGIN IMMEDIATE", "COMMIT", ("ROLLBACK",)) if depth == 0 else
+                               (f"SAVEPOINT sp{depth}", f"RELEASE sp{depth}",
+                                (f"ROLLBACK TO sp{depth}", f"RELEASE sp{depth}")))
+        self.conn.execute(begin)
+        self._tx_depth = depth + 1
         try:
             yield self.conn
         except BaseException:
+            self._tx_depth = depth
             try:
-                self.conn.execute("ROLLBACK")
+                for stmt in undo:
+                    self.conn.execute(stmt)
             except (StudyError, sqlite3.Error):
                 log.debug("rollback failed", exc_info=True)
             raise
-        self.conn.execute("COMMIT")
+        self._tx_depth = depth
+        self.conn.execute(commit)
 
     # ---- one bulk writer at a time ---------------------------------------------------------
     @contextmanager
@@ -202,7 +213,7 @@ class Study(Records):
     # ---- grids and variants ---------------------------------------------------------------
     def add_grid(self, net, source: str, name: str | None = None, store_net: bool = True) -> int:
         """Register a grid (idempotent by content hash); returns its id."""
-        from n1studio.grid.cases import case_label  # noqa: PLC0415 - see identity.outages_key
+        from n1studio.grid.cases import case_label  # pandapower: see identity.outages_key
 
         h = grid_hash(net)
         row = self._one("SELECT id FROM grids WHERE content_hash = ?", (h,))
@@ -210,7 +221,7 @@ class Study(Records):
             return int(row["id"])
         net_json = None
         if store_net:
-            import pandapower as pp  # noqa: PLC0415 - see identity.outages_key
+            import pandapower as pp  # pandapower: see identity.outages_key
 
             net_json = pp.to_json(net)
         with self.transaction() as c:
@@ -235,9 +246,9 @@ class Study(Records):
 
     def load_net(self, grid_id: int):
         """The grid's pandapower net: from the stored JSON, else reopened from its source."""
-        import pandapower as pp  # noqa: PLC0415 - see identity.outages_key
+        import pandapower as pp  # pandapower: see identity.outages_key
 
-        from n1studio.grid.cases import load_case  # noqa: PLC0415
+        from n1studio.grid.cases import load_case
 
         row = self._one("SELECT name, source, content_hash, net_json FROM grids WHERE id = ?",
                         (grid_id,))
