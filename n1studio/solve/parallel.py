@@ -13,6 +13,13 @@ to their references, in the order given, so whatever runs them the same dataset 
   worker holds the grid and solves its share (`ray.util.ActorPool.map` keeps the order).
   Ray is an optional extra (`pip install n1studio[ray]`).
 
+Worker processes end when their parent dies, however it dies (`kill -9` included), as the
+model worker does (llm/worker.py: its pipe closes): each worker watches a pipe whose only
+writing end the parent holds, and exits when it reads end-of-file; on Linux the kernel
+also sends it SIGKILL when the parent goes (``PR_SET_PDEATHSIG``), which reaches a worker
+busy inside a solve that holds the interpreter. With the workers gone, multiprocessing's
+resource tracker sees its last writer close and ends too.
+
 What comes back from another process is a `Solved` (status, success, objective, answer,
 solve time): what a dataset stores and `sweep --opf` reports, not the full `OpfResult`
 with its arrays. In-process solves return the `OpfResult` itself (same attributes).
@@ -20,8 +27,12 @@ with its arrays. In-process solves return the `OpfResult` itself (same attribute
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -82,13 +93,38 @@ def solve_spec(net, spec: Spec):
 
 # ---- process workers: one grid per process, loaded once ------------------------------------
 _NET = None
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _init_worker(net) -> None:
+def _die_with_parent(parent_pid: int, lifeline) -> None:
+    """End this worker when its parent dies: SIGKILL from the kernel (Linux), and a thread
+    that exits when the `lifeline` pipe (the parent holds its only writing end) closes."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the lifeline still works
+            pass
+    if os.getppid() != parent_pid:  # the parent died before we could ask
+        os._exit(0)
+
+    def watch() -> None:
+        try:
+            lifeline.recv()  # the parent never writes: this returns only at end-of-file
+        except (EOFError, OSError):
+            pass
+        os._exit(0)
+
+    threading.Thread(target=watch, name="n1studio-lifeline", daemon=True).start()
+
+
+def _init_worker(net, parent_pid: int | None = None, lifeline=None) -> None:
     global _NET
     from n1studio.grid.variant import Variant
     from n1studio.solve.reference import reference
 
+    if parent_pid is not None:
+        _die_with_parent(parent_pid, lifeline)
     _NET = net
     try:  # warm starts from the N solution, as in a serial build
         reference(Variant(net), "ac")
@@ -133,6 +169,7 @@ class ReferencePool:
             raise N1Error(f"--workers must be at least 1 (got {self.workers})")
         self.ray_address = ray
         self._pool = None
+        self._lifeline = None  # the writing end of the workers' lifeline pipe
         self._actors = None
         self._ray_started = False
 
@@ -149,9 +186,11 @@ class ReferencePool:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            ctx = multiprocessing.get_context("spawn")
+            reader, self._lifeline = ctx.Pipe(duplex=False)
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(self.net,))
+                max_workers=self.workers, mp_context=ctx, initializer=_init_worker,
+                initargs=(self.net, os.getpid(), reader))
         return self
 
     def _start_ray(self) -> None:
@@ -186,6 +225,9 @@ class ReferencePool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._lifeline is not None:
+            self._lifeline.close()
+            self._lifeline = None
         if self._actors is not None:
             import ray
 
