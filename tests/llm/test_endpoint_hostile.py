@@ -9,13 +9,16 @@ return storable text whatever a server sends.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import threading
 import time
 
 import pytest
 
 from n1studio import cli
+from n1studio.commands import clients
 from n1studio.errors import ModelError
 from n1studio.llm.endpoint import EndpointClient, EndpointError
 from n1studio.llm.runtime import FREE, ModelSettings
@@ -215,3 +218,41 @@ def test_a_call_from_inside_an_event_loop_still_runs():
             return EndpointClient(srv.url, MODEL).complete("x", settings=FREE_SHORT)
 
     assert asyncio.run(inside()).raw == "{}"
+
+
+def test_an_internal_error_shows_and_writes_no_key(monkeypatch, tmp_path, capsys):
+    """The path of a real crash: the one line on stderr and the report it names, with the
+    command line, mask the key (the old client's `Invalid header value b'Bearer sk-...'`)."""
+    monkeypatch.setenv(KEY_ENV, KEY + "\n")
+    monkeypatch.setenv("N1STUDIO_CRASH_DIR", str(tmp_path))
+
+    def crash(args, settings=None):
+        raise ValueError(f"Invalid header value b'Bearer {KEY}\\n' to {args.endpoint}")
+
+    monkeypatch.setattr(clients, "make_client", crash)
+    url = f"http://127.0.0.1:9/v1?api_key={KEY}&key=K2-abcdef"
+    code = cli.main(["ask", "case14", "--endpoint", url, "--model", MODEL, "--api-key-env",
+                     KEY_ENV])
+    err = capsys.readouterr().err
+    assert code == 3 and "internal error: ValueError" in err
+    report = err.rsplit("(full report: ", 1)[1].rstrip().rstrip(")")
+    with open(report, encoding="utf-8") as fh:
+        text = fh.read()
+    assert "command: n1studio ask case14 --endpoint http://127.0.0.1:9/v1?api_key=***" in text
+    for shown in (err, text):
+        assert KEY not in shown and "K2-abcdef" not in shown
+
+
+def test_log_records_are_masked():
+    handler = logging.StreamHandler(io.StringIO())
+    handler.addFilter(cli.MaskingFilter([KEY]))
+    log = logging.getLogger("n1studio.test.masking")
+    log.addHandler(handler)
+    try:
+        log.warning("sending %s to %s", f"Authorization: Bearer {KEY}",
+                    "http://u:pw-123456@host/?token=abcdef")
+    finally:
+        log.removeHandler(handler)
+    written = handler.stream.getvalue()
+    assert "Bearer ***" in written and "http://***@host/?token=***" in written
+    assert KEY not in written and "pw-123456" not in written and "abcdef" not in written
