@@ -371,6 +371,6 @@ def variant_panel(net, variant, verdict: dict | None = None, name: str = "") -> 
 
     drawing = build_drawing(net)
     viol = (verdict or {}).get("violations") if verdict else None
-    state = state_for(drawing, net, variant.outages, variant.islands.cut_buses, viol)
+    state = state_for(drawing, net, variant.out_of_service, variant.islands.cut_buses, viol)
     title = f"{name or case_label(net)} — {variant.label}"
     return Panel(drawing, state, title, verdict_summary(verdict))

@@ -1,7 +1,9 @@
 """The sweep's ranked table: one row per outage, worst first; clicking a row asks for that variant.
 
 `SweepTable.set_sweep(doc)` takes an `n1studio.sweep/1` document; `variantRequested`
-carries the outage list of the clicked row (the main window draws that variant).
+carries the outage list of the clicked row (the main window draws that variant). Its
+summary is the command line's (`solve.sweep.describe`): the counts, the element kinds,
+the operating point and what counts as a violation.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from n1studio.app.panels.tables import row_table
 from n1studio.grid.topology import describe_islands
+from n1studio.solve.sweep import STATUSES, describe, rank
 
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 
@@ -60,18 +63,11 @@ class SweepTable(QtWidgets.QWidget):
         self.rows: list[dict] = []
 
     def set_sweep(self, doc: dict) -> None:
-        from n1studio.solve.sweep import rank
-
         self.rows = rank(doc.get("results", []))
         st = doc.get("stats", {})
-        c = st.get("counts", {})
-        self.summary.setText(
-            f"{doc.get('case', '')}: {st.get('contingencies', len(self.rows))} outages — "
-            f"{c.get('ok', 0)} ok, {c.get('violations', 0)} violations, "
-            f"{c.get('islanded', 0)} islanded, {c.get('diverged', 0)} diverged "
-            f"({st.get('seconds', 0):.2f} s)")
-        from n1studio.solve.sweep import STATUSES
-
+        lines = describe(doc)
+        lines[0] += f" ({st.get('seconds', 0):.2f} s)"
+        self.summary.setText("\n".join(lines))
         self.table.setSortingEnabled(False)
         self.table.clearContents()
         self.table.setRowCount(len(self.rows))
@@ -138,7 +134,7 @@ class SweepTable(QtWidgets.QWidget):
 def _detail(r: dict) -> str:
     if r["status"] == "islanded":
         return describe_islands(r.get("n_islands", 2), r.get("islanded_buses", []),
-                                r.get("lost_load_mw", 0.0))
+                                r.get("lost_load_mw", 0.0), tripped=r.get("tripped", ()))
     if r["status"] == "diverged":
         return "no AC power-flow solution"
     if "opf" in r:
