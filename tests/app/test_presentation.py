@@ -33,7 +33,7 @@ def _dock_geometries(window) -> dict:
 def test_f5_projector_layout_and_back(window, qtbot, open_case, size):
     open_case(window, "case14")
     window.take_out("line:3")
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=60_000)
     window.resize(*size)
     qtbot.waitUntil(lambda: window.size() == QtCore.QSize(*size))
     qtbot.wait(200)
@@ -57,12 +57,16 @@ def test_f5_projector_layout_and_back(window, qtbot, open_case, size):
     texts = [lab.text for _, lab in view.legend.items]
     assert "static generator" in texts and "cut off (island)" in texts
     assert _legend_inside(view)
-    # bus labels are larger, and each starts right of its bus marker (clear of it)
-    lab = view._labels[0]
-    assert lab.textItem.font().pointSizeF() >= 8.5 * 1.5
-    bus_px = view.vb.mapViewToScene(QtCore.QPointF(*map(float, window.session.drawing.bus_xy[0])))
-    lab_rect = lab.mapRectToScene(lab.boundingRect())
-    assert lab_rect.left() >= bus_px.x() + view.bus_size * 0.5
+    # bus labels are larger (at least 14 px tall at 1920 wide), and none covers its bus
+    qtbot.wait(50)  # labels are placed again once the range change is handled
+    xy = window.session.drawing.bus_xy
+    for t, bus in zip(view.labels.items, xy, strict=True):
+        r = t.mapRectToScene(t.boundingRect())
+        c = view.vb.mapViewToScene(QtCore.QPointF(*map(float, bus)))
+        assert r.height() >= (14 if size[0] >= 1920 else 12) - 1  # 1 px: font metrics
+        assert not r.contains(c)
+    # the grid is fitted into the room the banner and the legend leave
+    assert view.fitted and view.legend_side in ("bottom", "right")
 
     qtbot.keyClick(window, QtCore.Qt.Key.Key_F5)
     qtbot.wait(50)

@@ -62,7 +62,7 @@ def test_case_bus_names_in_labels_inspector_and_search(window, qtbot, open_case)
     view = window.view
     net = window.session.net
     # pandapower's case14 numbers its buses 1..14 in bus.name (index 0..13)
-    assert [t.textItem.toPlainText() for t in view._labels] == [str(n) for n in net.bus.name]
+    assert [t.textItem.toPlainText() for t in view.labels.items] == [str(n) for n in net.bus.name]
     window.search.setText("13")
     qtbot.keyClick(window.search, QtCore.Qt.Key.Key_Return)
     assert view.selected == "bus:12"  # element names stay bus:<index>

@@ -4,7 +4,8 @@ Drawing follows CONVENTIONS.md: one ScatterPlotItem for all buses (names in `dat
 for all generators and loads, one PlotCurveItem(connect='pairs') per edge class, and
 pens/brushes built once and indexed with numpy. Variants and verdicts only change masks
 (`DrawState`). The symbols are in `glyphs`, the legend in `legend`, picking (a click on
-case9241pegase resolves in milliseconds) in `picking`.
+case9241pegase resolves in milliseconds) in `picking`, the bus labels (placed clear of the
+markers) in `view_labels`, and where Fit puts the grid in `room`.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from n1studio.app.canvas.glyphs import (
     E_VIOL,
     MARKERS,
 )
-from n1studio.app.canvas.legend import build_legend, fit_legend
+from n1studio.app.canvas.legend import anchor_legend, build_legend
 from n1studio.app.canvas.picking import Picker, find_element
+from n1studio.app.canvas.room import fitted_range, legend_place
 from n1studio.app.canvas.styles import view_style
+from n1studio.app.canvas.view_labels import BusLabels
 from n1studio.grid.elements import parse_element
 from n1studio.present.drawing import LINE, UNIT_TABLES, Drawing, DrawState, glyph_offset
 from n1studio.present.theme import Palette, palette
@@ -57,7 +60,6 @@ class GridView(QtWidgets.QWidget):
         self.last_menu: QtWidgets.QMenu | None = None
         self.last_pick_s = 0.0
         self._describe: Callable[[str], str] | None = None
-        self._labels: list[pg.TextItem] = []
         self._pal: Palette = palette(theme)
 
         pg.setConfigOptions(antialias=True)
@@ -102,12 +104,23 @@ class GridView(QtWidgets.QWidget):
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.legend = None
+        self.legend_side = "bottom"  # or "right" (a wide view: the grid keeps the height)
         self.show_legend = True
+        self.legend_also: list[DrawState] = []  # the compared view's state: one legend
+        self.marker_pos = np.zeros((0, 2))  # data positions and pixel sizes of the markers
+        self.marker_size = np.zeros(0)
+        self.labels = BusLabels(self)
+        # fitted: the grid is shown as Fit shows it, so a legend or banner that changes size,
+        # or a resize, fits it again; the user's pan or zoom ends that
+        self.fitted = False
+        self.leader: GridView | None = None  # linked to it (compare): the leader fits both
 
         self._mouse = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._on_move)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         self.vb.sigRangeChanged.connect(self._level_of_detail)
+        self.vb.sigRangeChanged.connect(self.labels.schedule)
+        self.vb.sigRangeChangedManually.connect(self._user_moved)
         self._build_styles()
 
     # ---- styles ---------------------------------------------------------------------------
@@ -120,6 +133,10 @@ class GridView(QtWidgets.QWidget):
         for c in (*self.curves, self.stubs):
             c.opts["antialias"] = st.antialias
         self.plot.setBackground(self._pal.background)
+
+    @property
+    def pal(self) -> Palette:
+        return self._pal
 
     @property
     def bus_size(self) -> float:
@@ -136,7 +153,7 @@ class GridView(QtWidgets.QWidget):
         """Presentation mode: larger markers, thicker lines, bigger labels."""
         self.scale = scale
         self._build_styles()
-        self._rebuild_labels()
+        self.labels.rebuild()
         self._rebuild_legend()
         self.refresh()
 
@@ -157,17 +174,30 @@ class GridView(QtWidgets.QWidget):
         stub[0::2] = d.bus_xy[d.unit_bus]
         stub[1::2] = d.unit_xy
         self.stubs.setData(stub[:, 0], stub[:, 1], connect="pairs")
-        self._rebuild_labels()
+        self.labels.rebuild()
         self._rebuild_legend()
         self.set_state(state)
         self.fit()
 
+    def legend_kinds(self) -> list[str]:
+        """The marker kinds the legend lists: this view's and the compared view's."""
+        states = [self.state, *self.legend_also]
+        kinds = {k for st in states if st is not None for _, k in st.markers}
+        return [k for k in MARKERS if k in kinds]
+
     def set_state(self, state: DrawState) -> None:
-        old = {k for _, k in self.state.markers} if self.state is not None else set()
+        old = self.legend_kinds()
         self.state = state
-        if {k for _, k in state.markers} != old:
+        if self.legend_kinds() != old:
             self._rebuild_legend()
         self.refresh()
+
+    def set_legend_also(self, states: list) -> None:
+        """Two views side by side, one legend: it lists the other view's markers too."""
+        old = self.legend_kinds()
+        self.legend_also = [st for st in states if st is not None]
+        if self.legend_kinds() != old:
+            self._rebuild_legend()
 
     def refresh(self) -> None:
         d, st = self.drawing, self.state
@@ -213,8 +243,8 @@ class GridView(QtWidgets.QWidget):
         else:
             self.units.setData([])
         # violation markers: a hollow symbol per constraint kind
+        pos, sym, size = [], [], []
         if st.markers:
-            pos, sym, size = [], [], []
             for name, kind in st.markers:
                 xy = d.position(name)
                 if xy is None or kind not in MARKERS:
@@ -230,7 +260,10 @@ class GridView(QtWidgets.QWidget):
                                  pen=pg.mkPen(self._pal.violation, width=2.2 * self.scale))
         else:
             self.markers.setData([])
+        self.marker_pos = np.array(pos, dtype=float).reshape(-1, 2)
+        self.marker_size = np.array(size, dtype=float)
         self._refresh_selection()
+        self.labels.place()
 
     def _refresh_selection(self) -> None:
         """Only the selection marks (a click must not redraw the whole grid)."""
@@ -262,44 +295,38 @@ class GridView(QtWidgets.QWidget):
         curve.setData(xy[:, 0], xy[:, 1], connect="pairs")
         curve.show()
 
-    def _rebuild_labels(self) -> None:
-        for t in self._labels:
-            self.plot.removeItem(t)
-        self._labels = []
-        d = self.drawing
-        if d is None or len(d.bus_names) > 150:
-            return
-        font = QtGui.QFont()
-        font.setPointSizeF(8.5 * self.scale)
-        if self.scale > 1:
-            font.setBold(True)
-        # the label's corner sits a marker radius (in pixels, whatever the zoom) up and to
-        # the right of its bus, so the marker never covers it
-        r = 0.5 * self.look.bus_size * 1.45 + 2
-        colour = self._pal.text if self.scale > 1 else self._pal.muted
-        # the case's own bus names where it has them (pandapower's cases: 1..n, as in the
-        # textbooks, where the index counts from 0); element names stay bus:<index>
-        for (x, y), label, title in zip(d.bus_xy, d.bus_labels, d.bus_titles, strict=True):
-            t = pg.TextItem(title or label, color=colour, anchor=(0, 1))
-            t.setFont(font)
-            br = t.textItem.boundingRect()
-            t.setAnchor((-r / max(br.width(), 1.0), 1 + 0.6 * r / max(br.height(), 1.0)))
-            t.setPos(x, y)
-            t.setZValue(12)
-            self.plot.addItem(t)
-            self._labels.append(t)
-
-    def _rebuild_legend(self) -> None:
+    def _rebuild_legend(self, cols: int | None = None) -> None:
+        cols = cols or (self.legend.columnCount if self.legend is not None else 3)
         if self.legend is not None and self.legend.scene() is not None:
             self.legend.scene().removeItem(self.legend)
-        kinds = sorted({k for _, k in self.state.markers}) if self.state is not None else []
         self.legend = build_legend(self.vb, self._pal, self.scale, self.look.edge_pens,
-                                   self.look.symbols, kinds, self.show_legend)
+                                   self.look.symbols, self.legend_kinds(), self.show_legend,
+                                   cols)
         self._fit_legend()
+        self._refit()
 
     def _fit_legend(self) -> None:
-        if self.legend is not None:
-            fit_legend(self.legend, self.plot.width() - 24)
+        """The legend's side and columns for the view's size (`room.legend_place`)."""
+        if self.legend is None:
+            return
+        side, cols = legend_place(self)
+        self.legend_side = side
+        if cols != self.legend.columnCount:
+            self._rebuild_legend(cols)  # a new legend: see legend.legend_size
+            return
+        anchor_legend(self.legend, side)
+
+    def overlay_boxes(self) -> list[np.ndarray]:
+        """The legend's and the banner's boxes on the scene (labels keep clear of them)."""
+        out = []
+        if self.legend is not None and self.legend.isVisible():
+            r = self.legend.mapRectToScene(self.legend.boundingRect())
+            out.append(np.array([[r.left(), r.top(), r.right(), r.bottom()]]))
+        if self.banner.isVisible():
+            g = self.banner.geometry()
+            tl = self.plot.mapToScene(g.topLeft())
+            out.append(np.array([[tl.x(), tl.y(), tl.x() + g.width(), tl.y() + g.height()]]))
+        return out
 
     def _level_of_detail(self, *_args) -> None:
         """Generator and load glyphs only where they can be told apart from their bus: on a
@@ -320,20 +347,50 @@ class GridView(QtWidgets.QWidget):
         return self.units.isVisible()
 
     # ---- navigation -----------------------------------------------------------------------
+    def _user_moved(self, *_args) -> None:
+        self.fitted = False
+        if self.leader is not None:
+            self.leader.fitted = False
+
+    def _refit(self) -> None:
+        """Fit again when the grid is shown fitted (the room for it changed)."""
+        if self.fitted and self.leader is None and self.isVisible():
+            self.fit()
+
     def fit(self) -> None:
+        """The whole grid in the room the banner and the legend leave, centred there."""
+        if self.leader is not None:  # linked: the leading view fits, this one follows
+            self.leader.fit()
+            return
         if self.drawing is None:
             return
-        x0, y0, x1, y1 = self.drawing.bounds()
-        pad = 0.6 * self.drawing.layout.unit
-        x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-        # keep the drawing clear of the legend at the bottom and the banner at the top
-        h_px = max(self.vb.height(), 1.0)
-        below = (self.legend.boundingRect().height() + 20) if self.legend is not None else 0
-        above = (self.banner.height() + 12) if self.banner.isVisible() else 0
-        free = max(0.3, 1 - (below + above) / h_px)
-        h = (y1 - y0) / free
-        y0, y1 = y0 - h * below / h_px, y1 + h * above / h_px
-        self.vb.setRange(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0), padding=0.02)
+        self._fit_legend()
+        rect = fitted_range(self)
+        if rect is None:  # no size yet: the grid and a margin
+            x0, y0, x1, y1 = self.drawing.bounds()
+            pad = 0.6 * self.drawing.layout.unit
+            self.vb.setRange(QtCore.QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad,
+                                           y1 - y0 + 2 * pad), padding=0.02)
+            return
+        self.vb.setRange(rect, padding=0)
+        self.fitted = True
+        self.labels.place()
+
+    def fit_on(self, names: list[str]) -> bool:
+        """Centre and fit the view on these elements (an outage and its violations)."""
+        d = self.drawing
+        if d is None:
+            return False
+        pts = [d.position(n) for n in names]
+        pts = np.array([p for p in pts if p is not None], dtype=float).reshape(-1, 2)
+        if not len(pts):
+            return False
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = 1.5 * d.layout.unit
+        self.vb.setRange(QtCore.QRectF(lo[0] - pad, lo[1] - pad, hi[0] - lo[0] + 2 * pad,
+                                       hi[1] - lo[1] + 2 * pad), padding=0)
+        self._user_moved()
+        return True
 
     def centre_on(self, name: str, zoom: bool = True) -> bool:
         """Centre the view on an element; zoom in on big grids so it can be seen."""
@@ -348,6 +405,7 @@ class GridView(QtWidgets.QWidget):
             span = 14 * self.drawing.layout.unit
             w, h = min(w, span), min(h, span)
         self.vb.setRange(QtCore.QRectF(xy[0] - w / 2, xy[1] - h / 2, w, h), padding=0)
+        self._user_moved()
         return True
 
     def select(self, name: str, centre: bool = False) -> None:
@@ -425,6 +483,7 @@ class GridView(QtWidgets.QWidget):
         """The line over the drawing: what is shown (variant, islands, verdict)."""
         if not text:
             self.banner.hide()
+            self._refit()
             return
         self.banner.setProperty("level", level)
         self.banner.setText(text)
@@ -432,6 +491,7 @@ class GridView(QtWidgets.QWidget):
         self.banner.style().polish(self.banner)
         self.banner.show()
         self._place_banner()
+        self._refit()
 
     def _place_banner(self) -> None:
         """The banner wraps within the view (never clipped on the right), at most its width
@@ -451,6 +511,7 @@ class GridView(QtWidgets.QWidget):
         self.show_legend = on
         if self.legend is not None:
             self.legend.setVisible(on)
+            self._fit_legend()
 
     def export_png(self, path: str, width: int = 0, height: int = 0) -> None:
         """Save what the view shows (drawing, legend and banner) as a PNG."""
@@ -470,3 +531,5 @@ class GridView(QtWidgets.QWidget):
         if self.banner.isVisible():
             self._place_banner()
         self._fit_legend()
+        self._refit()
+        self.labels.schedule()

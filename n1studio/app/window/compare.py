@@ -4,8 +4,8 @@ and a variant, ...).
 `CompareBar` sits over the two views while comparing: a "Left" and a "Right" list of the
 session's entries. The left one is the active entry (choosing it activates it), the right one
 is drawn in the second view. The views are linked both ways (pan or zoom one, the other
-follows), only the left view shows the legend, and each view's banner carries its entry's
-full label. The second view is fitted once it has its size (a view fitted while hidden
+follows), only the left view shows the legend, which lists both views' markers, and each
+view's banner carries its entry's full label. The second view is fitted once it has its size (a view fitted while hidden
 shrinks the grid to a dot).
 """
 
@@ -58,23 +58,28 @@ class CompareBar(QtWidgets.QWidget):
 
 def compared_index(session, wanted: int) -> int:
     """The entry drawn on the right: `wanted` if it is another entry than the active one,
-    else the N case (or the first variant when the N case is active)."""
+    else the one before the active one in the list (the variant the user made or looked at
+    before it; the first variant when the N case is active)."""
     k = wanted
     if not (0 <= k < len(session.entries)) or k == session.active:
-        k = 0 if session.active != 0 else (1 if len(session.entries) > 1 else 0)
+        k = session.active - 1 if session.active > 0 else (1 if len(session.entries) > 1 else 0)
     return k
 
 
 def link_views(a, b) -> None:
-    """Pan and zoom of either view moves the other (pyqtgraph's link works both ways)."""
+    """Pan and zoom of either view moves the other (pyqtgraph's link works both ways); `a`
+    leads: its Fit (the room its banner and the one legend leave) fits both."""
     b.vb.setXLink(a.vb)
     b.vb.setYLink(a.vb)
+    b.leader = a
 
 
 def unlink_views(a, b) -> None:
     for v in (a, b):
         v.vb.setXLink(None)
         v.vb.setYLink(None)
+    b.leader = None
+    a.set_legend_also([])
 
 
 def run_label(entry_label: str, run: dict) -> str:
@@ -99,6 +104,8 @@ def run_state(session, entry, run: dict):
     """What the view draws for a stored run of `entry`'s variant: its verdict's violations."""
     from n1studio.present.drawing import state_for
 
-    cut = entry.variant.islands.cut_buses if (entry.ready or not session.big) else ()
-    return state_for(session.drawing, session.net, entry.outages, cut,
+    known = entry.ready or not session.big
+    cut = entry.variant.islands.cut_buses if known else ()
+    outs = entry.variant.out_of_service if known else entry.outages  # tripped units too
+    return state_for(session.drawing, session.net, outs, cut,
                      (run.get("verdict") or {}).get("violations") or [])

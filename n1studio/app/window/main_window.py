@@ -332,6 +332,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         if 0 <= j < len(runs):
             e, run = s.current, runs[j]
             self.compare.set_state(compare.run_state(s, e, run))
+            self.view.set_legend_also([self.compare.state])  # one legend for both panes
             self.compare.set_banner(compare.run_banner(s, e, run, palette(self.theme).violation),
                                     "info")
             self.compare_bar.show_entries(
@@ -342,6 +343,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self._compare_index = k
         e = s.entries[k]
         self.compare.set_state(s.draw_state(e))
+        self.view.set_legend_also([self.compare.state])  # one legend for both panes
         self.compare.set_banner(self.banner_text(e), "info")
         self.compare_bar.show_entries(labels + [compare.run_label(s.current.label, r)
                                                 for r in runs], s.active, k)
