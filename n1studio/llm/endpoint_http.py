@@ -102,7 +102,12 @@ def split_url(url: str) -> ServerURL:
     label = label_url(url)
     secrets += [v for k, v in params if v and is_secret_param(k)]
     auth = (p.username or "", p.password or "") if p.username or p.password else None
-    return ServerURL(base=f"{p.scheme}://{hostport}{path}", label=label, params=params,
+    base = f"{p.scheme}://{hostport}{path}"
+    try:
+        httpx.URL(base)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise EndpointError(f"not a server URL: {label!r} ({str(exc)[:80]})") from None
+    return ServerURL(base=base, label=label, params=params,
                      auth=auth, secrets=tuple(secrets), host=p.hostname)
 
 

@@ -256,3 +256,17 @@ def test_log_records_are_masked():
     written = handler.stream.getvalue()
     assert "Bearer ***" in written and "http://***@host/?token=***" in written
     assert KEY not in written and "pw-123456" not in written and "abcdef" not in written
+
+
+@pytest.mark.parametrize("url, expect", [
+    ("http://h\x00st:1", "not a server URL"),
+    ("http://[::1", "not a server URL"),
+    ("http://host:99999", "not a server URL"),
+    ("ftp://host:1", "not a server URL"),
+    (f"http://u:{KEY}@:80", "not a server URL"),
+])
+def test_a_url_that_is_not_a_server_is_one_line(url, expect):
+    with pytest.raises(EndpointError) as ei:
+        EndpointClient(url, MODEL)
+    msg = one_line(ei.value)
+    assert expect in msg and KEY not in msg
