@@ -11,10 +11,13 @@ import numpy as np
 from n1studio.check import check_answer
 from n1studio.grid.variant import Variant
 
+ALL = ("voltage", "angle", "gen_p", "gen_q")
 
-def breaking_answer(variant: Variant) -> dict:
-    """A flat-voltage answer with one bus pushed over its voltage limit, one far off in
-    angle (thermal and angle), one generator over its P limit and one over its Q limit."""
+
+def breaking_answer(variant: Variant, breaks=ALL) -> dict:
+    """A flat-voltage answer (power balance broken) with one bus pushed over its voltage
+    limit, one far off in angle (thermal and angle), one generator over its P limit and one
+    over its Q limit (`breaks`: which of these)."""
     m = variant.model
     base = m.base_mva
     on_b = np.flatnonzero(m.bus_on & (m.bus_index >= 0))
@@ -23,16 +26,18 @@ def breaking_answer(variant: Variant) -> dict:
     # the buses at the ends of a branch that has a rating and an angle limit
     lim = np.flatnonzero(m.branch_on & np.isfinite(m.rate) & np.isfinite(m.angmax))
     br = int(lim[0]) if len(lim) else int(np.flatnonzero(m.branch_on)[0])
-    va[m.t[br]] = 75.0
-    vm[on_b[len(on_b) // 2]] = float(m.vmax[on_b[len(on_b) // 2]]) + 0.15
+    if "angle" in breaks:
+        va[m.t[br]] = 75.0
+    if "voltage" in breaks:
+        vm[on_b[len(on_b) // 2]] = float(m.vmax[on_b[len(on_b) // 2]]) + 0.15
     gens = []
     on_g = np.flatnonzero(m.gen_on)
     for j, g in enumerate(on_g):
         p = 0.5 * (m.pmin[g] + m.pmax[g])
         q = 0.5 * (m.qmin[g] + m.qmax[g])
-        if j == 0:
+        if j == 0 and "gen_p" in breaks:
             p = m.pmax[g] * 1.5 + 0.5
-        if j == 1:
+        if j == 1 and "gen_q" in breaks:
             q = m.qmax[g] * 2 + 0.5
         gens.append({"element": m.gen_names[g], "p_mw": float(p * base),
                      "q_mvar": float(q * base), "vm_pu": 1.0})
@@ -41,9 +46,9 @@ def breaking_answer(variant: Variant) -> dict:
     return {"schema": "n1studio.answer/1", "generators": gens, "buses": buses}
 
 
-def breaking_verdict(variant: Variant) -> dict:
+def breaking_verdict(variant: Variant, breaks=ALL) -> dict:
     """The verdict of `breaking_answer` (checked here, no reference solve)."""
-    return check_answer(variant.model, breaking_answer(variant))
+    return check_answer(variant.model, breaking_answer(variant, breaks))
 
 
 def kinds(verdict: dict) -> set[str]:

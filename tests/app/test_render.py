@@ -136,3 +136,37 @@ def test_window_export_figure_both_panes(window, qtbot, open_case, tmp_path):
     root = ET.parse(svg).getroot()
     shapes = [e for e in root.iter() if e.tag in (f"{SVG_NS}circle", f"{SVG_NS}ellipse")]
     assert len(shapes) == 2 * len(window.session.net.bus)
+
+
+@pytest.mark.qt_log_ignore(r"This plugin does not support")
+def test_compare_export_is_one_figure_with_one_legend_for_both_panes(window, qtbot, open_case,
+                                                                     tmp_path):
+    """Left: an answer over a voltage limit; right: one over a generator's P limit. The
+    exported figure has one legend, and it lists both panes' markers."""
+    from n1studio.app.dialogs.export import export_figure
+    from tests.app.everything_broken import breaking_verdict, kinds
+
+    open_case(window, CASE)
+    s = window.session
+    window.take_out(OUT)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
+    left, right = s.entries[1], s.entries[0]
+    s.update(left, verdict=breaking_verdict(left.variant, ("voltage",)))
+    s.update(right, verdict=breaking_verdict(right.variant, ("gen_p",)))
+    assert kinds(left.verdict) == {"voltage", "power_balance"}
+    assert kinds(right.verdict) == {"gen_p", "power_balance"}
+    window.act_compare.trigger()  # opens on the active variant and the one before it
+    assert s.active == 1 and "N-1" not in window.compare.banner.text().split("·")[1]
+    # the window's one legend (the left pane's) lists the right pane's markers too
+    texts = [lab.text.strip() for _, lab in window.view.legend.items]
+    assert {"voltage limit", "generator P limit", "power balance"} <= set(texts)
+    assert not window.compare.legend.isVisible()
+    svg = export_figure(window, str(tmp_path / "both.svg"), width=1920, fmt="svg",
+                        aspect="16:9")
+    root = ET.parse(svg).getroot()
+    assert root.get("width", "").startswith("1920") or root.get("viewBox") == "0 0 1920 1080"
+    words = ["".join(e.itertext()).strip() for e in root.iter(f"{SVG_NS}text")]
+    for text in ("voltage limit", "generator P limit", "power balance", "bus", "line"):
+        assert words.count(text) == 1, (text, words.count(text))
+    titles = [w for w in words if w.startswith(CASE)]
+    assert titles == [f"{CASE} — N-1 {OUT}", f"{CASE} — N"]
