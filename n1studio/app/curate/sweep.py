@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from n1studio.app.panels.tables import row_table
+from n1studio.app.panels.tables import fit_columns, row_table, tip_cells
 from n1studio.grid.topology import describe_islands
 from n1studio.solve.sweep import STATUSES, describe, rank
 
@@ -54,9 +54,9 @@ class SweepTable(QtWidgets.QWidget):
         lay.addLayout(top)
         self.table = row_table([c.capitalize() for c in self.COLUMNS])
         self.table.setObjectName("sweepTable")
-        # the Detail column wraps (rows grow), its full text is also the cell's tooltip
-        self.table.setWordWrap(True)
-        self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideNone)
+        # one line per row: a cell too narrow elides its text, its tooltip holds it whole,
+        # and every column can be widened (panels/tables.py)
+        self.table.setWordWrap(False)
         self.table.cellClicked.connect(self._clicked)
         self.table.cellActivated.connect(self._clicked)
         lay.addWidget(self.table)
@@ -88,11 +88,11 @@ class SweepTable(QtWidgets.QWidget):
                 if j == 5:
                     item.setToolTip(v)
                 self.table.setItem(i, j, item)
-        self.table.resizeColumnsToContents()
+        tip_cells(self.table)
+        fit_columns(self.table)
         self.table.setSortingEnabled(True)
         # ranked by severity by default (the rank column, ascending)
         self.table.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
-        self.table.resizeRowsToContents()
         self._apply_filter(self.filter.currentText())
 
     def clear(self, text: str = "No sweep yet.") -> None:
