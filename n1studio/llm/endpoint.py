@@ -54,14 +54,13 @@ from n1studio.llm.constrain import (
     plan_token_budget,
     portable_plan_regex,
 )
-from n1studio.llm.endpoint_http import Call, Closed, EndpointError, run_call, split_url
+from n1studio.llm.endpoint_http import Call, Closed, EndpointError, Limits, run_call, split_url
 from n1studio.llm.endpoint_io import Transport
 from n1studio.llm.endpoint_limits import (
     BYTES_PER_TOKEN,
     DEFAULT_IDLE_S,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
-    Limits,
 )
 from n1studio.llm.endpoint_run import Run
 from n1studio.llm.runtime import ModelSettings

@@ -34,7 +34,6 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from n1studio.errors import ModelError, is_secret_param, mask_secrets
-from n1studio.llm.endpoint_limits import Limits
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 POLL_S = 0.05
@@ -126,6 +125,17 @@ def label_url(url: str) -> str:
 
 
 # ---- one call's limits -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Limits:
+    """What one call may spend: the whole deadline, the idle time per read, the retries
+    and the bytes read (comments and pings included)."""
+
+    deadline_s: float
+    idle_s: float
+    retries: int
+    max_bytes: int
+
+
 class Call:
     """One `complete()` (or identity look-up): its deadline, retries and bytes left."""
 
