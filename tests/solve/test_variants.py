@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from n1studio.grid.cases import load_case
-from n1studio.grid.variant import Variant
+from n1studio.grid.variant import Variant, base_model
 from n1studio.schema import ANSWER
 from n1studio.solve import reference as ref
 from n1studio.solve.acopf import solve_acopf
@@ -81,9 +81,12 @@ def test_cut_off_bus_is_not_solved_and_rest_succeeds(case30):
 
 def test_island_with_its_own_generator_gets_its_own_reference(case14):
     # pglib case14: line:10 is the only branch to bus 8, which holds a synchronous condenser
+    # and no load: a variant trips it with the outage (issue 17), so the two-island solve is
+    # asked of the model with line:10 out and nothing tripped
     v = Variant(case14, ["line:10"])
-    assert v.islands.n_islands == 2 and not v.islands.cut_buses
-    r = solve_acopf(v.model)
+    assert v.tripped == ("gen:3",) and v.islands.cut_buses == ["bus:8"]
+    model = base_model(case14).with_outages(["line:10"])
+    r = solve_acopf(model)
     assert r.success, r.message
     assert "2 energised islands" in r.message
     k = r.model.bus_names.index("bus:8")
