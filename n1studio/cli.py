@@ -24,8 +24,8 @@ from n1studio.errors import N1Error, mask_secrets
 
 # Command group modules in help order. A group module registers its subcommands.
 GROUPS = ("n1studio.commands.core", "n1studio.commands.prompt", "n1studio.commands.check",
-          "n1studio.commands.ask", "n1studio.commands.sweep", "n1studio.commands.curate",
-          "n1studio.app.commands")
+          "n1studio.commands.ask", "n1studio.commands.likelihood", "n1studio.commands.sweep",
+          "n1studio.commands.curate", "n1studio.app.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

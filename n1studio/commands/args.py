@@ -73,3 +73,23 @@ def add_endpoint_args(p: argparse.ArgumentParser) -> None:
                    help="with --endpoint: retries of one answer in all, for HTTP 429/5xx and "
                         f"dropped connections (default {DEFAULT_RETRIES})")
 
+
+def add_lora_args(p: argparse.ArgumentParser) -> None:
+    """--lora ADAPTER.gguf [--lora-scale S]: a LoRA adapter on the local model."""
+    p.add_argument("--lora", metavar="ADAPTER.gguf",
+                   help="a LoRA adapter GGUF (llama.cpp's convert_lora_to_gguf.py) applied to "
+                        "the local model; for a server, serve the adapter there (vLLM "
+                        "--lora-modules NAME=PATH) and pass --model NAME")
+    p.add_argument("--lora-scale", type=float, default=1.0, metavar="S",
+                   help="the adapter's scale (default 1; 0 gives the base model's answers)")
+
+
+def lora_from_args(args: argparse.Namespace) -> dict:
+    """The ModelSettings fields of --lora / --lora-scale (one line, exit 2, with --endpoint)."""
+    from n1studio.errors import OptionError
+
+    lora = getattr(args, "lora", None)
+    if lora and getattr(args, "endpoint", None):
+        raise OptionError("--lora applies to a local GGUF model; serve the adapter on the "
+                          "server (vLLM --lora-modules NAME=PATH) and name it with --model NAME")
+    return {"lora_path": lora, "lora_scale": getattr(args, "lora_scale", 1.0)} if lora else {}

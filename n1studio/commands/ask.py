@@ -15,7 +15,9 @@ import sys
 from n1studio.commands.args import (
     add_endpoint_args,
     add_example_arg,
+    add_lora_args,
     add_variant_args,
+    lora_from_args,
     variant_from_args,
 )
 from n1studio.llm.runtime import CONSTRAINED, FREE
@@ -28,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_variant_args(p)
     p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: $N1STUDIO_MODEL, else the bundled "
                         "Gemma 3 270M)")
+    add_lora_args(p)
     add_endpoint_args(p)
     p.add_argument("--gpu-layers", type=int, default=0, metavar="N",
                    help="layers to offload to the GPU (-1 = all; needs a GPU build)")
@@ -72,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     settings = ModelSettings(model_path=None if args.endpoint else args.model,
                              n_gpu_layers=args.gpu_layers, n_ctx=args.ctx,
                              temperature=args.temperature, seed=args.seed,
-                             max_tokens=args.max_tokens, mode=FREE if args.free else CONSTRAINED)
+                             max_tokens=args.max_tokens, mode=FREE if args.free else CONSTRAINED,
+                             **lora_from_args(args))
     if args.threads is not None:
         settings.n_threads = args.threads
 

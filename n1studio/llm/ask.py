@@ -12,7 +12,6 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from n1studio.grid.variant import Variant
 from n1studio.llm.client import ModelClient
@@ -103,10 +102,12 @@ def ask_variant(variant: Variant, settings: ModelSettings | None = None,
         max_tokens = max_number_tokens(plan)
     else:
         max_tokens = s.max_tokens
+    # the local worker keeps the prompt's shared part on disk for the next process
+    extra = {"shared_chars": p.shared_chars} if isinstance(client, ModelClient) else {}
     comp = client.complete(p.text, plan=plan, max_tokens=max_tokens, settings=s,
-                           on_event=on_event, cancel=cancel)
+                           on_event=on_event, cancel=cancel, **extra)
     answer = _read(comp.raw, constrained=plan is not None and not comp.cancelled)
-    settings_doc, model = s.to_dict(), Path(s.model_path).name
+    settings_doc, model = s.to_dict(), s.label
     if hasattr(client, "settings_dict"):  # a server: what answered is the server's model
         settings_doc, model = client.settings_dict(), client.label
     return AskResult(variant=variant.label, outages=list(variant.outages), prompt=p.text,

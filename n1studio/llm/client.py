@@ -35,6 +35,7 @@ class Completion:
     raw: str
     stats: dict = field(default_factory=dict)
     cancelled: bool = False
+    scores: list | None = None  # a "score" request: one entry per text (llm/scoring.py)
 
 
 def describe_exit(code: int | None) -> str:
@@ -137,18 +138,34 @@ class ModelClient:
     def complete(self, prompt: str, plan: list | None = None, max_tokens: int | None = None,
                  settings: ModelSettings | None = None, on_token: TokenCallback | None = None,
                  on_event: EventCallback | None = None,
-                 cancel: threading.Event | None = None) -> Completion:
+                 cancel: threading.Event | None = None, shared_chars: int = 0) -> Completion:
         """Run one completion in the worker: `plan` (constrained) or free text.
 
         Blocks until done; streams token text to `on_token` and every worker event to
         `on_event`. Setting `cancel` stops it between tokens (the partial text is returned,
-        `cancelled=True`). Raises ModelError for bad settings or a failed worker.
+        `cancelled=True`). `shared_chars`: the length of the prompt's part shared by every
+        variant of its grid (kept on disk across processes). Raises ModelError for bad
+        settings or a failed worker.
         """
         s = validate_settings(settings or self.settings)
         if max_tokens is None:
             max_tokens = s.max_tokens
         req = {"op": "ask", "settings": s.to_dict(), "prompt": prompt, "plan": plan,
-               "max_tokens": int(max_tokens)}
+               "max_tokens": int(max_tokens), "shared_chars": int(shared_chars)}
+        return self._request(req, on_token, on_event, cancel)
+
+    def score(self, prompt: str, texts: list[str], settings: ModelSettings | None = None,
+              on_event: EventCallback | None = None, cancel: threading.Event | None = None,
+              shared_chars: int = 0) -> Completion:
+        """The log-probabilities of `texts`, each written after `prompt` (the prompt read
+        once); `Completion.scores` holds one {"n_tokens", "logprob_sum", "mean",
+        "token_logprobs"} per text."""
+        s = validate_settings(settings or self.settings)
+        req = {"op": "score", "settings": s.to_dict(), "prompt": prompt, "texts": list(texts),
+               "shared_chars": int(shared_chars)}
+        return self._request(req, None, on_event, cancel)
+
+    def _request(self, req: dict, on_token, on_event, cancel) -> Completion:
         with self._lock:
             self._closing = False
             if self._proc is None or not self._proc.is_alive():
@@ -195,7 +212,8 @@ class ModelClient:
             elif kind == "done":
                 stats = ev.get("stats", {})
                 return Completion(raw=ev.get("raw", ""), stats=stats,
-                                  cancelled=bool(stats.get("cancelled")))
+                                  cancelled=bool(stats.get("cancelled")),
+                                  scores=ev.get("scores"))
             elif kind == "error":
                 if ev.get("detail"):  # an unexpected failure: its traceback, for the log only
                     log.info("model worker traceback:\n%s", ev["detail"])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from n1studio.errors import ModelError
 from n1studio.llm.gguf import inspect_gguf
+from n1studio.llm.lora import check_adapter, check_scale, model_label
 from n1studio.resources import resource
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class ModelSettings:
     the answer's fixed pieces, every multi-token batch (0 = every core that is free now,
     see prompt_threads).
     temperature 0 = greedy (reproducible); seed fixes sampling at temperature > 0.
+    lora_path: a LoRA adapter GGUF applied with lora_scale (llm/lora.py); validate_settings
+    fills lora_sha256, which with the scale names the model in studies and caches.
     """
 
     model_path: str | None = None
@@ -86,18 +89,34 @@ class ModelSettings:
     max_tokens: int = 2048  # free mode: the answer budget; constrained mode computes its own
     top_k: int = 40
     top_p: float = 0.95
+    lora_path: str | None = None
+    lora_scale: float = 1.0
+    lora_sha256: str | None = None
 
     def resolved(self) -> ModelSettings:
         """A copy with the model path made absolute (the default model assembled if needed)."""
         path = self.model_path or os.environ.get(MODEL_ENV) or str(default_model_path())
-        return replace(self, model_path=str(Path(path).expanduser().resolve()))
+        lora = str(Path(self.lora_path).expanduser().resolve()) if self.lora_path else None
+        return replace(self, model_path=str(Path(path).expanduser().resolve()), lora_path=lora)
 
     def load_key(self) -> tuple:
         """Settings that need the model reloaded when they change."""
-        return (self.model_path, self.n_threads, self.n_threads_batch, self.n_gpu_layers)
+        return (self.model_path, self.n_threads, self.n_threads_batch, self.n_gpu_layers,
+                self.lora_path, self.lora_scale, self.lora_sha256)
+
+    @property
+    def label(self) -> str:
+        """The model's name in outputs: its file, and the adapter with its scale."""
+        return model_label(self.model_path or "default", self.lora_path, self.lora_scale)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings as stored with a run. Without an adapter the LoRA fields are left
+        out, so the settings (and a study's run keys) of plain runs stay what they were."""
+        doc = asdict(self)
+        if not self.lora_path:
+            for k in ("lora_path", "lora_scale", "lora_sha256"):
+                doc.pop(k)
+        return doc
 
     @classmethod
     def from_values(cls, values: dict) -> ModelSettings:
@@ -128,6 +147,10 @@ def validate_settings(settings: ModelSettings) -> ModelSettings:
                          "build is CPU-only; install a CUDA build of llama-cpp-python (see the "
                          "README) or use --gpu-layers 0")
     info = inspect_gguf(s.model_path)
+    if s.lora_path:
+        adapter = check_adapter(s.lora_path, s.model_path)
+        s = replace(s, lora_path=str(adapter.path), lora_scale=check_scale(s.lora_scale),
+                    lora_sha256=adapter.sha256)
     ctx_train = info.context_length
     if ctx_train and s.n_ctx > ctx_train:
         raise ModelError(f"context of {s.n_ctx} tokens is longer than {info.name}'s "

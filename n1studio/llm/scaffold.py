@@ -125,3 +125,35 @@ class NumberState:
                 self.leading_zero = True
             self.n_int += 1
         self.text += ch
+
+
+# ---- an answer written into the plan (what the constrained decoder writes) ---------------------
+def number_text(x: float, frac_digits: int) -> str:
+    """A number as the constrained decoder can write it: rounded to the slot's decimals,
+    trailing zeros dropped, never "-0"."""
+    s = f"{round(float(x), frac_digits) + 0.0:.{frac_digits}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def written_answer(prompt: Prompt, answer: dict) -> list[tuple[str, str]]:
+    """`answer` (in the prompt's names) written exactly as a constrained answer to `prompt`:
+    ("t", fixed text) and ("n", number text) pieces in order. The fixed pieces are
+    tokenized alone, the numbers one character per token, as the worker does. KeyError
+    names an element of the prompt the answer has no value for."""
+    gens = {g.get("element"): g for g in answer.get("generators", []) if isinstance(g, dict)}
+    buses = {b.get("element"): b for b in answer.get("buses", []) if isinstance(b, dict)}
+    values = []
+    for g in prompt.generators:
+        item = gens[g]
+        values += [item["p_mw"], item["q_mvar"]]
+    for b in prompt.buses:
+        item = buses[b]
+        values += [item["vm_pu"], item["va_degree"]]
+    plan = answer_plan(prompt, objective=answer.get("objective") is not None)
+    if answer.get("objective") is not None:
+        values.append(answer["objective"])
+    it = iter(values)
+    return [("t", seg[1]) if seg[0] == "t" else ("n", number_text(next(it), int(seg[3])))
+            for seg in plan]

@@ -2,15 +2,19 @@
 
 The parent (`llm/client.py`) starts it with multiprocessing's "spawn" context and talks
 to it over a pipe. A request is a dict {"op": "ask", "settings", "prompt", "plan",
-"max_tokens"}; the worker answers with events: {"ev": "loaded"}, {"ev": "progress"}
-(prompt processing), {"ev": "token", "text"} as each token comes, then {"ev": "done",
-"raw", "stats"} or {"ev": "error", "message"}. Cancellation is a shared Event checked
-between tokens and between prompt batches.
+"max_tokens", "shared_chars"}; the worker answers with events: {"ev": "loaded"},
+{"ev": "progress"} (prompt processing), {"ev": "token", "text"} as each token comes, then
+{"ev": "done", "raw", "stats"} or {"ev": "error", "message"}. {"op": "score", "settings",
+"prompt", "texts", "shared_chars"} asks for the log-probabilities of texts written after the
+prompt (`llm/scoring.py`); its "done" carries "scores". Cancellation is a shared Event
+checked between tokens and between prompt batches.
 
 The `Engine` keeps one `Llama` object alive across requests: its evaluated tokens stay in
 llama.cpp's KV cache, and a new prompt only evaluates what follows the longest common
 prefix with what is already there (`cached_tokens`). Gemma 3 uses sliding-window
-attention; `swa_full=True` keeps the full cache so that the prefix can be reused.
+attention; `swa_full=True` keeps the full cache so that the prefix can be reused. The
+prompt's shared part (`shared_chars`) is also kept on disk across processes
+(`llm/statecache.py`), keyed by the model's and the LoRA adapter's hashes.
 
 Sampling is done here on the logits with numpy (greedy at temperature 0, seeded
 top-k/top-p otherwise), so that constrained numbers, free text and the statistics all
@@ -26,6 +30,7 @@ reaches the whole process group) is left to the parent, which decides what stops
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import logging
 import os
@@ -34,11 +39,12 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import numpy as np
 
+from n1studio.llm import statecache
 from n1studio.llm.jsonscan import JsonEnd
+from n1studio.llm.scoring import CHUNK, eval_padded, score_texts
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +81,7 @@ class _UncompiledChatTemplate:
         return refuse
 
 
-@contextmanager
+@contextlib.contextmanager
 def _chat_templates_not_compiled(llama_cpp):
     """While a Llama object is built in this (single-purpose) process, compile no template."""
     fmt = llama_cpp.llama_chat_format
@@ -115,6 +121,8 @@ class Engine:
                 n_threads_batch=settings.get("n_threads_batch") or settings["n_threads"],
                 n_gpu_layers=settings["n_gpu_layers"], seed=int(settings.get("seed", 0)),
                 swa_full=True, verbose=False, logits_all=False,
+                lora_path=settings.get("lora_path") or None,
+                lora_scale=float(settings.get("lora_scale", 1.0)),
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise WorkerError(f"llama.cpp cannot load {os.path.basename(settings['model_path'])}: "
@@ -137,6 +145,7 @@ class Engine:
             if len(ids) == 1:
                 ends.add(ids[0])
         self._end_ids = np.array(sorted(ends), dtype=np.intc)
+        self._state_key: str | None = None  # statecache.model_key, computed when first needed
 
     @property
     def n_ctx(self) -> int:
@@ -153,16 +162,54 @@ class Engine:
         ptr = self._llama_cpp.llama_get_logits_ith(self.llama._ctx.ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
 
+    def char_id(self, ch: str) -> int:
+        """The single token of a number character ("0"-"9", ".", "-")."""
+        try:
+            return self._char_ids[ch]
+        except KeyError:
+            raise WorkerError(f"{ch!r} is not a number character") from None
+
     def is_eog(self, tok: int) -> bool:
         try:
             return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, tok))
         except AttributeError:
             return tok == self.llama.token_eos()
 
-    def prefill(self, tokens: list[int], cancelled: Callable[[], bool], emit: Emit) -> int:
-        """Make the context hold exactly `tokens`, reusing the longest cached prefix.
+    def shared_tokens(self, prompt: str, shared_chars: int, tokens: list[int]) -> int:
+        """How many of the prompt's `tokens` belong to its shared part (the first
+        `shared_chars` characters, tokenized alone: equal up to the boundary)."""
+        if shared_chars <= 0:
+            return 0
+        head = self.tokenize(prompt[:shared_chars], bos=True)
+        n = min(len(head), len(tokens))
+        same = np.asarray(head[:n]) == np.asarray(tokens[:n])
+        return n if same.all() else int(np.argmin(same))
 
-        Returns the number of tokens reused from the previous evaluation.
+    def _disk_state(self, tokens: list[int], shared: int, prefix: int):
+        """The state file of the shared part when it is worth using (else None)."""
+        if shared < statecache.MIN_TOKENS or not (prefix < shared < len(tokens)):
+            return None
+        folder = statecache.cache_dir()
+        if folder is None:
+            return None
+        if self._state_key is None:
+            build = getattr(self._llama_cpp, "__version__", "?")
+            self._state_key = statecache.model_key(self.settings, build)
+        return statecache.state_file(folder, self._state_key, tokens[:shared])
+
+    def prefill(self, tokens: list[int], cancelled: Callable[[], bool], emit: Emit,
+                shared: int = 0, logits: bool = True, min_batch: int = 1) -> int:
+        """Make the context hold exactly `tokens`, reusing the longest cached prefix: in
+        the KV cache, else the first `shared` tokens' state on disk (statecache), which
+        this call writes when it reads them itself.
+
+        Returns the number of tokens reused (from memory or disk); `self.prompt_state`
+        says where they came from ("memory", "disk", "read" and "saved" otherwise).
+        `logits=False`: the caller needs no logits of the last token (a fully cached prompt
+        is not touched). `min_batch`: a tail shorter than this is read again from further
+        back (llama.cpp rounds one-token batches differently: see llm/scoring.py).
+        Batches are padded to a multiple of `CHUNK` (scoring.eval_padded), so a prompt's
+        state does not depend on how it was split (cached prefix, state on disk).
         """
         llama = self.llama
         have = llama.input_ids[: llama.n_tokens]
@@ -171,22 +218,42 @@ class Engine:
         if n:
             neq = np.flatnonzero(have[:n] != np.asarray(tokens[:n], dtype=have.dtype))
             prefix = int(neq[0]) if len(neq) else n
-        if prefix >= len(tokens):  # re-evaluate the last token to get fresh logits
+        if prefix >= len(tokens) and logits:  # re-evaluate the last token: fresh logits
             prefix = len(tokens) - 1
+        if 0 < len(tokens) - prefix < min_batch:
+            prefix = max(0, len(tokens) - min_batch)
         if prefix > 0 and not llama._ctx.kv_cache_seq_rm(-1, prefix, -1):
             prefix = 0  # this cache cannot drop a suffix: start over
+        self.prompt_state = "memory" if prefix else "read"
+        disk = self._disk_state(tokens, shared, prefix)
+        if disk is not None and disk.is_file():
+            llama.reset()
+            llama._ctx.kv_cache_clear()
+            if statecache.load(self._llama_cpp, llama._ctx.ctx, disk, tokens[:shared]):
+                llama.input_ids[:shared] = tokens[:shared]
+                prefix, disk, self.prompt_state = shared, None, "disk"
+            else:
+                prefix = 0
+            emit({"ev": "progress", "done": prefix, "total": len(tokens)})
         if prefix == 0:
             llama.reset()
             llama._ctx.kv_cache_clear()
         llama.n_tokens = prefix
-        rest = tokens[prefix:]
         step = llama.n_batch
-        for i in range(0, len(rest), step):
-            if cancelled():
-                raise Cancelled()
-            llama.eval(rest[i:i + step])
-            emit({"ev": "progress", "done": prefix + min(i + step, len(rest)),
-                  "total": len(tokens)})
+        # with a state to write, stop once at the end of the shared part
+        stops = [shared, len(tokens)] if disk is not None else [len(tokens)]
+        at = prefix
+        for stop in stops:
+            for i in range(at, stop, step):
+                if cancelled():
+                    raise Cancelled()
+                j = min(i + step, stop)
+                eval_padded(self, tokens[i:j], "last" if j == len(tokens) and logits else "none")
+                emit({"ev": "progress", "done": min(i + step, stop), "total": len(tokens)})
+            at = stop
+            if disk is not None and stop == shared and statecache.save(
+                    self._llama_cpp, llama._ctx.ctx, disk, tokens[:shared]):
+                self.prompt_state = "saved"
         return prefix
 
     # ---- sampling --------------------------------------------------------------------------
@@ -218,8 +285,9 @@ class Engine:
 
     # ---- a request ---------------------------------------------------------------------------
     def run(self, prompt: str, plan: list | None, max_tokens: int, emit: Emit,
-            cancelled: Callable[[], bool]) -> dict:
-        """Answer one request; streams token events and returns {"raw", "stats"}."""
+            cancelled: Callable[[], bool], shared_chars: int = 0) -> dict:
+        """Answer one request; streams token events and returns {"raw", "stats"}.
+        `shared_chars`: the length of the prompt's shared part (kept on disk)."""
         from n1studio.llm.runtime import prompt_threads
         from n1studio.llm.scaffold import NumberState
 
@@ -232,7 +300,8 @@ class Engine:
         n_read = prompt_threads(int(self.settings["n_threads"]),
                                 int(self.settings.get("n_threads_batch") or 0))
         lc.llama_set_n_threads(ctx, int(self.settings["n_threads"]), n_read)
-        cached = self.prefill(tokens, cancelled, emit)
+        cached = self.prefill(tokens, cancelled, emit,
+                              self.shared_tokens(prompt, shared_chars, tokens))
         t_prompt = time.perf_counter() - t0
         perf0 = lc.llama_perf_context(ctx)
         out: list[str] = []
@@ -268,7 +337,11 @@ class Engine:
             "llama_decode_tokens": int(n_eval),
             "llama_decode_tokens_per_s": round(1000.0 * n_eval / t_eval, 2) if t_eval > 0 else None,
             "n_ctx": self.n_ctx, "cancelled": state["cancelled"], "prompt_threads": n_read,
+            "prompt_state": self.prompt_state,
         }
+        if "plan" in state:
+            stats["plan"] = {k: round(v, 4) if isinstance(v, float) else v
+                             for k, v in state["plan"].items()}
         return {"raw": "".join(out), "stats": stats}
 
     def _run_free(self, max_tokens, rng, send, state, dec, cancelled) -> None:
@@ -287,15 +360,27 @@ class Engine:
             self.llama.eval([tok])
 
     def _run_plan(self, plan, rng, send, state, cancelled, NumberState) -> None:
+        """A constrained answer; `state["plan"]` gets where its time went: fixed text
+        (tokens, seconds), numbers (count, steps), one-token decodes (seconds) and the
+        rest of the number loop (choosing among allowed characters: Python overhead)."""
         ids_of = self._char_ids
+        clock = time.perf_counter
+        t = {"text_tokens": 0, "text_s": 0.0, "numbers": 0, "steps": 0, "decode_s": 0.0,
+             "numbers_s": 0.0}
+        state["plan"] = t
         for seg in plan:
             if cancelled():
                 raise Cancelled()
             if seg[0] == "t":
+                t0 = clock()
                 toks = self.tokenize(seg[1], bos=False)
                 self.llama.eval(toks)
+                t["text_tokens"] += len(toks)
+                t["text_s"] += clock() - t0
                 send(seg[1], len(toks))
                 continue
+            t_num = clock()
+            t["numbers"] += 1
             num = NumberState(bool(seg[1]), int(seg[2]), int(seg[3]))
             while True:
                 chars, can_end = num.allowed()
@@ -308,14 +393,18 @@ class Engine:
                     cand = np.append(cand, lg[self._end_ids].max())
                 k = self.pick(ids, cand, rng)
                 state["n_sampled"] += 1
+                t["steps"] += 1
                 if k == len(chars):  # the model ends the number
                     break
                 ch = chars[k]
                 num.push(ch)
+                t0 = clock()
                 self.llama.eval([ids_of[ch]])
+                t["decode_s"] += clock() - t0
                 send(ch, 1)
                 if cancelled():
                     raise Cancelled()
+            t["numbers_s"] += clock() - t_num
 
 
 _LOG_CB = None
@@ -330,10 +419,8 @@ def _quiet_llama_logs(llama_cpp) -> None:
 
     @llama_cpp.llama_log_callback
     def _cb(level, text, user_data):  # pragma: no cover - called from C
-        try:
+        with contextlib.suppress(Exception):  # never raise into C code
             clog.debug(text.decode("utf-8", "replace").rstrip())
-        except Exception:  # noqa: BLE001, S110 -- never raise into C code
-            pass
 
     _LOG_CB = _cb
     llama_cpp.llama_log_set(_cb, ctypes.c_void_p(0))
@@ -415,22 +502,28 @@ def serve(conn, cancel_event) -> None:
             break
         if msg.get("op") == "shutdown":
             break
-        if msg.get("op") != "ask":
+        if msg.get("op") not in ("ask", "score"):
             continue
         try:
             settings = msg["settings"]
             key = (settings["model_path"], settings["n_threads"],
-                   settings.get("n_threads_batch"), settings["n_gpu_layers"])
+                   settings.get("n_threads_batch"), settings["n_gpu_layers"],
+                   settings.get("lora_path"), settings.get("lora_scale"),
+                   settings.get("lora_sha256"))
             if vocab_path != settings["model_path"]:
                 vocab, vocab_path = _tokenizer(settings["model_path"]), settings["model_path"]
 
             def count(text: str, bos: bool, vocab=vocab) -> int:
                 return len(vocab.tokenize(text.encode("utf-8"), add_bos=bos, special=False))
 
-            budget = int(msg["max_tokens"])
-            if msg.get("plan") is not None:
+            budget = int(msg.get("max_tokens") or 0)
+            if msg["op"] == "score":  # the longest text written after the prompt
+                budget = max((count(t, False) if isinstance(t, str) else
+                              sum(len(x) if k == "n" else count(x, False) for k, x in t)
+                              for t in msg["texts"]), default=0)
+            elif msg.get("plan") is not None:
                 budget += sum(count(s[1], False) for s in msg["plan"] if s[0] == "t")
-            needed = count(msg["prompt"], True) + budget + 8
+            needed = count(msg["prompt"], True) + budget + 8 + CHUNK  # CHUNK: batch padding
             n_train = _context_length(settings["model_path"])
             current = engine.n_ctx if engine is not None and engine.load_key == key else 0
             want = _ctx_size(needed, int(settings.get("n_ctx") or 0), current, n_train)
@@ -445,8 +538,14 @@ def serve(conn, cancel_event) -> None:
                 _send(conn, {"ev": "loaded", "load_s": round(load_s, 3), "n_ctx": want,
                            "n_ctx_train": n_train})
             engine.settings = dict(settings)
-            result = engine.run(msg["prompt"], msg.get("plan"), int(msg["max_tokens"]),
-                                lambda ev: _send(conn, ev), cancel_event.is_set)
+            if msg["op"] == "score":
+                result = score_texts(engine, msg["prompt"], msg["texts"],
+                                     int(msg.get("shared_chars") or 0),
+                                     lambda ev: _send(conn, ev), cancel_event.is_set)
+            else:
+                result = engine.run(msg["prompt"], msg.get("plan"), int(msg["max_tokens"]),
+                                    lambda ev: _send(conn, ev), cancel_event.is_set,
+                                    int(msg.get("shared_chars") or 0))
             result["stats"]["load_s"] = round(load_s, 3)
             _send(conn, {"ev": "done", **result})
         except ParentGone:

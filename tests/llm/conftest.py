@@ -105,3 +105,49 @@ def llama_server_url(default_model, tmp_path_factory):
     """The URL of a llama.cpp server with the default model (key: SERVER_KEY)."""
     with llama_server(default_model, tmp_path_factory.mktemp("server") / "server.log") as url:
         yield url
+
+
+# ---- a tiny real LoRA adapter for the default model ------------------------------------------
+LORA_WEIGHTS = ("blk.0.attn_q.weight", "blk.1.attn_q.weight", "blk.0.ffn_down.weight")
+
+
+def write_lora(path, base_path, weights=LORA_WEIGHTS, *, rank: int = 1, sigma: float = 0.08,
+               seed: int = 0, arch: str | None = None, general_type: str = "adapter",
+               shapes_from: str | None = None):
+    """A LoRA adapter GGUF (llama.cpp's layout: W.lora_a [n_in, rank], W.lora_b [rank, n_out],
+    general.type "adapter", adapter.type "lora") for `weights` of the model at `base_path`,
+    with seeded random entries: a real adapter llama.cpp loads, made in a second.
+    `shapes_from`: take every weight's shape from this base weight (names it lacks)."""
+    import gguf
+    import numpy as np
+
+    from n1studio.llm.gguf import inspect_gguf
+
+    base = inspect_gguf(base_path)
+    w = gguf.GGUFWriter(str(path), arch or base.architecture)
+    w.add_string("general.type", general_type)
+    w.add_string("adapter.type", "lora")
+    w.add_float32("adapter.lora.alpha", float(rank))
+    rng = np.random.default_rng(seed)
+    for name in weights:
+        n_in, n_out = base.shapes[shapes_from or name][:2]
+        # numpy shapes are the GGUF dimensions reversed
+        w.add_tensor(f"{name}.lora_a", rng.normal(0, sigma, (rank, n_in)).astype(np.float32))
+        w.add_tensor(f"{name}.lora_b", rng.normal(0, sigma, (n_out, rank)).astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_lora():
+    """`write_lora` (for tests that make adapters of their own)."""
+    return write_lora
+
+
+@pytest.fixture(scope="session")
+def tiny_lora(default_model, tmp_path_factory):
+    """A rank-1 LoRA adapter for the default model (three weights of its first layers)."""
+    return write_lora(tmp_path_factory.mktemp("lora") / "tiny-lora.gguf", default_model)
