@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-iter", type=int, default=None, metavar="N",
                    help="AC OPF: stop after N Ipopt iterations (default 1000)")
     p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
-                   help="AC OPF: stop after this much solver time (default 300 s)")
+                   help="AC and DC OPF: stop the solver after this much time (default 300 s)")
     p.add_argument("--json", action="store_true", help="print the answer document")
     p.set_defaults(func=run_solve)
 
@@ -78,9 +78,7 @@ def run_solve(args: argparse.Namespace) -> int:
     if bar.enabled and not args.json:
         def progress(fraction: float, text: str) -> None:
             bar(round(100 * min(max(fraction, 0.0), 1.0)), 100, text)
-    budget = {}
-    if kind == "ac":
-        budget = {"max_iter": args.max_iter, "time_limit_s": args.time_limit}
+    budget = {"max_iter": args.max_iter, "time_limit_s": args.time_limit}  # AC; DC: the time
     try:
         result = reference(variant, kind, progress=progress, **budget)
     finally:

@@ -128,7 +128,8 @@ def parse_matpower(text: str, path: Path) -> dict:
     """The checked PYPOWER-style dict of a case file's text (see the module docstring)."""
     assigned = read_assignments(text, path.name)
     if not assigned:
-        raise CaseError(f"{path.name}: not a MATPOWER case (no 'mpc' structure found)")
+        raise CaseError(f"{path.name}: not a MATPOWER case (no 'mpc' structure found)"
+                        f"{_cut_hint(text)}")
     version = assigned.get("version")
     if version is not None and str(version.value).strip() not in ("2", "2.0"):
         raise CaseDataError(f"{path.name}: mpc.version is {version.value!r}; N-1 Studio reads "
@@ -139,10 +140,10 @@ def parse_matpower(text: str, path: Path) -> dict:
         if a.kind == "matrix" and name not in ("version", "baseMVA"):
             tables[name] = _table(a, path)
             ppc[name] = tables[name].data
+    hint = _cut_hint(text, assigned)
     for name, width in _REQUIRED.items():
         if name not in ppc or ppc[name].size == 0:
-            raise CaseDataError(f"{path.name}: mpc.{name} is missing or empty"
-                                f"{_cut_hint(text)}")
+            raise CaseDataError(f"{path.name}: mpc.{name} is missing or empty{hint}")
         if ppc[name].shape[1] < width:
             raise CaseDataError(f"{path.name}: mpc.{name} has {ppc[name].shape[1]} columns, "
                                 f"expected at least {width}")
@@ -150,15 +151,24 @@ def parse_matpower(text: str, path: Path) -> dict:
     for name in (*_REQUIRED, "gencost"):
         if name in assigned:
             cross_check(assigned[name], lines, path.name)
-    check_tables(tables, path, _cut_hint(text))
+    check_tables(tables, path, hint)
     return ppc
 
 
-def _cut_hint(text: str) -> str:
-    if text.endswith(("\n", "\r")):
-        return ""
-    return (f" (the file ends at line {text.count(chr(10)) + 1} without a final newline: "
-            "it looks truncated)")
+def _cut_hint(text: str, assigned: dict[str, Assignment] | None = None) -> str:
+    """Why a table may be missing: a file cut short. Said when the file ends without a
+    final newline, or when it stops after some of the case's tables (a whole case states
+    bus, gen, branch and gencost; a download cut between two tables leaves the first ones)."""
+    end = text.count("\n") + (0 if text.endswith(("\n", "\r")) else 1)
+    if not text.endswith(("\n", "\r")):
+        return f" (the file ends at line {end} without a final newline: it looks truncated)"
+    if assigned:
+        have = [t for t in (*_REQUIRED, "gencost") if t in assigned]
+        if have and len(have) < len(_REQUIRED) + 1:
+            last = max((assigned[t] for t in have), key=lambda a: a.end_line)
+            return (f" (the file ends at line {end}, after mpc.{last.field}: is it "
+                    "truncated?)")
+    return ""
 
 
 def _base_mva(a: Assignment | None, path: Path, text: str) -> float:

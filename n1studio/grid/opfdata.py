@@ -183,10 +183,10 @@ def base_mva(grid: dict, name: str = "example") -> float:
     """baseMVA from ``grid.context``: ``[[[b]]]`` as the release writes it, or the
     ``[[b]]`` of earlier N-1 Studio exports; anything else is one CaseError line."""
     try:
-        a = np.asarray(grid["context"], dtype=float)
+        a = np.asarray(grid["context"])
     except (TypeError, ValueError, KeyError):
         raise CaseError(f"{name}: grid.context must hold baseMVA as [[[baseMVA]]]") from None
-    if a.size != 1 or a.ndim > 3:
+    if a.dtype.kind not in "iuf" or a.size != 1 or a.ndim > 3:
         raise CaseError(f"{name}: grid.context must hold baseMVA as [[[baseMVA]]], not an "
                         f"array of shape {list(a.shape)}")
     base = float(a.reshape(-1)[0])

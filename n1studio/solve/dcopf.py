@@ -8,6 +8,9 @@ divides by the tap ratio and moves phase shifts into injections instead, which i
 to the AC physics. Bus shunt conductances consume gs at vm = 1. Branch limits
 |p| <= rate, angle-difference limits, generator P bounds; cost c2 P^2 + c1 P + c0 with P in
 MW (a QP when any c2 > 0, an LP otherwise). Outages and islands as in the AC OPF.
+
+Budget: HiGHS stops at `time_limit_s` (default solve/budget.py's, the whole call: the
+build, the QP and any LP rounds after it); the result then says "time_limit", success False.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, csc_matrix, hstack, vstack
 
 from n1studio.grid.model import GridModel
+from n1studio.solve.budget import DEFAULT_TIME_LIMIT_S
 from n1studio.solve.result import OpfResult, empty_result
 from n1studio.solve.topology import solve_set, tap_and_series
 
@@ -36,12 +40,19 @@ _STATUS = {
 }
 
 
-def solve_dcopf(model: GridModel, *, taps_and_shifts: bool = False) -> OpfResult:
-    """Solve the DC OPF of `model` (outages applied as masks). vm = 1, qg = 0 in the result."""
+def solve_dcopf(model: GridModel, *, taps_and_shifts: bool = False,
+                time_limit_s: float | None = None) -> OpfResult:
+    """Solve the DC OPF of `model` (outages applied as masks). vm = 1, qg = 0 in the result.
+    HiGHS stops after `time_limit_s` seconds of the whole call (None: the default budget)."""
+    limit = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
+    if not limit > 0:
+        raise ValueError(f"bad DC OPF time limit: {time_limit_s!r}")
     t0 = time.perf_counter()
+    deadline = t0 + limit
     ss = solve_set(model)
     if len(ss.buses) == 0:
-        return empty_result(model, "dc", "infeasible", "no bus is energised: no generator in service")
+        return empty_result(model, "dc", "infeasible",
+                            "no bus is energised: no generator in service")
     base = model.base_mva
     nb, ng = len(ss.buses), len(ss.gens)
     br, gi, bus = ss.branches, ss.gens, ss.buses
@@ -87,13 +98,14 @@ def solve_dcopf(model: GridModel, *, taps_and_shifts: bool = False) -> OpfResult
 
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
-    raw, sol, iters = _solve_qp(mat, row_lo, row_hi, col_lo, col_hi, cost, q)
-    if raw == "Solve error" and np.any(q > 0):
+    raw, sol, iters = _solve_qp(mat, row_lo, row_hi, col_lo, col_hi, cost, q, deadline)
+    if raw == "Solve error" and np.any(q > 0) and time.perf_counter() < deadline:
         # HiGHS' active-set QP solver occasionally stalls with small primal infeasibilities
         # (pandapower case9 without load:1); the LP outer approximation below is exact to
         # 1e-9 relative and relies on the simplex method only.
         log.info("DC OPF %s: QP solver failed, using the LP outer approximation", model.name)
-        raw, sol, iters = _solve_outer_approximation(mat, row_lo, row_hi, col_lo, col_hi, cost, q)
+        raw, sol, iters = _solve_outer_approximation(mat, row_lo, row_hi, col_lo, col_hi, cost,
+                                                     q, deadline)
     solve_t = time.perf_counter() - t1
     status = _STATUS.get(raw, "error")
     success = status == "optimal"
@@ -115,6 +127,8 @@ def solve_dcopf(model: GridModel, *, taps_and_shifts: bool = False) -> OpfResult
         solved[:] = False
         objective = math.nan
     msg = f"HiGHS: {raw}"
+    if status == "time_limit":
+        msg = f"stopped at the time limit of {limit:g} s (HiGHS)"
     if ss.n_islands > 1:
         msg += f"; {ss.n_islands} energised islands"
     log.info("DC OPF %s %s: %s, objective %.6g, %.3fs", model.name, model.outages, status,
@@ -125,10 +139,18 @@ def solve_dcopf(model: GridModel, *, taps_and_shifts: bool = False) -> OpfResult
                      build_time_s=build, iterations=iters, message=msg, solved_bus=solved)
 
 
-def _highs(mat, row_lo, row_hi, col_lo, col_hi, cost) -> highspy.Highs:
+_TIME_LIMIT = "Time limit reached"
+
+
+def _left(deadline: float) -> float:
+    return deadline - time.perf_counter()
+
+
+def _highs(mat, row_lo, row_hi, col_lo, col_hi, cost, deadline: float) -> highspy.Highs:
     inf = highspy.kHighsInf
     h = highspy.Highs()
     h.silent()
+    h.setOptionValue("time_limit", max(_left(deadline), 1e-6))
     lp = highspy.HighsLp()
     lp.num_col_ = mat.shape[1]
     lp.num_row_ = mat.shape[0]
@@ -153,11 +175,13 @@ def _iterations(h: highspy.Highs) -> int:
                + max(info.ipm_iteration_count, 0))
 
 
-def _solve_qp(mat, row_lo, row_hi, col_lo, col_hi, cost, q):
+def _solve_qp(mat, row_lo, row_hi, col_lo, col_hi, cost, q, deadline: float):
     """min cost.x + 1/2 sum q x_g^2 over the pg columns (the last len(q) columns)."""
     n = mat.shape[1]
     ng = len(q)
-    h = _highs(mat, row_lo, row_hi, col_lo, col_hi, cost)
+    if _left(deadline) <= 0:
+        return _TIME_LIMIT, None, 0
+    h = _highs(mat, row_lo, row_hi, col_lo, col_hi, cost, deadline)
     if np.any(q > 0):
         # lower-triangular column-wise Hessian: diagonal entries on the pg columns
         nz = np.flatnonzero(q > 0)
@@ -172,8 +196,8 @@ def _solve_qp(mat, row_lo, row_hi, col_lo, col_hi, cost, q):
     return raw, sol, _iterations(h)
 
 
-def _solve_outer_approximation(mat, row_lo, row_hi, col_lo, col_hi, cost, q, rtol=1e-9,
-                               max_rounds=60):
+def _solve_outer_approximation(mat, row_lo, row_hi, col_lo, col_hi, cost, q, deadline: float,
+                               rtol=1e-9, max_rounds=60):
     """The same QP as an LP: an epigraph column t_g >= q_g/2 p^2 per quadratic unit, cut by
     tangents added where the LP optimum violates the curve, until the gap is below rtol."""
     n = mat.shape[1]
@@ -182,7 +206,7 @@ def _solve_outer_approximation(mat, row_lo, row_hi, col_lo, col_hi, cost, q, rto
     k = len(quad)
     big = hstack([mat, csc_matrix((mat.shape[0], k))]).tocsc()
     h = _highs(big, row_lo, row_hi, np.r_[col_lo, np.full(k, -np.inf)],
-               np.r_[col_hi, np.full(k, np.inf)], np.r_[cost, np.ones(k)])
+               np.r_[col_hi, np.full(k, np.inf)], np.r_[cost, np.ones(k)], deadline)
     pcol = n - ng + quad
     tcol = n + np.arange(k)
 
@@ -200,6 +224,9 @@ def _solve_outer_approximation(mat, row_lo, row_hi, col_lo, col_hi, cost, q, rto
     raw = "Solve error"
     sol = None
     for _ in range(max_rounds):
+        if _left(deadline) <= 0:
+            return _TIME_LIMIT, None, iters
+        h.setOptionValue("time_limit", _left(deadline))
         h.run()
         iters += _iterations(h)
         raw = h.modelStatusToString(h.getModelStatus())

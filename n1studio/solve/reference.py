@@ -6,11 +6,12 @@ results are kept per (base grid, outages, kind). An AC OPF of an N-1 variant sta
 the N solution when that is already known: Ipopt then needs fewer iterations
 (bench/bench_opf.py measures it).
 
-An AC reference is bounded in time: `max_iter` / `time_limit_s` (defaults in
-`n1studio.solve.acopf`) cover the whole call, the cold retry after a failed warm start
-included. A result cut short by its budget ("time_limit", "iteration_limit") is cached
-with that budget and solved again when a later call allows more; a cancelled one is never
-cached.
+Every reference is bounded in time: `time_limit_s` (default in solve/budget.py) covers the
+whole call, for the AC OPF (with `max_iter` Ipopt iterations, the cold retry after a failed
+warm start included) and the DC OPF (HiGHS's time limit). The power flow is bounded by
+pandapower's Newton-Raphson iteration cap instead (it has no clock). A result cut short by
+its budget ("time_limit", "iteration_limit") is cached with that budget and solved again
+when a later call allows more; a cancelled one is never cached.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ import time
 from collections import OrderedDict
 
 from n1studio.grid.variant import Variant
-from n1studio.solve.result import OpfResult
+from n1studio.solve.acopf import has_warm_solver, solve_acopf, warm_start_from
+from n1studio.solve.budget import DEFAULT_MAX_ITER, DEFAULT_TIME_LIMIT_S
+from n1studio.solve.dcopf import solve_dcopf
+from n1studio.solve.powerflow import run_ac_pf
+from n1studio.solve.result import OpfResult, empty_result
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +70,17 @@ def reference(variant: Variant, kind: str = "ac", *, warm_start: bool = True,
     """The reference solution of `variant`: "ac" (AC OPF), "dc" (DC OPF) or "pf" (power flow).
 
     Solved once per (base grid, outages, kind) and cached; the base net object is held by
-    the cache so its id cannot be reused while the entry lives. For "ac", `max_iter` and
-    `time_limit_s` bound the whole call (None: acopf's defaults) and `cancel` (anything with
-    `is_set()`) stops it; the result then has status "iteration_limit", "time_limit" or
-    "cancelled" and success False.
+    the cache so its id cannot be reused while the entry lives. `time_limit_s` bounds the
+    whole call of "ac" and "dc", `max_iter` the Ipopt iterations of "ac" (None: the defaults
+    of solve/budget.py); `cancel` (anything with `is_set()`) stops an "ac" solve. The result
+    then has status "iteration_limit", "time_limit" or "cancelled" and success False.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown reference kind {kind!r} (expected one of {KINDS})")
     budget = (0, 0.0)
-    if kind == "ac":
-        from n1studio.solve import acopf
-
-        budget = (acopf.DEFAULT_MAX_ITER if max_iter is None else int(max_iter),
-                  acopf.DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s))
+    if kind in ("ac", "dc"):
+        budget = (DEFAULT_MAX_ITER if max_iter is None or kind == "dc" else int(max_iter),
+                  DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s))
     hit = _usable(variant, kind, budget)
     if hit is not None:
         return hit
@@ -87,8 +90,6 @@ def reference(variant: Variant, kind: str = "ac", *, warm_start: bool = True,
     # wait for whoever is solving this very variant (cooperatively: a cancel ends the wait)
     while not key_lock.acquire(timeout=0.1):
         if cancel is not None and cancel.is_set():
-            from n1studio.solve.result import empty_result
-
             return empty_result(variant.model, kind, "cancelled",
                                 "cancelled while another caller was solving it")
     try:
@@ -118,12 +119,8 @@ def _solve_and_keep(variant: Variant, kind: str, warm_start: bool, progress,
     if kind == "ac":
         result = _ac_reference(variant, warm_start, progress, budget, cancel)
     elif kind == "dc":
-        from n1studio.solve.dcopf import solve_dcopf
-
-        result = solve_dcopf(variant.model)
+        result = solve_dcopf(variant.model, time_limit_s=budget[1])
     else:
-        from n1studio.solve.powerflow import run_ac_pf
-
         result = run_ac_pf(variant)
     if result.status == "cancelled":
         return result
@@ -137,8 +134,6 @@ def _solve_and_keep(variant: Variant, kind: str, warm_start: bool, progress,
 def _ac_reference(variant: Variant, warm_start: bool, progress, budget: tuple[int, float],
                   cancel) -> OpfResult:
     """AC OPF from the N solution when known, retried cold within what is left of the budget."""
-    from n1studio.solve.acopf import has_warm_solver, solve_acopf, warm_start_from
-
     max_iter, time_limit_s = budget
     t0 = time.perf_counter()
     init = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandapower as pp
+import pandas as pd
 import pytest
 
 from n1studio.errors import CaseError, ElementError
@@ -15,31 +16,60 @@ from tests.conftest import PGLIB
 ALL_PGLIB = sorted(PGLIB.glob("pglib_opf_*.m"))
 
 
+def _close(model_values, file_values) -> None:
+    """Equal to the file's numbers up to the per-unit round trip (x / baseMVA * baseMVA)."""
+    np.testing.assert_allclose(model_values, file_values, rtol=1e-12, atol=1e-9)
+
+
+def _angle_limit(deg: np.ndarray, sign: float) -> np.ndarray:
+    """MATPOWER's rule: 0 or beyond +-360 degrees is no limit (-inf / +inf)."""
+    out = np.deg2rad(deg)
+    out[(deg == 0) | (np.abs(deg) >= 360)] = sign * np.inf
+    return out
+
+
 @pytest.mark.parametrize("path", ALL_PGLIB, ids=lambda p: p.stem)
 def test_every_pglib_file_loads_with_its_limits(path):
+    """Every bus, branch and generator of the file, element by element, in the model."""
     ppc = read_matpower(path)
     net = load_case(path)
     m = base_model(net)
-    assert m.n_bus == len(ppc["bus"])
-    assert len(m.branch_names) == len(ppc["branch"])
-    assert len(m.gen_names) == int((ppc["gen"][:, 7] > 0).sum()) or len(m.gen_names) == len(ppc["gen"])
-    # rate_a as an MVA rating, in the same order as the file (ppc -> net keeps branch order per table)
-    rates = np.sort(ppc["branch"][:, 5][ppc["branch"][:, 5] > 0])
-    assert np.allclose(np.sort(m.rate[np.isfinite(m.rate)] * m.base_mva), rates)
-    # angle-difference limits kept
-    angmin = ppc["branch"][:, 11]
-    finite = (angmin > -360) & (angmin != 0)
-    assert np.isfinite(m.angmin).sum() == finite.sum()
-    assert np.allclose(np.sort(np.rad2deg(m.angmin[np.isfinite(m.angmin)])), np.sort(angmin[finite]))
-    # generator bounds and polynomial costs
-    on = ppc["gen"][:, 7] > 0
-    assert np.isclose(m.pmax.sum() * m.base_mva, ppc["gen"][on, 8].sum())
-    assert np.isclose(m.qmin.sum() * m.base_mva, ppc["gen"][on, 4].sum())
-    cost = ppc["gencost"][on]
-    assert np.isclose(m.c1.sum(), cost[:, -2].sum())
-    assert np.isclose(m.c0.sum(), cost[:, -1].sum())
-    # total load
-    assert np.isclose(m.pd.sum() * m.base_mva, ppc["bus"][:, 2].sum())
+    base = ppc["baseMVA"]
+    bus, gen, branch, cost = ppc["bus"], ppc["gen"], ppc["branch"], ppc["gencost"]
+    assert m.base_mva == base
+    # buses: one per file row, in file order, named by the file's number
+    assert m.bus_names == [f"bus:{int(b)}" for b in bus[:, 0]]
+    _close(m.vmin, bus[:, 12])
+    _close(m.vmax, bus[:, 11])
+    _close(m.pd * base, bus[:, 2])
+    _close(m.qd * base, bus[:, 3])
+    assert np.array_equal(m.is_ref, bus[:, 1] == 3)
+    # branches: each file row is one element; its rating and angle limits
+    lookup = net._from_ppc_lookups["branch"]
+    names = [f"{t}:{int(e)}" for t, e in zip(lookup.element_type, lookup.element, strict=True)]
+    assert sorted(names) == sorted(m.branch_names)
+    k = np.array([m.branch_names.index(n) for n in names])
+    rate = np.where(branch[:, 5] > 0, branch[:, 5], np.inf)
+    _close(m.rate[k] * base, rate)
+    lo, hi = _angle_limit(branch[:, 11], -1), _angle_limit(branch[:, 12], 1)
+    # a transformer whose tap sits on its lower-voltage bus is written from the other end
+    flipped = np.array([n.startswith("trafo:") and net.trafo.at[int(n[6:]), "hv_bus"] != f
+                        for n, f in zip(names, branch[:, 0], strict=True)])
+    _close(m.angmin[k], np.where(flipped, -hi, lo))
+    _close(m.angmax[k], np.where(flipped, -lo, hi))
+    # generators: each file row is one unit at its bus, with its limits and its cost
+    lookup = net._from_ppc_lookups["gen"]
+    names = [f"{t}:{int(e)}" for t, e in zip(lookup.element_type, lookup.element, strict=True)]
+    assert sorted(names) == sorted(m.gen_names) and len(names) == len(gen)
+    g = np.array([m.gen_names.index(n) for n in names])
+    assert [m.bus_names[b] for b in m.gen_bus[g]] == [f"bus:{int(b)}" for b in gen[:, 0]]
+    assert np.array_equal(m.gen_on[g], gen[:, 7] > 0)
+    for col, arr in ((8, m.pmax), (9, m.pmin), (3, m.qmax), (4, m.qmin)):
+        _close(arr[g] * base, gen[:, col])
+    assert np.all(cost[:, 3] == 3)  # quadratic: c2, c1, c0 in columns 5-7
+    _close(m.c2[g], cost[:, 4])
+    _close(m.c1[g], cost[:, 5])
+    _close(m.c0[g], cost[:, 6])
 
 
 def test_builtin_names_include_pandapower_and_pglib():
@@ -57,11 +87,24 @@ def test_load_case_returns_independent_copies():
 
 
 def test_json_round_trip(tmp_path):
+    """Saved as pandapower JSON and opened again, every table holds the same values (bus
+    columns may come back as int64 where pandapower wrote uint32: the same numbers)."""
     net = load_case("case9")
     path = tmp_path / "grid.json"
     pp.to_json(net, str(path))
     back = load_case(path)
-    assert len(back.bus) == 9 and back.name == "case9"
+    tables = sorted(k for k, v in net.items() if isinstance(v, pd.DataFrame)
+                    and not k.startswith("_"))
+    assert tables == sorted(k for k, v in back.items() if isinstance(v, pd.DataFrame)
+                            and not k.startswith("_"))
+    assert {"bus", "load", "gen", "ext_grid", "line", "poly_cost"} <= {
+        t for t in tables if len(net[t])}
+    for t in tables:
+        pd.testing.assert_frame_equal(back[t], net[t], check_dtype=False, check_exact=True,
+                                      obj=f"net.{t}")
+    assert (back.name, back.f_hz, back.sn_mva) == (net.name, net.f_hz, net.sn_mva) == (
+        "case9", 60, 100)
+    assert back.std_types == net.std_types
 
 
 @pytest.mark.parametrize("content,needle", [
