@@ -100,13 +100,15 @@ def run_sweep(net: pp.pandapowerNet, kinds=DEFAULT_KINDS, opf: bool = False,
         raise N1Error(f"unknown operating point {at!r}: one of {', '.join(AT)}")
     if workers is not None and int(workers) < 1:
         raise N1Error(f"--workers must be at least 1 (got {workers})")
-    t0 = time.perf_counter()
     if state is not None and at == "reference":
         state.progress(0, 0, "solving the N reference (the operating point)", stage="sweep")
     # the outages' AC OPFs (--opf) are of the file's grid; the power flows start from `point`
     file_net = net
+    t_point = time.perf_counter()
     net, point = operating_point(net, at, fingerprint=_fingerprint(net),
                                  cancel=None if state is None else state.cancel)
+    point = dict(point, seconds=round(time.perf_counter() - t_point, 4))
+    t0 = time.perf_counter()  # stats.seconds: the contingencies (the point has its own)
     model, limits, engine = _prepared(net, opts)
     elements = n1_candidates(net, kinds)
     tracker = _Tracker(len(elements) * (2 if opf else 1), progress, cancel)

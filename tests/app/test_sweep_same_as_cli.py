@@ -29,7 +29,8 @@ def test_window_sweeps_what_the_command_line_sweeps(window, qtbot, open_case, ca
         [len(r["violations"]) for r in cli["results"]]
     assert doc["stats"]["counts"] == cli["stats"]["counts"]
     assert doc["stats"]["counts"]["diverged"] == 0  # the N reference has a power flow
-    assert doc["operating_point"] == cli["operating_point"]
+    assert {k: v for k, v in doc["operating_point"].items() if k != "seconds"} == \
+        {k: v for k, v in cli["operating_point"].items() if k != "seconds"}
     assert doc["stats"]["rule"] == cli["stats"]["rule"]
     # the window's summary says where and what counts, in the command line's words
     summary = window.curation.sweep.summary.text()

@@ -107,7 +107,8 @@ def test_every_output_says_where_and_what_counts(capsys, tmp_path):
     assert "every one counts, the base case's own included" in out[1]
     assert main(["sweep", "case14", "--at", "file", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["operating_point"] == {"at": "file", "text": "the file's own dispatch"}
+    assert doc["operating_point"]["at"] == "file"
+    assert doc["operating_point"]["text"] == "the file's own dispatch"
     assert doc["stats"]["rule"]["constraints"] == ["voltage", "thermal"]
     assert doc["stats"]["rule"]["base_case_counts"] is False
     with pytest.raises(SystemExit) as exit_:
