@@ -44,6 +44,7 @@ def test_window_sweeps_what_the_command_line_sweeps(window, qtbot, open_case, ca
     view = window.view
     assert window.session.current.outages == ("trafo:0",)
     assert "gen:0 tripped" in window.session.current.label
+    assert "sweep (post-outage power flow) at the N reference dispatch" in view.banner.text()
     kind, rows = view.drawing.index["gen:0"]
     assert kind == "unit"
     assert not view.state.unit_on[rows].any()

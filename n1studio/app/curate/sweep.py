@@ -61,9 +61,11 @@ class SweepTable(QtWidgets.QWidget):
         self.table.cellActivated.connect(self._clicked)
         lay.addWidget(self.table)
         self.rows: list[dict] = []
+        self.point: dict = {}  # the sweep's operating_point
 
     def set_sweep(self, doc: dict) -> None:
         self.rows = rank(doc.get("results", []))
+        self.point = doc.get("operating_point") or {}  # where the sweep ran
         st = doc.get("stats", {})
         lines = describe(doc)
         lines[0] += f" ({st.get('seconds', 0):.2f} s)"
@@ -98,14 +100,17 @@ class SweepTable(QtWidgets.QWidget):
     def clear(self, text: str = "No sweep yet.") -> None:
         """No results (another grid was opened: the sweep belonged to the previous one)."""
         self.rows = []
+        self.point = {}
         self.table.setSortingEnabled(False)
         self.table.clearContents()
         self.table.setRowCount(0)
         self.summary.setText(text)
 
     def row_data(self, element: str) -> dict | None:
-        """The sweep's result for an outage (None if absent)."""
-        return next((r for r in self.rows if r["element"] == element), None)
+        """The sweep's result for an outage, with the sweep's ``operating_point`` (None if
+        absent)."""
+        r = next((r for r in self.rows if r["element"] == element), None)
+        return None if r is None else dict(r, operating_point=self.point)
 
     def _apply_filter(self, status: str) -> None:
         for row in range(self.table.rowCount()):
