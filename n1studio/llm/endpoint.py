@@ -95,16 +95,20 @@ class EndpointClient:
                  api_key_env: str | None = None, constrained: str = GRAMMAR,
                  timeout_s: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
                  idle_timeout_s: float | None = None, settings: ModelSettings | None = None):
+        """`timeout_s`: the deadline of one whole `complete()`; `idle_timeout_s`: how long
+        one read may wait for a byte (default: the deadline alone; the command line's
+        --idle-timeout defaults to DEFAULT_IDLE_S); `retries`: for the whole call."""
         if not model:
             raise EndpointError("a model server needs a model name (--model NAME); "
                                 "`curl URL/v1/models` lists them")
         if constrained not in CONSTRAIN_MODES:
             raise EndpointError(f"unknown constrained mode {constrained!r}: use "
                                 + " or ".join(repr(m) for m in CONSTRAIN_MODES))
-        idle = min(DEFAULT_IDLE_S, timeout_s) if idle_timeout_s is None else idle_timeout_s
+        idle = timeout_s if idle_timeout_s is None else idle_timeout_s
         for what, v in (("request timeout", timeout_s), ("idle timeout", idle)):
             if not (isinstance(v, (int, float)) and 0 < v < float("inf")):
                 raise EndpointError(f"the {what} must be a positive number of seconds (got {v})")
+        idle = min(idle, timeout_s)  # no read waits past the deadline
         if api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
             raise EndpointError("the --api-key-env value is not an environment variable name; "
                                 "it takes the variable's name, not the key (not shown)")
