@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import logging
 from pathlib import Path
 
@@ -34,17 +35,50 @@ def load_matpower(path: str | Path) -> pp.pandapowerNet:
     return net
 
 
+def _json_problem(path: Path) -> str:
+    """What is wrong with a .json file that cannot be a pandapower network, in words ("" when
+    it looks like one): read first, so the user never sees a decoder's exception."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if not data.strip():
+        return "is empty"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return (f"is not a text file in UTF-8 (byte 0x{data[exc.start]:02x} at position "
+                f"{exc.start}): not a pandapower JSON file")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        cut = " (the file may be cut short)" if exc.pos >= len(text.rstrip()) else ""
+        return (f"is not valid JSON: {exc.msg.lower()} at line {exc.lineno}, column "
+                f"{exc.colno}{cut}")
+    if not isinstance(doc, dict):
+        kind = {list: "a list", str: "a string", int: "a number", float: "a number",
+                bool: "true or false"}.get(type(doc), "null")
+        return (f"holds {kind}, not a pandapower network (a JSON object written by "
+                "pandapower.to_json)")
+    if "_module" not in doc and "bus" not in doc:
+        keys = ", ".join(list(doc)[:5]) or "none"
+        return f"is JSON but not a pandapower network: it has no bus table (its keys: {keys})"
+    return ""
+
+
 def load_json(path: str | Path) -> pp.pandapowerNet:
     path = Path(path)
+    if not path.is_file():
+        raise CaseError(f"no such file: {path}")
+    problem = _json_problem(path)
+    if problem:
+        raise CaseError(f"{path.name}: {problem}")
     try:
         with quiet_pandapower():
             net = pp.from_json(str(path))
-    except FileNotFoundError as exc:
-        raise CaseError(f"no such file: {path}") from exc
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise CaseError(f"{path.name}: not a readable pandapower JSON file "
-                        f"({exc.__class__.__name__}: {first})") from exc
+        raise CaseError(f"{path.name}: pandapower cannot read this network: {first}") from exc
     if not isinstance(net, pp.pandapowerNet) or "bus" not in net:
         raise CaseError(f"{path.name}: JSON does not describe a pandapower network")
     validate_net(net, path.name)
