@@ -246,7 +246,8 @@ def summary(verdict: dict, title: str) -> str:
                      f"(distance {rec.get('to_n')}; to this variant's own {rec.get('to_own')}): "
                      "it looks like the recalled N answer")
     elif rec.get("verdict") == "own":
-        lines.append(f"recall: own — within {rec.get('margin')} of this variant's reference")
+        lines.append(f"recall: nearest its own optimum — within {rec.get('margin')} of this "
+                     "variant's reference (not by itself feasible or solved)")
     elif rec.get("to_n") is not None:
         why = "" if rec.get("can_tell") else " (this variant cannot tell: its two references " \
             "are nearly the same)"
