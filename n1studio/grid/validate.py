@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 # ---- checking a net before it is used -------------------------------------------------------
 # Columns whose every entry must be a finite number (rows out of service included: a
 # variant never takes an element back, but a NaN there still says the file is broken).
+# No power-system quantity (MW, kV, ohm/km, %, $/MWh) comes near this: a larger value is
+# a typo or an attack, and it overflows to Inf and NaN inside the solver.
+MAX_MAGNITUDE = 1e12
 _FINITE = {
     "bus": ("vn_kv", "max_vm_pu", "min_vm_pu"),
     "load": ("p_mw", "q_mvar", "scaling"),
@@ -104,6 +107,12 @@ def validate_net(net: pp.pandapowerNet, name: str) -> None:
                 k = int(np.argmax(bad))
                 raise fail(table, df.index[k], col, f"is {v.values[k]:g}; it must be a finite "
                                                    "number")
+            huge = np.abs(v.values) > MAX_MAGNITUDE
+            if huge.any():
+                k = int(np.argmax(huge))
+                raise fail(table, df.index[k], col, f"is {v.values[k]:g}, beyond any "
+                                                   f"power-system quantity (|value| <= "
+                                                   f"{MAX_MAGNITUDE:g})")
             if col in _POSITIVE.get(table, ()) and (v <= 0).any():
                 k = int(np.argmax((v <= 0).values))
                 raise fail(table, df.index[k], col, f"is {v.values[k]:g}; it must be positive")

@@ -39,6 +39,12 @@ __all__ = ["DEFAULT_MAX_ITER", "DEFAULT_TIME_LIMIT_S", "IPOPT_OPTIONS", "WARM_OP
 
 log = logging.getLogger(__name__)
 
+# Magnitudes no grid reaches (1e12 MW at 100 MVA, an impedance of 1e-10 pu, 1e12 $/MWh):
+# beyond them products in the NLP overflow to Inf and NaN, which CasADi reports as dozens
+# of warning lines before a meaningless status. Files are refused at 1e12 when read.
+MAX_PU = 1e10
+MAX_COST = 1e12
+
 _CACHE_SIZE = 4
 _cache: OrderedDict[int, AcNlp] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -208,6 +214,23 @@ def check_model(model: GridModel) -> None:
               f"{what} limits are NaN or min > max")
     first(~np.isfinite(model.c2) | ~np.isfinite(model.c1) | ~np.isfinite(model.c0),
           model.gen_names, "cost coefficient is not a finite number")
+    # finite but so large that squares and products overflow to Inf and NaN inside Ipopt
+    for arr in (model.yff, model.yft, model.ytf, model.ytt):
+        first(np.abs(arr) > MAX_PU, model.branch_names,
+              f"admittance beyond {MAX_PU:g} per unit (an impedance near zero)")
+    big = MAX_PU
+    first((np.abs(model.pd) > big) | (np.abs(model.qd) > big) | (np.abs(model.gs) > big)
+          | (np.abs(model.bs) > big), model.bus_names,
+          f"load or shunt beyond {big * model.base_mva:g} MW/MVAr")
+    with np.errstate(invalid="ignore"):
+        lims = np.column_stack([model.pmin, model.pmax, model.qmin, model.qmax])
+        first(np.any(np.isfinite(lims) & (np.abs(lims) > big), axis=1), model.gen_names,
+              f"P or Q limit beyond {big * model.base_mva:g} MW/MVAr (no limit is Inf)")
+        first(np.isfinite(model.rate) & (model.rate > big), model.branch_names,
+              f"rating beyond {big * model.base_mva:g} MVA (no limit is Inf)")
+    first((np.abs(model.c2) > MAX_COST) | (np.abs(model.c1) > MAX_COST)
+          | (np.abs(model.c0) > MAX_COST), model.gen_names,
+          f"cost coefficient beyond {MAX_COST:g}")
 
 
 def _start(model: GridModel, ss: SolveSet, init: dict | None) -> np.ndarray:

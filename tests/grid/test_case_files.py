@@ -316,3 +316,15 @@ def test_json_fractional_bus_index(tmp_path, net14):
     with pytest.raises(CaseDataError) as info:
         load_case(path)
     assert str(info.value) == "broken.json: bus 4.5: a bus index is a whole number"
+
+
+def test_json_value_beyond_any_grid_is_refused_by_table_and_row(tmp_path):
+    """Issue 19: a value that would overflow to NaN inside the solver, named before solving."""
+    net = pn.case14()
+    net.load.loc[2, "p_mw"] = 1e300
+    path = tmp_path / "huge.json"
+    pp.to_json(net, str(path))
+    with pytest.raises(CaseDataError) as info:
+        load_case(path)
+    assert str(info.value) == ("huge.json: load 2, column p_mw: is 1e+300, beyond any "
+                               "power-system quantity (|value| <= 1e+12)")
