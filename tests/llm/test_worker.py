@@ -68,7 +68,8 @@ def test_worker_killed_mid_answer_is_an_error_and_the_caller_goes_on(client, cas
     # the caller asks again: a fresh worker, a complete, schema-valid answer
     res = ask_variant(v, ModelSettings(), client=client)
     assert client.worker_pid not in (None, killed[0])
-    assert res.stats["cached_tokens"] == 0
+    # nothing kept in memory: the prompt is read again, or its shared part loaded from disk
+    assert res.stats["prompt_state"] != "memory"
     assert [g["element"] for g in res.answer["generators"]] == \
         ["ext_grid:0", "gen:0", "gen:1", "gen:2", "gen:3"]
     assert len(res.answer["buses"]) == 14
