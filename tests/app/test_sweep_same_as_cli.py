@@ -48,3 +48,20 @@ def test_window_sweeps_what_the_command_line_sweeps(window, qtbot, open_case, ca
     kind, rows = view.drawing.index["gen:0"]
     assert kind == "unit"
     assert not view.state.unit_on[rows].any()
+
+
+def test_a_variant_made_in_the_window_draws_the_tripped_unit_out(window, qtbot, open_case):
+    open_case(window, str(PGLIB / "pglib_opf_case39_epri.m"))
+    window.take_out("trafo:0")
+    e = window.session.current
+    assert e.outages == ("trafo:0",) and e.variant.tripped == ("gen:0",)
+    qtbot.waitUntil(lambda: e.ready, timeout=60_000)
+    view = window.view
+    _kind, rows = view.drawing.index["gen:0"]
+    assert not view.state.unit_on[rows].any()
+    assert "gen:0 tripped (left on an island without load)" in view.banner.text()
+    # taking the tripped unit out by hand adds nothing: it is already out
+    n = len(window.session.entries)
+    window.take_out("gen:0")
+    assert window.session.current is e and len(window.session.entries) == n
+    assert window.statusBar().currentMessage() == "gen:0 is already out of service"
