@@ -27,13 +27,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from n1studio.curate.families import family_name
+from n1studio.curate.families import Family, candidate_draws, family_size, parse_family  # noqa: F401 - Family, parse_family: part of this module's API
 from n1studio.curate.study import Study, grid_hash
 from n1studio.errors import N1Error, StudyError
 from n1studio.grid.cases import case_label
@@ -45,73 +42,6 @@ CASE = "n1studio.case/1"
 SPLIT_N, SPLIT_N1 = "N", "N-1"
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Family:
-    """A family of variants: `k` outages (0 for the N case) plus a perturbation recipe.
-
-    Written as parts joined by `+`: `n-K` (K outages; `n` or nothing: none), `load:S`
-    (per-load noise S), `scale:F` (every load times F), `cost:S` (cost noise S),
-    `relabel`. E.g. `n-1`, `n-2`, `load:0.1`, `cost:0.2`, `relabel`, `n-1+load:0.1`.
-    Each variant of a family draws its own perturbation seed, so a family samples
-    perturbations as well as outages.
-    """
-
-    text: str
-    k: int
-    load_scale: float = 1.0
-    load_noise: float = 0.0
-    cost_noise: float = 0.0
-    relabel: bool = False
-
-    @property
-    def split(self) -> str:
-        """The dataset split label: the family's name (families.family_name: `N-1`, `N-2`,
-        `load:0.1`, `N-1+load:0.1`), the name its variants have everywhere."""
-        return family_name(self.k, {"load_scale": self.load_scale, "load_noise": self.load_noise,
-                                    "cost_noise": self.cost_noise, "relabel": self.relabel})
-
-    @property
-    def perturbed(self) -> bool:
-        return (self.load_scale != 1.0 or self.load_noise > 0 or self.cost_noise > 0
-                or self.relabel)
-
-    def perturbation(self, seed: int):
-        from n1studio.grid.perturb import Perturbation
-
-        return Perturbation(load_scale=self.load_scale, load_noise=self.load_noise,
-                            cost_noise=self.cost_noise, relabel=self.relabel, seed=seed)
-
-
-def parse_family(text: str) -> Family:
-    """`n-1+load:0.1` -> Family; a bad part is one line naming it."""
-    raw = str(text).strip().lower()
-    k, kw = 0, {}
-    for part in filter(None, raw.split("+")):
-        name, _, arg = part.partition(":")
-        try:
-            if name == "n" and not arg:
-                k = 0
-            elif name.startswith("n-") and name[2:].isdigit() and not arg:
-                k = int(name[2:])
-            elif name in ("load", "scale", "cost") and arg:
-                kw[{"load": "load_noise", "scale": "load_scale", "cost": "cost_noise"}[name]] = \
-                    float(arg)
-            elif name == "relabel" and not arg:
-                kw["relabel"] = True
-            else:
-                raise ValueError
-        except ValueError:
-            raise N1Error(f"--family {text!r}: cannot read {part!r} (families are n-K, load:S, "
-                          "scale:F, cost:S, relabel, joined by +)") from None
-    if not raw:
-        raise N1Error("--family needs a value, e.g. n-1 or n-1+load:0.1")
-    fam = Family(text=raw, k=k, **kw)
-    fam.perturbation(0)  # a bad size (noise of 100 %, a negative scale) is one line now
-    if fam.k == 0 and not fam.perturbed:
-        raise N1Error(f"--family {text!r} is the N case itself, which every dataset has")
-    return fam
 
 
 def variant_of(net, item: dict) -> Variant:
@@ -163,8 +93,8 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
         raise N1Error("--sample must be zero or more")
     grid_id = study.add_grid(net, source, name=label)
     items: list[dict] = []
-    plans = [(f, _draws(f, candidates, sample, seed)) for f in fams]
-    wants = [_want(f, sample, len(candidates)) for f in fams]
+    plans = [(f, candidate_draws(f, candidates, sample, seed)) for f in fams]
+    wants = [family_size(f, sample, len(candidates)) for f in fams]
     total = sum(wants) + (1 if include_n else 0)
     done = 0
 
@@ -235,44 +165,6 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
     ds = study.create_dataset(name, spec, items, replace=replace)
     log.info("dataset %s: %d cases (%d beyond N)", name, len(items), kept_total)
     return ds
-
-
-def _want(fam: Family, sample: int | None, n_candidates: int) -> int:
-    if sample is not None:
-        return sample
-    return n_candidates if fam.k == 1 and not fam.perturbed else 1
-
-
-def _draws(fam: Family, candidates: list[str], sample: int | None, seed: int):
-    """(outages, perturbation seed) candidates of a family, in the seeded order they are
-    tried. N-1 takes the shuffled single outages (unshuffled without `sample`, as before),
-    N-K random K-element sets, perturbation-only families no outage; each try has its own
-    perturbation seed seed+1, seed+2, ..."""
-    import itertools
-
-    rng = random.Random(f"{seed}|{fam.text}")
-    if fam.k == 0:
-        return (((), seed + i) for i in itertools.count(1))
-    if fam.k == 1:
-        order = list(candidates)
-        if sample is not None:
-            random.Random(seed).shuffle(order)  # the same draw as datasets before families
-        return (((el,), seed + i) for i, el in enumerate(order, 1))
-    if len(candidates) < fam.k:
-        return iter(())
-
-    def sets():
-        tried = set()
-        limit = math.comb(len(candidates), fam.k)
-        i = 0
-        while len(tried) < limit:
-            combo = tuple(sorted(rng.sample(candidates, fam.k)))
-            if combo in tried:
-                continue
-            tried.add(combo)
-            i += 1
-            yield combo, seed + i
-    return sets()
 
 
 def dataset_records(study: Study, dataset_id: int) -> list[dict]:
