@@ -104,3 +104,33 @@ def test_study_panel_emits_annotations(qtbot):
         w.reject.click()
     assert sig.args == [4, "reject", "bus 4 too high"]
     assert w.table.item(0, 8).text() == "reject"
+
+
+def test_report_view_keeps_families_apart_without_a_dataset(qtbot, tmp_path):
+    """The window's report (Curate → report: every run, no dataset chosen) has a column per
+    family, and the memoriser's N column holds only the N case, feasible."""
+    from n1studio.app.curate.report import ReportView
+    from n1studio.curate.dataset import build_dataset
+    from n1studio.curate.evaluate import run_eval
+    from n1studio.curate.report import build_report
+    from n1studio.curate.study import Study
+
+    with Study.open(tmp_path / "f.n1study", create=True) as st:
+        ds = build_dataset(st, load_case("pglib_opf_case14_ieee"), "pglib_opf_case14_ieee",
+                           "c14", sample=2, seed=1, feasible_only=True,
+                           families=["n-1", "load:0.1"])
+        run_eval(st, ds, ["control:recall-n"])
+        rep = build_report(st)  # what Curation.build_report asks for
+    w = ReportView()
+    qtbot.addWidget(w)
+    w.set_report(rep)
+    header = [w.table.horizontalHeaderItem(c).text() for c in range(w.table.columnCount())]
+    assert header == ["metric", "N", "N-1", "load:0.1"]
+    labels = [w.table.item(r, 0).text() for r in range(w.table.rowCount())]
+    runs = labels.index("runs")
+    assert [w.table.item(runs, c).text() for c in (1, 2, 3)] == ["1†", "2†", "2†"]
+    feas = labels.index("feasible answers")
+    assert w.table.item(feas, 1).text().startswith("100.0%")
+    assert w.table.item(feas, 1).text().endswith("n=1†")
+    drop = labels.index("drop from N: feasible (points)")
+    assert w.table.item(drop, 3).text().startswith("+100.0")
