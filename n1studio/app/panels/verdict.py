@@ -118,16 +118,21 @@ class VerdictPanel(QtWidgets.QWidget):
         feasible = bool(verdict.get("feasible"))
         overall = verdict.get("overall_satisfaction")
         ov = f" — {overall:.0%} of constraints satisfied" if isinstance(overall, (int, float)) else ""
+        # an answer checked by hand names its source ("pasted answer", "file NAME"), never
+        # "the model"
+        source = verdict.get("answer_source")
+        what = f"The {source}" if source else "The answer"
         if feasible:
-            self.banner.setText(f"✔ The answer is feasible{ov}.")
+            self.banner.setText(f"✔ {what} is feasible{ov}.")
             self._set_level(self.banner, "ok")
         else:
-            self.banner.setText(f"✘ The answer is infeasible: {len(viol)} violation(s){ov}.")
+            self.banner.setText(f"✘ {what} is infeasible: {len(viol)} violation(s){ov}.")
             self._set_level(self.banner, "error")
         if verdict.get("recalled_n_answer"):
-            self.recall.setText("⚠ This answer looks like the recalled N answer: it is closer to "
-                                "the intact grid's optimum than to this variant's. The model "
-                                "remembers, it does not solve.")
+            who = f"The {source} recalls" if source else "The model remembers"
+            self.recall.setText(f"⚠ {'This ' + source if source else 'This answer'} looks like "
+                                "the recalled N answer: it is closer to the intact grid's "
+                                f"optimum than to this variant's. {who}, it does not solve.")
             self._set_level(self.recall, "warn")
             self.recall.show()
         else:
