@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from n1studio.commands.args import add_endpoint_args
+from n1studio.commands.args import add_endpoint_args, add_lora_args, lora_from_args
 from n1studio.commands.study import quiet_when_stdout_closes
 from n1studio.commands.study import register as register_study
 
@@ -252,6 +252,7 @@ def _register_eval(sub) -> None:
     p.add_argument("--model", action="append", metavar="GGUF",
                    help="a GGUF model file (repeatable; default: the bundled Gemma 3 270M); "
                         "with --endpoint, the server's model name")
+    add_lora_args(p)
     add_endpoint_args(p)
     p.add_argument("--concurrency", type=int, default=1, metavar="N",
                    help="with --endpoint: answers in flight at once (default 1)")
@@ -266,6 +267,9 @@ def _register_eval(sub) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     p.add_argument("--repair", action="store_true",
                    help="judge each answer with its distance to feasibility too")
+    p.add_argument("--likelihood", action="store_true",
+                   help="a local model: store each new run's likelihood probe too (ll_n, "
+                        "ll_own, delta_ll; see n1studio likelihood)")
     p.set_defaults(func=run_eval_cmd)
 
 
@@ -277,7 +281,7 @@ def run_eval_cmd(args) -> int:
     from n1studio.llm.runtime import CONSTRAINED, FREE, ModelSettings
 
     kw = {"n_gpu_layers": args.gpu_layers, "temperature": args.temperature, "seed": args.seed,
-          "mode": FREE if args.free else CONSTRAINED}
+          "mode": FREE if args.free else CONSTRAINED, **lora_from_args(args)}
     if args.threads:
         kw["n_threads"] = args.threads
     settings = ModelSettings(**kw)
@@ -319,7 +323,8 @@ def run_eval_cmd(args) -> int:
         try:
             summary = run_eval_datasets(st, ids, models, settings, limit=args.limit,
                                         repair=args.repair, state=state, server=server,
-                                        concurrency=args.concurrency)
+                                        concurrency=args.concurrency,
+                                        likelihood=args.likelihood)
         except KeyboardInterrupt:
             state.stop()
             bar.close()

@@ -82,7 +82,7 @@ def _common_prefix(a: str, b: str) -> int:
 def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
              settings=None, *, limit: int | None = None, repair: bool = False,
              state: JobState | None = None, server: Callable[[], object] | None = None,
-             concurrency: int = 1) -> EvalSummary:
+             concurrency: int = 1, likelihood: bool = False) -> EvalSummary:
     """Ask every model about every case of the dataset that is not in the study yet.
 
     `models` are GGUF paths (None = the default model) or controls (`control:reference`,
@@ -95,7 +95,9 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
     report's median distance). Reports on `state` (n1studio.jobs): Progress(done, total, "model: variant")
     and Partial("run", {run_id, variant, split, model, verdict}) for every stored run. A
     stop (state.stop()) ends between answers or inside one (which is then dropped, not
-    stored); the summary says `cancelled`.
+    stored); the summary says `cancelled`. `likelihood` adds the likelihood probe
+    (n1studio.llm.likelihood) of each new run of a local model to its stats, under
+    "likelihood" ({ll_n, ll_own, delta_ll, n_tokens_n, n_tokens_own}), stored with the run.
     """
     from n1studio import pipeline
     from n1studio.controls import control_label
@@ -136,7 +138,9 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
             model_id = study.add_control(s.model_path)
         else:
             s = validate_settings(replace(base, model_path=str(m) if m else None))
-            model_id = study.add_model(s.model_path)
+            model_id = (study.add_adapted_model(s.model_path, s.lora_path, s.lora_sha256,
+                                                s.lora_scale) if s.lora_path
+                        else study.add_model(s.model_path))
         if factory is None:
             sdict = s.to_dict()
         todo = [it for it in items if not study.has_run(
@@ -166,7 +170,7 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
                 if summary.done >= total or state.cancelled:
                     break
                 variant, prompt = _case(study, nets, it)
-                name = label or _model_name(s.model_path)
+                name = label or (s.label if s.lora_path else _model_name(s.model_path))
                 state.progress(summary.done, total, f"{name}: {variant.label}")
                 started = time.time()
                 try:
@@ -175,6 +179,9 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
                 except JobStopped:  # the answer in progress is dropped, not stored
                     summary.cancelled = True
                     break
+                if likelihood and isinstance(client, ModelClient):
+                    res.stats["likelihood"] = _likelihood(variant, prompt, res, s, client,
+                                                          state)
                 run_id = study.add_run(it["variant_id"], model_id,
                                        run_settings(sdict, it["prompt"]), res.prompt, res.raw,
                                        res.answer, res.verdict, res.stats, started, time.time())
@@ -219,6 +226,26 @@ def run_eval_datasets(study: Study, dataset_ids: list[int], models: list[str | P
         out.datasets.append({"name": study.dataset_name(ds), "done": one.done,
                              "skipped": one.skipped})
     return out
+
+
+def _likelihood(variant, prompt, res, s, client, state: JobState) -> dict | None:
+    """The likelihood probe of one run (its prompt is still in the worker's cache), as the
+    run's stats keep it; None where a reference is missing."""
+    from n1studio.llm.likelihood import likelihood
+
+    refs = res.references
+    n_answer = refs.own_answer if variant.is_base else refs.n_answer
+    if n_answer is None or refs.own_answer is None:
+        return None
+    try:
+        lk = likelihood(variant, prompt, n_answer, refs.own_answer, s, client=client,
+                        cancel=state.cancel)
+    except ModelError:
+        if state.cancelled:  # stopped: the run is kept without its likelihood
+            return None
+        raise
+    doc = lk.to_dict(with_prompt=False)
+    return {k: doc[k] for k in ("ll_n", "ll_own", "delta_ll", "n_tokens_n", "n_tokens_own")}
 
 
 def _probe_fingerprint(client, s) -> None:

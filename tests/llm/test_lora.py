@@ -96,3 +96,27 @@ def test_scale_0_is_the_base_model_and_scale_1_changes_the_logits(tiny_lora):
     assert tok_off == tok0
     assert np.max(np.abs(lg_off - lg0)) < 1e-3
     assert np.max(np.abs(lg_on - lg0)) > 0.05
+
+
+def test_eval_with_an_adapter_is_a_model_of_its_own_with_its_likelihood(tiny_lora, tmp_path,
+                                                                          capsys):
+    import json
+
+    from n1studio.curate.study import Study
+
+    st = tmp_path / "s.n1study"
+    assert main(["dataset", "build", "case9", "--study", str(st), "--sample", "1", "--seed",
+                 "1", "--no-islanding", "--name", "tiny"]) == 0
+    assert main(["eval", "--study", str(st), "--lora", str(tiny_lora), "--lora-scale", "0.5",
+                 "--likelihood", "--limit", "1"]) == 0
+    capsys.readouterr()
+    with Study.open(st) as study:
+        runs = study.runs()
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["model"].endswith(".gguf + tiny-lora.gguf ×0.5")
+    assert "+lora:" in run["model_sha256"] and run["model_sha256"].endswith("@0.5")
+    stats = run["stats"] if isinstance(run["stats"], dict) else json.loads(run["stats"])
+    lk = stats["likelihood"]
+    assert lk["n_tokens_n"] > 50 and lk["ll_n"] < 0
+    assert lk["delta_ll"] == 0.0  # the N case: its own answer is the N answer

@@ -133,6 +133,22 @@ class Records:
                             (p.name, digest, p.stat().st_size))
             return int(cur.lastrowid)
 
+    def add_adapted_model(self, path: str | Path, lora_path: str | Path, lora_sha256: str,
+                          scale: float) -> int:
+        """A GGUF model with a LoRA adapter at a scale, recorded as a model of its own: its
+        "hash" is the model's SHA-256, the adapter's and the scale, so its runs never mix
+        with the base model's or another scale's (llm/lora.py checked the adapter)."""
+        p, a = Path(path).expanduser().resolve(), Path(lora_path).expanduser().resolve()
+        digest = f"{model_sha256(p)}+lora:{lora_sha256}@{float(scale):g}"
+        row = self._one("SELECT id FROM models WHERE sha256 = ?", (digest,))
+        if row is not None:
+            return int(row["id"])
+        name = f"{p.name} + {a.name}" + ("" if float(scale) == 1.0 else f" ×{float(scale):g}")
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO models (file_name, sha256, size) VALUES (?, ?, ?)",
+                            (name, digest, p.stat().st_size + a.stat().st_size))
+            return int(cur.lastrowid)
+
     def add_control(self, name: str) -> int:
         """A control (n1studio.controls, e.g. `control:recall-n`) recorded as a model; its
         "hash" is its name, so runs of controls never mix with runs of a model file."""
