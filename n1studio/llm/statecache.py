@@ -27,6 +27,7 @@ import threading
 from pathlib import Path
 
 from n1studio.llm.lora import file_sha256
+from n1studio.resources import cache_dir as user_cache
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,7 @@ def cache_dir() -> Path | None:
         return None
     if env:
         return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "n1studio" / "prompt-states"
+    return user_cache("prompt-states")
 
 
 def limit_bytes() -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from n1studio.errors import StudyError
+from n1studio.resources import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ _HASH_LOCK = threading.Lock()
 
 
 def _hash_cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "n1studio" / "gguf-sha256.json"
+    return cache_dir("gguf-sha256.json")
 
 
 def model_sha256(path: str | Path) -> str:

@@ -16,6 +16,8 @@ import socket
 import sqlite3
 import time
 
+import psutil
+
 from n1studio.errors import StudyBusyError, StudyError
 
 log = logging.getLogger(__name__)
@@ -27,38 +29,26 @@ Holder = tuple[int, str, str]  # pid, host, process start token
 
 
 def process_start_of(pid: int) -> str:
-    """A token of when process `pid` started (Linux: /proc start time), "" where unknown.
-    It tells a live holder from a new process that reused a dead holder's pid."""
+    """A token of when process `pid` started (psutil's create time, to the millisecond),
+    "" where unknown. It tells a live holder from a new process that reused a dead
+    holder's pid."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
+        return f"{psutil.Process(pid).create_time():.3f}"
+    except (psutil.Error, OSError, ValueError):
         return ""
 
 
 def holder_alive(pid: int, host: str, process_start: str) -> bool:
-    """Whether the lease holder still runs. On another host it cannot be told: assume so."""
+    """Whether the lease holder still runs. On another host it cannot be told: assume so.
+    A lease written by an older N-1 Studio holds a /proc tick count, not a create time:
+    then only the pid is checked."""
     if host != socket.gethostname():
         return True
-    now = process_start_of(pid)
-    if process_start and now:
-        return now == process_start
-    if os.name == "nt":  # pragma: no cover - no signal 0 there (os.kill would terminate)
-        import ctypes  # Windows only
-
-        h = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)
-        if not h:
-            return False
-        code = ctypes.c_ulong()
-        ctypes.windll.kernel32.GetExitCodeProcess(h, ctypes.byref(code))
-        ctypes.windll.kernel32.CloseHandle(h)
-        return code.value == 259  # STILL_ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not psutil.pid_exists(pid):
         return False
-    except PermissionError:
-        return True
+    now = process_start_of(pid)
+    if process_start and now and "." in process_start:
+        return now == process_start
     return True
 
 
