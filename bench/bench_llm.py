@@ -14,8 +14,18 @@
    one thread (the old setting), on every core, and automatically (n_threads_batch=0, the
    default: every core that the load average leaves free), decoding on n_threads.
    Target: at most 10 s.
+5. A grid's prompt read once per grid, not once per process: a fresh worker answers case14
+   N-1 line:3 with an empty prompt-state folder (cold: it reads and saves the shared part),
+   then another fresh worker answers N-1 line:5 of the same grid (warm: it loads the
+   shared part from disk). First-token time, prompt time and the whole answer of each, and
+   where the constrained numbers' time goes (tokens per number, seconds per constrained
+   step: the one-token decode and the rest of the loop). Target: warm first token <= 2 s,
+   warm answer <= 10 s.
+6. The likelihood probe beside an answer, case14 and case118 N-1: seconds and the worker's
+   peak resident memory (VmHWM) of one constrained answer and of one likelihood (two texts
+   scored after the prompt), each in a fresh worker without prompt states on disk.
 
-    .venv/bin/python bench/bench_llm.py [--quick] [--threads N]
+    .venv/bin/python bench/bench_llm.py [--quick] [--threads N] [--skip answer,ttft,...]
 """
 
 from __future__ import annotations
@@ -24,13 +34,16 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
 
+from n1studio import pipeline
 from n1studio.grid.cases import load_case
 from n1studio.grid.variant import Variant
 from n1studio.llm.client import ModelClient
+from n1studio.llm.likelihood import likelihood
 from n1studio.llm.prompt import render_prompt
 from n1studio.llm.runtime import FREE, ModelSettings
 from n1studio.llm.scaffold import answer_plan, max_number_tokens
@@ -105,7 +118,9 @@ def main() -> int:
     ap.add_argument("--plain-tokens", type=int, default=1500)
     ap.add_argument("--plain-seconds", type=float, default=200.0)
     ap.add_argument("--skip", default="",
-                    help="comma list of parts to skip: answer,ttft,decode,cold")
+                    help="comma list of parts to skip: answer,ttft,decode,cold,warm,likelihood")
+    ap.add_argument("--likelihood-cases", default="case14,case118",
+                    help="part 6: the cases (N-1 of their first line)")
     ap.add_argument("--prompt-threads", default="1,0,2",
                     help="part 4: prompt thread counts to compare (0 = automatic)")
     ap.add_argument("--repeats", type=int, default=2, help="part 4: runs of each")
@@ -176,8 +191,93 @@ def main() -> int:
         print(f"  ratio: {ours_tps / llama_tps:.1%} (target >= 90 %)\n")
 
     if "cold" not in skip:
+        os.environ["N1STUDIO_PROMPT_CACHE"] = "off"  # cold: no prompt state from disk
         cold_answer(s, [int(x) for x in args.prompt_threads.split(",")], args.repeats)
+        os.environ.pop("N1STUDIO_PROMPT_CACHE")
+    if "warm" not in skip:
+        warm_start(s)
+    if "likelihood" not in skip:
+        likelihood_beside_answer(s, args.likelihood_cases.split(","))
     return 0
+
+
+def peak_rss_mb(pid: int | None) -> float:
+    """A process's peak resident memory (VmHWM) in MB, read while it lives."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def plan_line(st: dict) -> str:
+    pl = st.get("plan") or {}
+    steps = max(pl.get("steps", 0), 1)
+    per = pl.get("steps", 0) / max(pl.get("numbers", 1), 1)
+    return (f"{pl.get('numbers', 0)} numbers, {per:.2f} steps per number, "
+            f"{1000 * pl.get('numbers_s', 0) / steps:.1f} ms per step "
+            f"({1000 * pl.get('decode_s', 0) / steps:.1f} ms decoding one token, "
+            f"{1000 * (pl.get('numbers_s', 0) - pl.get('decode_s', 0)) / steps:.1f} ms the rest); "
+            f"fixed text {pl.get('text_tokens', 0)} tokens in {pl.get('text_s', 0):.2f} s")
+
+
+def warm_start(s: ModelSettings) -> None:
+    """Part 5: cold then warm (prompt state on disk) constrained case14 answers."""
+    print("5. a new process about a grid already seen: case14, fresh worker each time")
+    net = load_case("case14")
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["N1STUDIO_PROMPT_CACHE"] = folder
+        try:
+            for label, out in (("cold", "line:3"), ("warm", "line:5")):
+                p = render_prompt(Variant(net, [out]))
+                plan = answer_plan(p)
+                with ModelClient(s) as client:
+                    r = client.complete(p.text, plan=plan, max_tokens=max_number_tokens(plan),
+                                        settings=s, shared_chars=p.shared_chars)
+                st = r.stats
+                print(f"  {label} N-1 {out:<8} prompt {st['prompt_tokens']} tokens "
+                      f"({st['prompt_state']}, {st['cached_tokens']} from disk) in "
+                      f"{st['prompt_s']:.2f} s; first token {st['ttft_s']:.2f} s; answer "
+                      f"{st['wall_s']:.2f} s; model load {st.get('load_s', 0):.2f} s apart",
+                      flush=True)
+                print(f"  {'':<4}{plan_line(st)}")
+        finally:
+            os.environ.pop("N1STUDIO_PROMPT_CACHE")
+    print("  (targets: warm first token <= 2 s, warm answer <= 10 s)\n")
+
+
+def likelihood_beside_answer(s: ModelSettings, cases: list[str]) -> None:
+    """Part 6: one constrained answer and one likelihood, seconds and peak memory."""
+    print("6. the likelihood probe beside an answer (fresh worker each, no prompt state)")
+    os.environ["N1STUDIO_PROMPT_CACHE"] = "off"
+    try:
+        for case in cases:
+            net = load_case(case)
+            v = Variant(net, [f"line:{2 if case == 'case14' else 6}"])
+            p = render_prompt(v)
+            refs = pipeline.references(v)
+            plan = answer_plan(p)
+            with ModelClient(s) as client:
+                t0 = time.perf_counter()
+                r = client.complete(p.text, plan=plan, max_tokens=max_number_tokens(plan),
+                                    settings=s, shared_chars=p.shared_chars)
+                ans_s, ans_mb = time.perf_counter() - t0, peak_rss_mb(client.worker_pid)
+            with ModelClient(s) as client:
+                t0 = time.perf_counter()
+                lk = likelihood(v, p, refs.n_answer, refs.own_answer, s, client=client)
+                lk_s, lk_mb = time.perf_counter() - t0, peak_rss_mb(client.worker_pid)
+            st = lk.stats
+            print(f"  {case} {v.label}: prompt {r.stats['prompt_tokens']} tokens", flush=True)
+            print(f"    answer     {ans_s:7.1f} s (prompt {r.stats['prompt_s']:.1f} s), peak "
+                  f"{ans_mb:6.0f} MB, {r.stats['completion_tokens']} tokens written")
+            print(f"    likelihood {lk_s:7.1f} s (prompt {st['prompt_s']:.1f} s, scoring "
+                  f"{st['score_s']:.1f} s of {st['scored_tokens']} tokens), peak {lk_mb:6.0f} MB;"
+                  f" delta_ll {lk.delta_ll:+.4f}", flush=True)
+    finally:
+        os.environ.pop("N1STUDIO_PROMPT_CACHE")
 
 
 def cold_answer(s: ModelSettings, batches: list[int], repeats: int = 2) -> None:
