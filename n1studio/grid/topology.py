@@ -103,7 +103,9 @@ def tripped_units(base: GridModel, variant: GridModel) -> list[str]:
     """The units that the outages of `variant` (the base model with elements out) leave on
     an island without load, and that were not already on one in `base`: the units an
     operator trips with the outage (see the module docstring). Sorted as the model lists them."""
-    stranded = unloaded_units(variant) & ~unloaded_units(base)
+    stranded = unloaded_units(variant)
+    if stranded.any():  # most outages strand nothing: the base is looked at only when needed
+        stranded &= ~unloaded_units(base)
     return [variant.gen_names[k] for k in np.flatnonzero(stranded)]
 
 
