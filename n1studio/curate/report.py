@@ -139,8 +139,8 @@ def _drop(key: str, n_runs: list[dict], f_runs: list[dict], nst: dict, fst: dict
     for r in n_runs:
         by_grid.setdefault(r["grid_id"], []).append(_value(r, key))
     if all(r["grid_id"] in by_grid for r in f_runs):
-        diffs = [sum(by_grid[r["grid_id"]]) / len(by_grid[r["grid_id"]]) - _value(r, key)
-                 for r in f_runs]
+        n_of = {g: sum(xs) / len(xs) for g, xs in by_grid.items()}  # N's value per grid
+        diffs = [n_of[r["grid_id"]] - _value(r, key) for r in f_runs]
         ci, df = paired(diffs)
         return {**out, "value": sum(diffs) / len(diffs), "ci": ci, "df": df,
                 "method": "paired by grid"}
