@@ -6,10 +6,23 @@ Shared by tests/grid/test_case_files.py (one named failure each), tests/grid/tes
 
 from __future__ import annotations
 
+import copy
 import random
 import re
+import traceback
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
+import pandapower as pp
+import pandapower.networks as pn
+import pandas as pd
+
+from n1studio.errors import N1Error
+from n1studio.grid.cases import load_case
+from n1studio.grid.quiet import quiet_pandapower
+from n1studio.grid.variant import Variant
+from n1studio.solve.acopf import solve_acopf
 
 _MATRIX = re.compile(r"(mpc\.(\w+)\s*=\s*\[)(.*?)(\]\s*;)", re.DOTALL)
 
@@ -170,8 +183,6 @@ def _first_row(text: str, table: str) -> list[str]:
 
 def mutate_net(net, rng: random.Random) -> str:
     """One random mutation of a pandapower net, in place; says what was done."""
-    import numpy as np
-
     kind = rng.choice(["cell", "cell", "cell", "no_ext_grid", "bad_ref", "self_loop", "no_cost",
                        "del_rows", "dup_row", "no_branches", "swap_v", "swap_p"])
     if kind == "cell":
@@ -206,8 +217,6 @@ def mutate_net(net, rng: random.Random) -> str:
         net[table].drop(idx, inplace=True)
         return f"del {table}[{idx}]"
     if kind == "dup_row":
-        import pandas as pd
-
         table = rng.choice(["load", "gen", "line", "poly_cost"])
         idx = rng.choice(list(net[table].index))
         row = net[table].loc[[idx]].copy()
@@ -248,19 +257,11 @@ def write(path: Path, text: str) -> Path:
 def outcome(path: Path, solve: bool = True, max_iter: int = 300) -> tuple[str, str]:
     """("ok", status) when the grid loads (and solves to any status), ("refused", the line)
     for an N1Error of one line, ("crash", the traceback) for anything else."""
-    import traceback
-
-    from n1studio.errors import N1Error
-    from n1studio.grid.cases import load_case
-    from n1studio.grid.variant import Variant
-
     try:
         variant = Variant(load_case(path), [])
         variant.islands.describe()
         status = "loaded"
         if solve:
-            from n1studio.solve.acopf import solve_acopf
-
             status = solve_acopf(variant.model, max_iter=max_iter).status
         return "ok", status
     except N1Error as exc:
@@ -276,13 +277,6 @@ def fuzz_files(folder: Path, pglib: Path, n: int, seed: int) -> list[tuple[Path,
     """`n` mutated case files in `folder`: (path, what was done). About 80 % are PGLib
     case14/case30 .m edits, 20 % pandapower case14 JSON edits (net or raw text); JSON is the
     smaller share because pandapower takes ~0.7 s to read one."""
-    import copy
-
-    import pandapower as pp
-    import pandapower.networks as pn
-
-    from n1studio.grid.quiet import quiet_pandapower
-
     rng = random.Random(seed)
     sources = [(pglib / f"pglib_opf_{c}.m").read_text() for c in ("case14_ieee", "case30_ieee")]
     with quiet_pandapower():

@@ -8,6 +8,7 @@ as JSON, with one edit each.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pandapower as pp
@@ -16,7 +17,9 @@ import pytest
 
 from n1studio.errors import CaseDataError, CaseError
 from n1studio.grid.cases import load_case
-from n1studio.grid.variant import base_model
+from n1studio.grid.variant import Variant, base_model
+from n1studio.solve.acopf import solve_acopf
+from n1studio.solve.reference import reference
 from tests.grid import case_mutations as cm
 
 
@@ -166,9 +169,6 @@ def test_zero_rating_is_unlimited_with_a_warning(tmp_path, case14_m, caplog):
 
 
 def test_unchanged_pglib_file_still_loads_with_its_optimum(pglib):
-    from n1studio.grid.variant import Variant
-    from n1studio.solve.reference import reference
-
     r = reference(Variant(load_case(pglib("case14_ieee")), []), "ac")
     assert r.success and r.objective == pytest.approx(2178.08, rel=5e-4)
 
@@ -276,10 +276,6 @@ def test_json_garbage_table(tmp_path, net14):
 
 # ---- the solver's own pre-check (a net built in code, never read from a file) -----------
 def test_solver_refuses_nan_admittance_in_one_line(net14):
-    from dataclasses import replace
-
-    from n1studio.solve.acopf import solve_acopf
-
     m = base_model(net14)
     bad = replace(m, yff=m.yff.copy())
     bad.yff[3] = np.nan

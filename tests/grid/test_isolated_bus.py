@@ -56,7 +56,7 @@ def test_isolated_bus_opens_solves_checks_and_sweeps(make, tmp_path, plain):
     net = load_case(path)
     m = base_model(net)
     assert len(m.bus_names) >= 15
-    assert "bus:15" not in [n for n, e in zip(m.bus_names, m.energised()) if e]
+    assert "bus:15" not in [n for n, e in zip(m.bus_names, m.energised(), strict=True) if e]
     v = Variant(net)
     in_service = bool(net.bus.in_service.get(15, False))
     assert v.islands.cut_buses == (["bus:15"] if in_service else [])

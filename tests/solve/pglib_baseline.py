@@ -31,7 +31,8 @@ def _num(text: str) -> float:
 
 
 def pglib_files() -> list[Path]:
-    return sorted(PGLIB.glob("pglib_opf_*.m"), key=lambda p: int(re.search(r"case(\d+)", p.stem)[1]))
+    return sorted(PGLIB.glob("pglib_opf_*.m"),
+                  key=lambda p: int(re.search(r"case(\d+)", p.stem)[1]))
 
 
 def bus_count(path: Path) -> int:

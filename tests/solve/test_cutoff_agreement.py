@@ -36,7 +36,7 @@ def test_sweep_and_variant_agree_on_every_branch_outage(case):
         # the OPF solves every bus in service that is not cut off, and only those
         m = v.model
         solved = {m.bus_names[k] for k in solve_set(m).buses if m.bus_names[k]}
-        named_on = {n for n, on in zip(m.bus_names, m.bus_on) if n and on}
+        named_on = {n for n, on in zip(m.bus_names, m.bus_on, strict=True) if n and on}
         assert solved == named_on - set(rep.cut_buses), r["element"]
         # the prompt asks the model for exactly the solved buses
         assert set(answer_elements(m)[1]) == solved

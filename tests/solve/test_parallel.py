@@ -19,6 +19,7 @@ from n1studio.curate.study import Study
 from n1studio.errors import N1Error
 from n1studio.grid.cases import load_case
 from n1studio.solve.parallel import ReferencePool, default_workers, ray_available
+from n1studio.solve.sweep import run_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 CASE30 = str(REPO / "resources" / "pglib" / "pglib_opf_case30_ieee.m")
@@ -39,7 +40,7 @@ def _dataset(tmp_path: Path, tag: str, **kw) -> list[tuple]:
 
 def _same(a: list[tuple], b: list[tuple]) -> None:
     assert [x[:6] for x in a] == [x[:6] for x in b]  # variants, order, prompts, statuses
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         if x[6] is None or y[6] is None:
             assert x[6] is y[6] is None
         else:
@@ -75,14 +76,12 @@ def test_ray_local_builds_the_serial_dataset(serial, tmp_path):
 
 
 def test_sweep_opf_with_two_workers_matches_serial():
-    from n1studio.solve.sweep import run_sweep
-
     net = load_case(CASE30)
     one = run_sweep(net, "trafo", opf=True, workers=1)
     two = run_sweep(load_case(CASE30), "trafo", opf=True, workers=2)
     assert [r["element"] for r in one["results"]] == [r["element"] for r in two["results"]]
     assert len(one["results"]) >= 4
-    for a, b in zip(one["results"], two["results"]):
+    for a, b in zip(one["results"], two["results"], strict=True):
         assert (a["opf"]["feasible"], a["opf"]["status"]) == \
             (b["opf"]["feasible"], b["opf"]["status"])
         if a["opf"]["objective"] is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandapower as pp
 import pytest
 
 from n1studio.grid.cases import load_case
@@ -119,8 +120,6 @@ def test_dc_outage(case30):
 
 
 def test_power_flow_matches_pandapower_and_reports_divergence():
-    import pandapower as pp
-
     net = load_case("case14")
     r = run_ac_pf(Variant(net))
     assert r.kind == "pf" and r.success
