@@ -43,7 +43,7 @@ def report_svg(report: dict, width: int = 1080, height: int = 440) -> str:
     panels = _panels(report)
     title = html.escape(report.get("dataset") or "all runs")
     n_leg = max(1, len(models))
-    mt, mb = (70 if report.get("small_sample") else 50), 70 + 16 * ((n_leg + 1) // 2)
+    mt, mb = (70 if report.get("small_sample") else 50), 86 + 16 * ((n_leg + 1) // 2)
     height = max(height, mt + mb + 220)
     gap, ml = 30, 56
     pw = (width - ml - gap * (len(panels) - 1) - 20) / len(panels)
@@ -83,9 +83,16 @@ def report_svg(report: dict, width: int = 1080, height: int = 440) -> str:
             out.append(f'<text x="{x0 - 4:.1f}" y="{y + 4:.1f}" text-anchor="end" '
                        f'font-size="10">{lab}</text>')
         step = pw / max(1, len(fams))
+        # long family names slant when they would run into each other (about 6.5 px a letter)
+        slant = max(len(f) for f in fams) * 6.5 > step
         for fi, f in enumerate(fams):
-            out.append(f'<text x="{x0 + step * (fi + 0.5):.1f}" y="{mt + ph + 16}" '
-                       f'text-anchor="middle" font-size="11">{html.escape(f)}</text>')
+            x, y = x0 + step * (fi + 0.5), mt + ph + 16
+            if slant:
+                out.append(f'<text x="{x:.1f}" y="{y}" text-anchor="end" font-size="11" '
+                           f'transform="rotate(-25 {x:.1f} {y - 4})">{html.escape(f)}</text>')
+            else:
+                out.append(f'<text x="{x:.1f}" y="{y}" text-anchor="middle" '
+                           f'font-size="11">{html.escape(f)}</text>')
         for mi, m in enumerate(models):
             dx = (mi - (len(models) - 1) / 2) * min(6.0, step / (2 * max(1, len(models))))
             pts = []
@@ -121,7 +128,7 @@ def report_svg(report: dict, width: int = 1080, height: int = 440) -> str:
                            + ("</rect>" if m.get("control") else "</circle>"))
         out.append(f'<line x1="{x0:.1f}" y1="{mt + ph}" x2="{x0 + pw:.1f}" y2="{mt + ph}" '
                    'stroke="#333"/>')
-    ly = mt + ph + 40
+    ly = mt + ph + (66 if any(len(f) * 6.5 > pw / max(1, len(fams)) for f in fams) else 40)
     for mi, m in enumerate(models or [{"model": "no runs yet", "sha256": "", "control": False}]):
         col = colours[mi] if models else "#999"
         lx = ml + (mi % 2) * (width - ml) / 2
