@@ -147,7 +147,7 @@ def parse_matpower(text: str, path: Path) -> dict:
         if ppc[name].shape[1] < width:
             raise CaseDataError(f"{path.name}: mpc.{name} has {ppc[name].shape[1]} columns, "
                                 f"expected at least {width}")
-    lines = text.splitlines()
+    lines = re.split(r"\r\n|\n|\r", text)  # as the tokenizer counts lines (not \f, \x85)
     for name in (*_REQUIRED, "gencost"):
         if name in assigned:
             cross_check(assigned[name], lines, path.name)

@@ -219,3 +219,11 @@ def test_an_impedance_whose_admittance_overflows_is_refused(tmp_path, case14):
                        cm.BR_X, "-1e-300")
     msg = refusal(tmp_path, text)
     assert "mpc.branch row 7" in msg and "admittance overflows" in msg
+
+
+@pytest.mark.parametrize("edit", [
+    lambda t: t.replace("\n", "\r\n"), lambda t: t.replace("\n", "\r"),
+    lambda t: t.replace("%% bus data", "%% bus\f data\x85 \u2028"),
+], ids=["crlf", "cr", "form-feed-in-comment"])
+def test_line_endings_and_odd_blanks_read_the_same_grid(tmp_path, case14, clean, edit):
+    same_grid(read_matpower(write(tmp_path, edit(case14).encode())), clean)
