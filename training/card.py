@@ -48,11 +48,11 @@ def build(adapter: Path, meta: dict, data: dict, sanity: list | None) -> dict:
                  "file": meta["data"], "tokenizer": data.get("tokenizer", "llama.cpp"),
                  "cases": [{"case": s["case"], "prompt_sha256": s["prompt_sha256"],
                             **meta["tokens"][s["case"]]} for s in seqs]},
-        "training": {k: meta[k] for k in (
+        "training": {k: meta.get(k) for k in (
             "rank", "alpha", "dropout", "target_modules", "trainable_parameters", "lr",
-            "warmup_steps", "optimizer", "seed", "prompt_every", "full_weight", "max_steps", "updates_applied",
-            "stopped_early", "stop_rule", "checks", "load_seconds", "train_seconds",
-            "threads", "machine", "versions")},
+            "warmup_steps", "optimizer", "seed", "prompt_every", "full_weight", "max_steps",
+            "updates_applied", "stopped_early", "stop_rule", "checks", "load_seconds",
+            "train_seconds", "threads", "machine", "versions")},
         "loss": ("cross-entropy of the constrained decoder's choice at each of its decisions "
                  "(the allowed characters against the best end token)"
                  + (f" + {meta['full_weight']} x the full-vocabulary next-token "

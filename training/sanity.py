@@ -64,8 +64,18 @@ class Decoder:
 
     def answer(self, prompt) -> str:
         llama = self.llama
-        llama.reset()
-        llama.eval(self.ids(prompt.text, bos=True))
+        tokens = self.ids(prompt.text, bos=True)
+        # keep what the context already holds of this prompt (the grid's shared part)
+        have = list(llama.input_ids[: llama.n_tokens])
+        keep = 0
+        while keep < min(len(have), len(tokens) - 1) and have[keep] == tokens[keep]:
+            keep += 1
+        if keep == 0 or not llama._ctx.kv_cache_seq_rm(-1, keep, -1):
+            keep = 0
+            llama.reset()
+            llama._ctx.kv_cache_clear()
+        llama.n_tokens = keep
+        llama.eval(tokens[keep:])
         out = []
         for seg in answer_plan(prompt):
             if seg[0] == "t":
