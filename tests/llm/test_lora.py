@@ -120,3 +120,18 @@ def test_eval_with_an_adapter_is_a_model_of_its_own_with_its_likelihood(tiny_lor
     lk = stats["likelihood"]
     assert lk["n_tokens_n"] > 50 and lk["ll_n"] < 0
     assert lk["delta_ll"] == 0.0  # the N case: its own answer is the N answer
+
+
+def test_the_model_panel_adds_an_adapter_to_the_local_model(qtbot, tiny_lora):
+    from n1studio.app.panels.model import ModelPanel
+
+    panel = ModelPanel()
+    qtbot.addWidget(panel)
+    assert panel.values()["lora_path"] is None and not panel.lora_scale.isEnabled()
+    panel.set_adapter(str(tiny_lora))
+    panel.lora_scale.setValue(0.5)
+    assert panel.adapter.text() == "tiny-lora.gguf"
+    s = validate_settings(ModelSettings.from_values(panel.values()))
+    assert s.lora_scale == 0.5 and s.lora_sha256 == check_adapter(tiny_lora, s.model_path).sha256
+    panel.set_adapter("")
+    assert ModelSettings.from_values(panel.values()).lora_path is None

@@ -78,11 +78,34 @@ class ModelPanel(QtWidgets.QWidget):
         server.setToolTip("Add server…: an OpenAI-compatible server (llama.cpp, vLLM, Ollama, "
                           "LM Studio); remembered with the recent models")
         server.clicked.connect(self.add_server_dialog)
+        adapter = QtWidgets.QToolButton()
+        adapter.setText("+A")
+        adapter.setObjectName("addAdapter")
+        adapter.setToolTip("Add adapter…: a LoRA adapter GGUF (llama.cpp's "
+                           "convert_lora_to_gguf.py) applied to the local model")
+        adapter.clicked.connect(self._browse_adapter)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.model, 1)
         row.addWidget(browse)
         row.addWidget(server)
+        row.addWidget(adapter)
         self._add_controls()
+        # the LoRA adapter on the local model (none: the model alone)
+        self.lora_path = ""
+        self.adapter = QtWidgets.QLabel("none")
+        self.adapter.setObjectName("adapterLabel")
+        self.adapter.setToolTip("The LoRA adapter applied to the local model (Add adapter…)")
+        self.lora_scale = QtWidgets.QDoubleSpinBox()
+        self.lora_scale.setRange(-10.0, 10.0)
+        self.lora_scale.setSingleStep(0.1)
+        self.lora_scale.setValue(1.0)
+        self.lora_scale.setToolTip("The adapter's scale: 0 gives the model's own answers")
+        self.lora_scale.setEnabled(False)
+        self.clear_adapter = QtWidgets.QToolButton()
+        self.clear_adapter.setText("×")
+        self.clear_adapter.setToolTip("Remove the adapter")
+        self.clear_adapter.setEnabled(False)
+        self.clear_adapter.clicked.connect(lambda: self.set_adapter(""))
 
         self.gpu = QtWidgets.QSpinBox()
         self.gpu.setRange(-1, 999)
@@ -148,6 +171,13 @@ class ModelPanel(QtWidgets.QWidget):
         self.mode.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
                                 QtWidgets.QSizePolicy.Policy.Fixed)
         form.addWidget(self.gpu_note, 4, 0, 1, 4)
+        arow = QtWidgets.QHBoxLayout()
+        arow.addWidget(self.adapter, 1)
+        arow.addWidget(self.clear_adapter)
+        form.addWidget(_label("Adapter", self.adapter), 5, 0)
+        form.addLayout(arow, 5, 1)
+        form.addWidget(_label("Scale", self.lora_scale), 5, 2)
+        form.addWidget(self.lora_scale, 5, 3)
 
         self.prompt = QtWidgets.QPlainTextEdit()
         self.prompt.setObjectName("promptEdit")
@@ -278,12 +308,29 @@ class ModelPanel(QtWidgets.QWidget):
         if path:
             self.add_model(path)
 
+    def _browse_adapter(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Add a LoRA adapter", "",
+                                                        "GGUF adapters (*.gguf);;All files (*)")
+        if path:
+            self.set_adapter(path)
+
+    def set_adapter(self, path: str) -> None:
+        """Apply the LoRA adapter at `path` to the local model ("" removes it); it is
+        checked when the model is asked (one clear line if it does not fit the model)."""
+        self.lora_path = path or ""
+        self.adapter.setText(Path(path).name if path else "none")
+        self.adapter.setToolTip(path or "No LoRA adapter")
+        self.lora_scale.setEnabled(bool(path))
+        self.clear_adapter.setEnabled(bool(path))
+
     # ---- settings -------------------------------------------------------------------------
     def values(self) -> dict:
         return {"model_path": self.model_path() or None, "n_gpu_layers": self.gpu.value(),
                 "n_ctx": self.ctx.value(), "temperature": self.temp.value(),
                 "seed": self.seed.value(), "mode": self.mode.currentData(),
-                "n_threads": self.threads.value()}
+                "n_threads": self.threads.value(),
+                "lora_path": self.lora_path or None,
+                "lora_scale": self.lora_scale.value() if self.lora_path else None}
 
     # ---- prompt and answer ----------------------------------------------------------------
     def set_prompt(self, text: str) -> None:
