@@ -11,6 +11,7 @@ the model, the label, the prompt, the drawing and the verdict all use the latter
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import weakref
 from functools import cached_property
@@ -35,10 +36,9 @@ def base_model(net: pp.pandapowerNet) -> GridModel:
     if m is None:
         m = GridModel.from_net(net)
         _BASE_MODELS[key] = m
-        try:
+        # not weak-referenceable: keep the entry (bounded by the nets a user opens)
+        with contextlib.suppress(TypeError):
             weakref.finalize(net, _BASE_MODELS.pop, key, None)
-        except TypeError:  # not weak-referenceable: keep the entry (bounded by the nets a user opens)
-            pass
     return m
 
 

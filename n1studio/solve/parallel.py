@@ -27,16 +27,22 @@ with its arrays. In-process solves return the `OpfResult` itself (same attribute
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from n1studio.errors import N1Error
+from n1studio.grid.perturb import Perturbation
+from n1studio.grid.variant import Variant
+from n1studio.solve.reference import reference
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +80,12 @@ def _summary(res) -> Solved:
 
 
 def _variant(net, spec: Spec):
-    from n1studio.grid.perturb import Perturbation
-    from n1studio.grid.variant import Variant
-
     outages, pert = spec
     return Variant(net, list(outages), Perturbation.from_dict(pert) if pert else None)
 
 
 def solve_spec(net, spec: Spec):
     """The AC reference of one spec, here (cached; an N1Error is a failed status)."""
-    from n1studio.solve.reference import reference
-
     try:
         return reference(_variant(net, spec), "ac")
     except N1Error as exc:
@@ -100,19 +101,16 @@ def _die_with_parent(parent_pid: int, lifeline) -> None:
     """End this worker when its parent dies: SIGKILL from the kernel (Linux), and a thread
     that exits when the `lifeline` pipe (the parent holds its only writing end) closes."""
     if sys.platform.startswith("linux"):
-        try:
+        # no maintained library wraps prctl; without it (AttributeError) the lifeline still works
+        with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # no prctl: the lifeline still works
-            pass
     if os.getppid() != parent_pid:  # the parent died before we could ask
         os._exit(0)
 
     def watch() -> None:
-        try:
+        with contextlib.suppress(EOFError, OSError):
             lifeline.recv()  # the parent never writes: this returns only at end-of-file
-        except (EOFError, OSError):
-            pass
         os._exit(0)
 
     threading.Thread(target=watch, name="n1studio-lifeline", daemon=True).start()
@@ -120,16 +118,11 @@ def _die_with_parent(parent_pid: int, lifeline) -> None:
 
 def _init_worker(net, parent_pid: int | None = None, lifeline=None) -> None:
     global _NET
-    from n1studio.grid.variant import Variant
-    from n1studio.solve.reference import reference
-
     if parent_pid is not None:
         _die_with_parent(parent_pid, lifeline)
     _NET = net
-    try:  # warm starts from the N solution, as in a serial build
+    with contextlib.suppress(N1Error):  # warm starts from the N solution, as in a serial build
         reference(Variant(net), "ac")
-    except N1Error:
-        pass
 
 
 def _solve_in_worker(spec: Spec) -> Solved:
@@ -149,7 +142,7 @@ class _RaySolver:
 
 def ray_available() -> bool:
     try:
-        import ray  # noqa: F401
+        import ray  # noqa: F401, PLC0415 - an optional extra
     except ImportError:
         return False
     return True
@@ -183,9 +176,6 @@ class ReferencePool:
         if self.ray_address:
             self._start_ray()
         elif self.workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
             ctx = multiprocessing.get_context("spawn")
             reader, self._lifeline = ctx.Pipe(duplex=False)
             self._pool = ProcessPoolExecutor(
@@ -195,7 +185,7 @@ class ReferencePool:
 
     def _start_ray(self) -> None:
         try:
-            import ray
+            import ray  # noqa: PLC0415 - an optional extra
         except ImportError:
             raise N1Error("--ray needs Ray: pip install 'n1studio[ray]'") from None
         if not ray.is_initialized():
@@ -229,7 +219,7 @@ class ReferencePool:
             self._lifeline.close()
             self._lifeline = None
         if self._actors is not None:
-            import ray
+            import ray  # noqa: PLC0415 - an optional extra
 
             for a in self._actors:
                 ray.kill(a)
@@ -242,9 +232,11 @@ class ReferencePool:
             progress: Callable[[int, int], None] | None = None) -> list:
         specs = [(tuple(o), p) for o, p in specs]
         out: list = [None] * len(specs)
-        stopped = (lambda: bool(cancel and cancel()))
+        def stopped() -> bool:
+            return bool(cancel and cancel())
+
         if self._actors is not None:
-            from ray.util import ActorPool
+            from ray.util import ActorPool  # noqa: PLC0415 - an optional extra
 
             pool = ActorPool(self._actors)
             for i, res in enumerate(pool.map(lambda a, s: a.solve.remote(s), specs)):

@@ -42,6 +42,8 @@ from n1studio.grid.topology import island_report
 from n1studio.grid.variant import Variant, base_model, n1_candidates
 from n1studio.jobs import JobState
 from n1studio.solve import sweep_pandapower
+from n1studio.solve.parallel import ReferencePool, default_workers
+from n1studio.solve.reference import reference
 from n1studio.solve.sweep_classify import Limits
 from n1studio.solve.sweep_engine import LsEngine, sweep_branches
 from n1studio.solve.sweep_islands import branch_islanding, islanded_result
@@ -284,16 +286,13 @@ def _check_kinds(kinds) -> tuple[str, ...]:
 
 def _add_opf(net, elements, results, tracker: _Tracker, workers: int | None = 1,
              ray: str | None = None) -> None:
-    from n1studio.solve.parallel import ReferencePool, default_workers
-    from n1studio.solve.reference import reference
-
     if ray or (default_workers() if workers is None else workers) > 1:
         todo = [el for el in elements if el in results]
         nw = default_workers() if workers is None else int(workers)
         with ReferencePool(net, workers=max(1, min(nw, len(todo))), ray=ray) as pool:
             solved = pool.map([((el,), None) for el in todo], cancel=tracker.cancelled,
                               progress=lambda d, t: tracker.step(1))
-        for el, res in zip(todo, solved):
+        for el, res in zip(todo, solved, strict=True):
             if res is not None:
                 results[el]["opf"] = {"feasible": bool(res.success), "status": str(res.status),
                                       "objective": res.objective if res.success else None}
@@ -306,9 +305,9 @@ def _add_opf(net, elements, results, tracker: _Tracker, workers: int | None = 1,
             continue
         try:
             res = reference(Variant(net, [el]), kind="ac")
+            ok = res.success and res.objective is not None
             r["opf"] = {"feasible": bool(res.success), "status": str(res.status),
-                        "objective": float(res.objective) if res.success and res.objective is not None
-                        else None}
+                        "objective": float(res.objective) if ok else None}
         except N1Error as exc:
             r["opf"] = {"feasible": False, "status": f"error: {exc}", "objective": None}
         tracker.step(1)

@@ -53,7 +53,8 @@ class Limits:
         self.tols = (tolerances.vm_pu, tolerances.vm_pu,
                      self.rate_mva * tolerances.thermal_rel + tolerances.thermal_mva)
         # the base case's cut-off buses: every outage that splits nothing leaves them cut off
-        self.cut_buses = [n for n, c in zip(model.bus_names, model.cut_off()) if c and n]
+        self.cut_buses = [n for n, c in zip(model.bus_names, model.cut_off(), strict=True)
+                          if c and n]
         self.base = None  # base-case excess per limit, set by set_base
 
     def set_base(self, vm0: np.ndarray, smax0: np.ndarray | None) -> list[dict]:
@@ -79,15 +80,17 @@ class Limits:
         `all_violations`); the others are only counted, the base case lists them once.
         """
         lo, hi, th = self._excess(vm, smax)
-        violated = [e > t for e, t in zip((lo, hi, th), self.tols)]
+        violated = [e > t for e, t in zip((lo, hi, th), self.tols, strict=True)]
         if against_base and self.base is not None and not self.all_violations:
-            listed = [e > t + b[None, :] for e, t, b in zip((lo, hi, th), self.tols, self.base)]
+            listed = [e > t + b[None, :]
+                      for e, t, b in zip((lo, hi, th), self.tols, self.base, strict=True)]
         else:
             listed = violated
         n_viol = sum(v.sum(axis=1) for v in violated)
         n_list = sum(v.sum(axis=1) for v in listed)
-        out: list[tuple[list[dict], int]] = [([], int(nv - nl)) for nv, nl in zip(n_viol, n_list)]
-        for kind, mask in zip(("lo", "hi", "th"), listed):
+        out: list[tuple[list[dict], int]] = [([], int(nv - nl))
+                                             for nv, nl in zip(n_viol, n_list, strict=True)]
+        for kind, mask in zip(("lo", "hi", "th"), listed, strict=True):
             rows, cols = np.nonzero(mask)
             if not len(rows):
                 continue
@@ -105,7 +108,8 @@ class Limits:
                 exc = np.round(np.abs(v - limv), 5).tolist()
                 names = self.bus_names
                 con = "voltage"
-            for r, c, va, li, ex in zip(rows.tolist(), cols.tolist(), val, lim, exc):
+            for r, c, va, li, ex in zip(rows.tolist(), cols.tolist(), val, lim, exc,
+                                         strict=True):
                 out[r][0].append({"constraint": con, "element": names[c], "value": va,
                                   "limit": li, "excess": ex})
         return out

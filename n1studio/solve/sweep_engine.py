@@ -16,6 +16,9 @@ import warnings
 
 import numpy as np
 import pandapower as pp
+import pandas as pd
+from lightsim2grid.contingencyAnalysis import ContingencyAnalysisCPP
+from lightsim2grid.network import init_from_pandapower
 
 from n1studio.grid.cases import case_label
 from n1studio.grid.elements import parse_element
@@ -56,14 +59,13 @@ class LsEngine:
         """The engine, or None where lightsim2grid cannot model this grid faithfully."""
         src = ls_source(net)
         if src is None:
-            log.info("%s: elements lightsim2grid does not convert; using pandapower", case_label(net))
+            log.info("%s: elements lightsim2grid does not convert; using pandapower",
+                     case_label(net))
             return None
         src_net, ls_names = src
         if set(model.branch_names) - set(ls_names):
             return None
         try:
-            from lightsim2grid.network import init_from_pandapower
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 grid = init_from_pandapower(src_net, pp_orig_file="pandapower_v3")
@@ -72,7 +74,8 @@ class LsEngine:
             log.warning("%s: lightsim2grid failed (%s); using pandapower", case_label(net), exc)
             return None
         if len(v0) == 0:
-            log.warning("%s: the base AC power flow does not converge in lightsim2grid", case_label(net))
+            log.warning("%s: the base AC power flow does not converge in lightsim2grid",
+                        case_label(net))
             return None
         return cls(net, model, limits, grid, v0, ls_names, max_iter, tol, threads,
                    chunk_bytes)
@@ -110,8 +113,6 @@ def sweep_branches(eng: LsEngine, elements: list[str], step, cancelled) -> dict[
 
     `step(n)` reports n more done; `cancelled()` True stops before the next chunk.
     """
-    from lightsim2grid.contingencyAnalysis import ContingencyAnalysisCPP
-
     lim = eng.limits
     out: dict[str, dict] = {}
     if not elements:
@@ -164,8 +165,6 @@ def ls_source(net) -> tuple[pp.pandapowerNet, list[str]] | None:
     runpp). A net last run with ``trafo_model="pi"`` keeps it in ``_options``, which
     lightsim2grid refuses; it models transformers as runpp does by default.
     """
-    import pandas as pd
-
     if any(len(net[t]) for t in ("trafo3w", "xward", "ward", "dcline", "switch", "storage")
            if t in net):
         return None

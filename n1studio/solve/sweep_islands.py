@@ -15,6 +15,7 @@ parallel branches are not bridges): only those can split anything.
 
 from __future__ import annotations
 
+import igraph
 import numpy as np
 
 from n1studio.grid.model import GridModel
@@ -37,10 +38,9 @@ def islanded_result(el: str, base: IslandReport, model: GridModel) -> dict | Non
 
 def branch_islanding(model: GridModel, base: IslandReport, elements: list[str]) -> dict[str, dict]:
     """``islanded`` results of the branch outages among `elements` that split the grid."""
-    import igraph
-
     idx = np.flatnonzero(model.branch_on)
-    g = igraph.Graph(n=model.n_bus, edges=list(zip(model.f[idx].tolist(), model.t[idx].tolist())))
+    edges = list(zip(model.f[idx].tolist(), model.t[idx].tolist(), strict=True))
+    g = igraph.Graph(n=model.n_bus, edges=edges)
     bridges = {int(idx[e]) for e in g.bridges()}
     out = {}
     for el in elements:

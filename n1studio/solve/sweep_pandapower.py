@@ -74,5 +74,6 @@ def outage(net, vmodel: GridModel, el: str, lim: Limits) -> dict:
     v = model_voltages(vmodel, work)
     v[~vmodel.bus_on] = 0.0
     r = lim.results([el], np.abs(v[lim.bus_rows])[None, :], _smax(vmodel, v, lim)[None, :])[0]
-    r["islanded_buses"] = [n for n, c in zip(vmodel.bus_names, vmodel.cut_off()) if c and n]
+    r["islanded_buses"] = [n for n, c in zip(vmodel.bus_names, vmodel.cut_off(), strict=True)
+                           if c and n]
     return r

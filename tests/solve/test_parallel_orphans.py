@@ -4,6 +4,7 @@ SIGKILL, and the process table read back."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -88,8 +89,6 @@ def test_kill_9_of_a_parallel_build_leaves_no_process_behind(tmp_path):
         left = {p: _cmdline(p) for p in descendants if _alive(p)}
         assert not left, f"still running after the parent was killed: {left}"
     finally:  # whatever happened, nothing of this build outlives the test
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(build.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         build.wait()

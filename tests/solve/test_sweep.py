@@ -45,7 +45,8 @@ def _expected_islanding(net) -> dict[str, set[str]]:
         df = net[table]
         gen_buses |= {int(b) for b in df.bus[df.in_service]}
     for i in net.sgen.index[net.sgen.in_service]:
-        if bool(net.sgen.get("controllable", False) is not False and net.sgen.at[i, "controllable"]):
+        controllable = net.sgen.get("controllable", False) is not False
+        if bool(controllable and net.sgen.at[i, "controllable"]):
             gen_buses.add(int(net.sgen.at[i, "bus"]))
     ld = net.load[net.load.in_service & ((net.load.p_mw != 0) | (net.load.q_mvar != 0))]
     load_buses = {int(b) for b in ld.bus}
@@ -137,11 +138,13 @@ def test_statuses_and_voltages_agree_with_runpp(case, elements, at):
         # every voltage violation listed is one runpp shows, at the same value
         lo = net.bus.min_vm_pu.to_numpy()
         hi = net.bus.max_vm_pu.to_numpy()
-        bad = {f"bus:{net.bus.index[k]}" for k in np.flatnonzero((vm < lo - 1e-4) | (vm > hi + 1e-4))}
+        out_of_band = (vm < lo - 1e-4) | (vm > hi + 1e-4)
+        bad = {f"bus:{net.bus.index[k]}" for k in np.flatnonzero(out_of_band)}
         listed = {v["element"]: v for v in r["violations"] if v["constraint"] == "voltage"}
         assert set(listed) == bad
         for name, v in listed.items():
-            assert v["value"] == pytest.approx(res.res_bus.vm_pu.at[int(name.split(":")[1])], abs=2e-5)
+            vm_runpp = res.res_bus.vm_pu.at[int(name.split(":")[1])]
+            assert v["value"] == pytest.approx(vm_runpp, abs=2e-5)
         assert (r["status"] == "violations") == bool(r["violations"])
 
 
@@ -190,7 +193,8 @@ def test_progress_cancel_and_ranking():
     assert seen[-1] == (186, 186)
     ranked = rank(doc["results"])
     order = ["diverged", "islanded", "violations", "ok"]
-    assert [order.index(r["status"]) for r in ranked] == sorted(order.index(r["status"]) for r in ranked)
+    severity = [order.index(r["status"]) for r in ranked]
+    assert severity == sorted(severity)
     stop = JobState()
     stop.stop()
     stopped = run_sweep(load_case("case118"), kinds="gen", state=stop)
@@ -210,7 +214,7 @@ def test_pandapower_fallback_agrees_with_lightsim2grid():
     slow = run_sweep(net, kinds=("line", "trafo", "gen"),
                      options=SweepOptions(engine="pandapower"))
     assert slow["stats"]["engine"] == "pandapower"
-    for a, b in zip(fast["results"], slow["results"]):
+    for a, b in zip(fast["results"], slow["results"], strict=True):
         assert a["element"] == b["element"] and a["status"] == b["status"]
         assert {v["element"] for v in a["violations"]} == {v["element"] for v in b["violations"]}
 
