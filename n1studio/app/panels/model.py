@@ -178,6 +178,13 @@ class ModelPanel(QtWidgets.QWidget):
         form.addLayout(arow, 5, 1)
         form.addWidget(_label("Scale", self.lora_scale), 5, 2)
         form.addWidget(self.lora_scale, 5, 3)
+        self.likelihood = QtWidgets.QCheckBox("Likelihood probe")
+        self.likelihood.setObjectName("likelihoodProbe")
+        self.likelihood.setToolTip("After each answer of a local model, score the N answer "
+                                   "and the variant's own answer as answers to its prompt: "
+                                   "which one the model prefers, in nats per token (takes "
+                                   "about as long as reading the answer again)")
+        form.addWidget(self.likelihood, 6, 0, 1, 4)
 
         self.prompt = QtWidgets.QPlainTextEdit()
         self.prompt.setObjectName("promptEdit")
@@ -330,7 +337,8 @@ class ModelPanel(QtWidgets.QWidget):
                 "seed": self.seed.value(), "mode": self.mode.currentData(),
                 "n_threads": self.threads.value(),
                 "lora_path": self.lora_path or None,
-                "lora_scale": self.lora_scale.value() if self.lora_path else None}
+                "lora_scale": self.lora_scale.value() if self.lora_path else None,
+                "likelihood": self.likelihood.isChecked()}
 
     # ---- prompt and answer ----------------------------------------------------------------
     def set_prompt(self, text: str) -> None:

@@ -159,6 +159,10 @@ class VerdictPanel(QtWidgets.QWidget):
             parts.append(f"reference optimum {ref:,.1f} $/h")
         if isinstance(gap, (int, float)):
             parts.append(f"cost gap {gap:+.1%}")
+        d = (verdict.get("likelihood") or {}).get("delta_ll")
+        if isinstance(d, (int, float)):  # the likelihood probe (model panel's checkbox)
+            which = "the N answer" if d > 0 else "the variant's own answer"
+            parts.append(f"the model prefers {which} by {abs(d):.3f} nats per token")
         self.cost.setText(" · ".join(parts))
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(viol))

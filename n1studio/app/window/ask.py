@@ -44,8 +44,11 @@ def ask_job(variant, values: dict, edited_prompt: str | None = None,
 
     server = parse_server(values.get("model_path") or "")
     if server is None:  # the local worker (its prefix cache is shared), or a control
-        return pipeline.ask(variant, ModelSettings.from_values(values), client=shared_client(),
-                            prompt=prompt, state=state)
+        s = ModelSettings.from_values(values)
+        asked = pipeline.ask(variant, s, client=shared_client(), prompt=prompt, state=state)
+        if values.get("likelihood") and asked.verdict is not None:
+            add_likelihood(variant, prompt, asked, s, state)
+        return asked
     from n1studio.commands.clients import endpoint_client
 
     settings = ModelSettings.from_values({**values, "model_path": None})
@@ -54,6 +57,34 @@ def ask_job(variant, values: dict, edited_prompt: str | None = None,
         return pipeline.ask(variant, settings, client=client, prompt=prompt, state=state)
     finally:
         client.close()
+
+
+def add_likelihood(variant, prompt, asked, settings, state: JobState | None) -> None:
+    """The likelihood probe of an answered variant (the model panel's "Likelihood probe"),
+    put in its verdict for the verdict panel: `verdict["likelihood"]` = {ll_n, ll_own,
+    delta_ll, ...}. A control has none; a failure is logged, never the answer's."""
+    from n1studio.controls import is_control
+    from n1studio.errors import ModelError
+    from n1studio.llm.ask import shared_client
+    from n1studio.llm.likelihood import likelihood
+
+    refs = asked.references
+    if is_control(settings.model_path) or refs is None:
+        return
+    n_answer = refs.own_answer if variant.is_base else refs.n_answer
+    if n_answer is None or refs.own_answer is None:
+        return
+    if state is not None:
+        state.status("the likelihood of the N and the variant's answers…", stage="model")
+    try:
+        lk = likelihood(variant, prompt, n_answer, refs.own_answer, settings,
+                        client=shared_client(), cancel=state.cancel if state else None)
+    except ModelError as exc:
+        log.info("no likelihood for %s: %s", variant.label, exc)
+        return
+    doc = lk.to_dict(with_prompt=False)
+    asked.verdict["likelihood"] = {k: doc[k] for k in ("ll_n", "ll_own", "delta_ll",
+                                                       "n_tokens_n", "n_tokens_own")}
 
 
 class ModelMixin:
