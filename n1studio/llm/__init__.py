@@ -12,4 +12,10 @@ Public API (import from the submodules; nothing heavy is imported here):
 - `ask.ask_variant(variant, settings, on_event, cancel) -> AskResult` (prompt, raw text,
   parsed answer, stats); `ask.shared_client()`, `shared_worker_pid()`, `close_shared_client()`
 - `parse.extract_answer(text)`: the answer in free-mode text, or None
+- `lora.check_adapter(path, model_path)`: a LoRA adapter GGUF checked against its base
+  (`ModelSettings.lora_path`, `lora_scale`; the adapter's hash names the model)
+- `likelihood.likelihood(variant, prompt, n_answer, own_answer, settings, client=...)`:
+  the likelihood probe (ll_n, ll_own, delta_ll, the texts scored); `ModelClient.score`
+  and `scoring.score_texts` in the worker (own log-softmax over chunked logits)
+- `statecache`: the prompt's shared part kept on disk across processes
 """
