@@ -30,7 +30,7 @@ class BusLabels:
         self.leaders.setZValue(Z_LEADER)
         view.plot.addItem(self.leaders, ignoreBounds=True)
         self.font_px = LABEL_PX
-        self._timer = QtCore.QTimer()
+        self._timer = QtCore.QTimer(view)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.place)
