@@ -41,11 +41,14 @@ def chunks(n: int, size: int = CHUNK) -> list[tuple[int, int]]:
 
 
 def log_softmax_at(rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """log p(ids[k] | row k) for float logits rows (k, n_vocab), in float64."""
-    x = np.asarray(rows, dtype=np.float64)
+    """log p(ids[k] | row k) for float logits rows (k, n_vocab). The sums are float64; the
+    exponentials stay float32, in one buffer the size of the rows (a chunk's worth)."""
+    x = np.asarray(rows, dtype=np.float32)
     top = x.max(axis=1)
-    lse = top + np.log(np.exp(x - top[:, None]).sum(axis=1))
-    return x[np.arange(len(ids)), ids] - lse
+    buf = np.subtract(x, top[:, None])
+    np.exp(buf, out=buf)
+    lse = top.astype(np.float64) + np.log(buf.sum(axis=1, dtype=np.float64))
+    return x[np.arange(len(ids)), ids].astype(np.float64) - lse
 
 
 def eval_padded(engine, chunk: list[int], logits: str = "all") -> np.ndarray | None:
