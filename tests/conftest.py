@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,14 +28,3 @@ def pglib_file(case: str) -> Path:
 def pglib():
     return pglib_file
 
-
-# PySide6 6.12.0 drops references it does not own: one to None per Qt message through a
-# Python handler (pytest-qt installs one) and per call of a method returning None, one to True
-# per Signal.emit() (measured in n1studio/app/runtime/qtlog.py). On Python < 3.12 these objects are
-# not immortal: after a long run a count reaches zero and Python aborts (none_dealloc,
-# bool_dealloc), turning a green run red. Make them effectively immortal for the session, as
-# Python 3.12 does (the app does the same in qtlog.keep_singletons_alive).
-def pytest_sessionstart(session):
-    if sys.version_info < (3, 12):
-        for obj in (None, True, False):
-            ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from n1studio.controls import is_control
 from n1studio.schema import json_default
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
 
     values = {"model_path": model_path or None, "mode": "constrained", "n_gpu_layers": 0}
     settings = ModelSettings.from_values(values)
-    validate_settings(settings)  # a bad model file: one line, at once
+    if not is_control(model_path):  # a control (control:reference...) has no file to check
+        validate_settings(settings)  # a bad model file: one line, at once
     say(f"[1/5] opening {case}")
     session = Session(load_case(case), case)
     entry = session.new_entry((outage,))
@@ -81,7 +83,8 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     say(f"      N: {session.base_entry.reference.objective:,.2f} $/h; "
         f"{entry.label}: " + (f"{r.objective:,.2f} $/h ({r.status})" if r.success else r.status))
 
-    say("[3/5] asking the model (constrained mode, CPU)")
+    say(f"[3/5] asking {model_path} (a control: no model)" if is_control(model_path)
+        else "[3/5] asking the model (constrained mode, CPU)")
     counter = {"n": 0, "last": time.perf_counter(), "prompt": False}
 
     def report(ev) -> None:

@@ -1,9 +1,11 @@
 """What the window holds: one base grid and its variants, each with its results.
 
-Plain Python (no Qt) so that it can be reasoned about and tested on its own; the window
-wraps edits in QUndoCommands (`app/window/undo.py`). A `VariantEntry` keeps everything a user
-produced for one variant (reference, prompt, raw answer, parsed answer, verdict, stats,
-error) so undoing and redoing a variant never loses work.
+Plain Python (no Qt) so that it can be reasoned about and tested on its own, and observable:
+`Session.events` says when an entry is added, removed or changed and when the active one
+changes (psygnal), so the window's views redraw what changed and nobody redraws everything
+by hand. The window wraps edits in QUndoCommands (`app/window/undo.py`). A `VariantEntry`
+keeps everything a user produced for one variant (reference, prompt, raw answer, parsed
+answer, verdict, stats, error) so undoing and redoing a variant never loses work.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandapower as pp
+from psygnal import Signal, SignalGroup
 
 from n1studio.grid.cases import case_label
 from n1studio.grid.perturb import Perturbation
@@ -23,8 +26,13 @@ log = logging.getLogger(__name__)
 
 BIG_GRID = 1000  # buses
 
+# what `Session.update` may set: the results of a variant, never its identity
+_RESULT_FIELDS = frozenset({"reference", "reference_error", "prompt", "raw", "answer",
+                            "verdict", "stats", "error", "stopped", "model_file",
+                            "live_tokens"})
 
-@dataclass
+
+@dataclass(eq=False)  # an entry is itself: two with the same results are still two
 class VariantEntry:
     variant: Variant
     reference: Any = None  # OpfResult of the AC OPF
@@ -37,6 +45,7 @@ class VariantEntry:
     error: str = ""
     stopped: bool = False  # the last answer was stopped by the user (not an error)
     model_file: str = ""
+    live_tokens: int = 0  # tokens streamed so far by the answer being written
 
     @property
     def label(self) -> str:
@@ -82,8 +91,24 @@ class VariantEntry:
         return " · ".join(parts)
 
 
+class SessionEvents(SignalGroup):
+    """What a `Session` says when it changes (psygnal: no Qt, so the model is tested alone).
+
+    Views connect to these and redraw what changed; nobody redraws "everything" by hand.
+    """
+
+    entry_added = Signal(int, object)  # index, VariantEntry
+    entry_removed = Signal(int, object)  # index it had, VariantEntry
+    entry_changed = Signal(object)  # VariantEntry: its results (reference, answer...) changed
+    active_changed = Signal(object)  # the VariantEntry now active
+
+
 class Session:
-    """A base grid, its drawing, and the variants built on it (index 0 is the N case)."""
+    """A base grid, its drawing, and the variants built on it (index 0 is the N case).
+
+    Observable: `events` (SessionEvents) reports entries added, removed and changed and the
+    active entry changing. Change an entry's results through `update` so that it is said.
+    """
 
     def __init__(self, net: pp.pandapowerNet, source: str = ""):
         self.net = net
@@ -91,11 +116,25 @@ class Session:
         self.name = case_label(net)
         self.drawing: Drawing = build_drawing(net)
         self.entries: list[VariantEntry] = [VariantEntry(Variant(net, ()))]
-        self.active = 0
+        self._active = 0
+        self.events = SessionEvents()
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+    @active.setter
+    def active(self, k: int) -> None:
+        if not 0 <= k < len(self.entries):
+            raise IndexError(f"no variant {k} (the session has {len(self.entries)})")
+        before = self.current
+        self._active = k
+        if self.current is not before:
+            self.events.active_changed.emit(self.current)
 
     @property
     def current(self) -> VariantEntry:
-        return self.entries[self.active]
+        return self.entries[self._active]
 
     @property
     def base_entry(self) -> VariantEntry:
@@ -114,22 +153,50 @@ class Session:
         return VariantEntry(Variant(self.net, tuple(outages), perturbation))
 
     def insert(self, entry: VariantEntry, at: int | None = None) -> int:
+        """Add `entry` (at the end by default); the active entry stays the same."""
+        current = self.current
         at = len(self.entries) if at is None else at
         self.entries.insert(at, entry)
+        self._active = self.entries.index(current)
+        self.events.entry_added.emit(at, entry)
         return at
 
-    def remove(self, entry: VariantEntry) -> int:
+    def remove(self, entry: VariantEntry, activate: int | None = None) -> int:
+        """Take `entry` out (never the N case); the active entry stays unless it was the one
+        removed, then `activate` (or the last entry) becomes active."""
         k = self.entries.index(entry)
+        if k == 0:
+            raise ValueError("the N case stays in the session")
+        before = self.current
         del self.entries[k]
-        if self.active >= len(self.entries):
-            self.active = len(self.entries) - 1
+        if before is entry:
+            self._active = min(len(self.entries) - 1 if activate is None else activate,
+                               len(self.entries) - 1)
+        else:
+            self._active = self.entries.index(before)
+        self.events.entry_removed.emit(k, entry)
+        if self.current is not before:
+            self.events.active_changed.emit(self.current)
         return k
+
+    def update(self, entry: VariantEntry, **results: Any) -> None:
+        """Set results of `entry` (reference=..., verdict=..., raw=...) and say it changed.
+        With no fields: it changed some other way (prepared, a sweep finding for it)."""
+        for name, value in results.items():
+            if name not in _RESULT_FIELDS:
+                raise AttributeError(f"a variant entry has no result {name!r}")
+            setattr(entry, name, value)
+        if any(e is entry for e in self.entries):
+            self.events.entry_changed.emit(entry)
 
     def draw_state(self, entry: VariantEntry | None = None, with_verdict: bool = True) -> DrawState:
         e = entry or self.current
         viol = e.verdict.get("violations", []) if (with_verdict and e.verdict) else None
-        cut = e.variant.islands.cut_buses if (e.ready or not self.big) else ()
-        return state_for(self.drawing, self.net, e.outages, cut, viol)
+        known = e.ready or not self.big  # big grids: topology computed on a worker first
+        cut = e.variant.islands.cut_buses if known else ()
+        # the outages and the units tripped with them (grid/topology.py)
+        outs = e.variant.out_of_service if known else e.outages
+        return state_for(self.drawing, self.net, outs, cut, viol)
 
     @property
     def big(self) -> bool:

@@ -14,6 +14,7 @@ from n1studio.present.session import Session, VariantEntry
 from n1studio.present.theme import palette
 
 AUTO_REFERENCE_MAX_BUS = 400  # the window solves references on its own up to this size
+SOLVE_LINK = "solve-reference"  # the banner's "Solve reference" link
 
 # status lines shown before the first token; the first token replaces them
 BEFORE_ANSWER = ("reading the prompt", "model loaded", "starting", "loading")
@@ -50,7 +51,7 @@ def banner_text(session: Session, entry: VariantEntry, theme: str,
         parts.append("solving the reference…")
     elif entry.reference is None and not auto_reference and not entry.reference_error:
         parts.append(f"reference not solved (above {AUTO_REFERENCE_MAX_BUS} buses it is not "
-                     "solved on its own): <a href='solve-reference'>Solve reference</a>")
+                     f"solved on its own): <a href='{SOLVE_LINK}'>Solve reference</a>")
     if entry.reference is not None:
         r = entry.reference
         parts.append(f"reference {r.objective:,.1f} $/h" if r.success
@@ -60,9 +61,12 @@ def banner_text(session: Session, entry: VariantEntry, theme: str,
         col = palette(theme).violation
         what = {"diverged": "no power-flow solution", "islanded": "islanded",
                 "ok": "no violation"}.get(finding.get("status"), f"{n} violation(s)")
-        parts.append(f"sweep (post-outage power flow): <span style='color:{col}'>"
-                     f"<b>{what}</b></span>" if finding.get("status") != "ok"
-                     else f"sweep (post-outage power flow): {what}")
+        # where the sweep ran (solve/sweep_point.py): the N reference or the file's dispatch
+        at = {"reference": " at the N reference dispatch", "file": " at the file's dispatch"}.get(
+            (finding.get("operating_point") or {}).get("at"), "")
+        head = f"sweep (post-outage power flow){at}"
+        parts.append(f"{head}: <span style='color:{col}'><b>{what}</b></span>"
+                     if finding.get("status") != "ok" else f"{head}: {what}")
     if entry.verdict is not None:
         n = len(entry.verdict.get("violations") or [])
         col = palette(theme).violation

@@ -33,6 +33,6 @@ def open_case(qtbot):
         with qtbot.waitSignal(window.caseOpened, timeout=timeout):
             window.open_case(spec)
         # the reference of small grids starts by itself: let it finish so the test is quiet
-        qtbot.waitUntil(lambda: not window.ref_jobs, timeout=timeout)
+        qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=timeout)
 
     return _open

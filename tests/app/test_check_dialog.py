@@ -44,7 +44,7 @@ def test_pasted_n_answer_is_judged_and_drawn(window, qtbot, open_case):
     open_case(window, CASE)
     text = n_answer_text(window)
     window.take_out(OUT)
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
     e = window.session.current
     assert e.label == f"N-1 {OUT}"
     check_via_dialog(window, qtbot, text)
@@ -81,7 +81,7 @@ def test_reference_answer_from_file_is_feasible(window, qtbot, open_case, tmp_pa
 
     open_case(window, CASE)
     window.take_out(OUT)
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
     e = window.session.current
     path = tmp_path / "own.json"
     path.write_text(json.dumps(e.reference.answer))

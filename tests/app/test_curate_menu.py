@@ -78,7 +78,7 @@ def test_build_eval_report_export_as_the_commands(window, qtbot, open_case, tmp_
         job = _menu_action(window, "Curate", "Evaluate models")
         job.trigger()
         assert flow.bar.isVisible() and flow.bar.cancel.isEnabled()
-        flow.job.progress.connect(lambda p: progress.append((p.done, p.total)))
+        flow.slot.job.progress.connect(lambda p: progress.append((p.done, p.total)))
     summary = sig.args[0]
     assert summary["done"] == 10 and not summary["cancelled"]
     assert progress and progress[-1][0] == progress[-1][1] == 10
@@ -98,10 +98,10 @@ def test_build_eval_report_export_as_the_commands(window, qtbot, open_case, tmp_
     for b in blocks:
         assert t.columnWidth(0) >= fm.horizontalAdvance(b)
     by = {m["model"]: m for m in rep["models"]}
-    assert by["control:reference"]["families"]["N-1"]["feasible_rate"] == 1.0
+    assert by["control:reference"]["families"]["N-1"]["metrics"]["feasible_rate"]["value"] == 1.0
     # export: the files of `n1studio report`
     out = tmp_path / "report-window"
-    files = flow.export(str(out))
+    files = window.curation.export(str(out))
     assert sorted(files) == ["html", "json", "png", "svg"]
     assert all(p.is_file() and p.stat().st_size > 0 for p in files.values())
 
@@ -143,7 +143,7 @@ def test_eval_cancel_keeps_the_finished_runs(window, qtbot, open_case, tmp_path)
         _menu_action(window, "Curate", "Evaluate models").trigger()
         bar = flow.bar
         # Cancel as soon as the first answer is counted
-        flow.job.progress.connect(lambda p: bar.cancel.click() if p.done >= 1 else None)
+        flow.slot.job.progress.connect(lambda p: bar.cancel.click() if p.done >= 1 else None)
     summary = sig.args[0]
     assert summary["cancelled"] and 1 <= summary["done"] < summary["total"]
     runs = window.curation.study.runs()

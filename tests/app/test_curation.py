@@ -25,7 +25,8 @@ def test_sweep_table_row_draws_that_variant(window, qtbot, open_case):
         window.curation.run_sweep()
     doc = sig.args[0]
     table = window.curation.sweep
-    assert table.table.rowCount() == len(net.line) + len(net.trafo)
+    # every branch, as `n1studio sweep` (pglib case30 has impedances too)
+    assert table.table.rowCount() == len(net.line) + len(net.trafo) + len(net.impedance)
     assert table.table.isVisible()
     # an outage that cuts a radial load bus off (PGLib case30 has some) is ranked and, once
     # clicked, drawn as a variant whose island report names the buses the sweep names
@@ -58,7 +59,7 @@ def test_study_keeps_a_run_and_shows_it_again(window, qtbot, open_case, tmp_path
 
     open_case(window, "pglib_opf_case14_ieee")
     window.take_out("line:6")
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
     e = window.session.current
     assert e.reference is not None and e.reference.success
     e.answer = e.reference.answer

@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
-
 
 def _pixels(path: Path) -> np.ndarray:
     from PySide6 import QtGui
@@ -46,6 +44,7 @@ def _replica_view(qtbot, session, entry):
     return view
 
 
+@pytest.mark.slow  # the real default model answers
 def test_demo_writes_a_drawing_and_a_valid_verdict(tmp_path, qtbot):
     out = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items()
@@ -105,7 +104,8 @@ def test_demo_writes_a_drawing_and_a_valid_verdict(tmp_path, qtbot):
         p = view.screen_point(name)
         return bgra[p.y() - radius:p.y() + radius + 1, p.x() - radius:p.x() + radius + 1]
 
-    red_buses = {n for n in session.drawing.bus_names if _is_colour(at(n, 1), LIGHT.violation).all()}
+    red_buses = {n for n in session.drawing.bus_names
+                 if _is_colour(at(n, 1), LIGHT.violation).all()}
     assert red_buses == {n for n in violated if n.startswith("bus:")}
     bus_fill = {n for n in session.drawing.bus_names if _is_colour(at(n, 1), LIGHT.bus).all()}
     assert bus_fill | red_buses >= set(session.drawing.bus_names) - {
@@ -114,17 +114,52 @@ def test_demo_writes_a_drawing_and_a_valid_verdict(tmp_path, qtbot):
         assert _is_colour(at(name, 6), LIGHT.violation).sum() >= 4, name
 
 
+def _no_display_env() -> dict:
+    return {k: v for k, v in os.environ.items()
+            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+
+
 def test_gui_without_display_runs_the_demo_instead(tmp_path):
     """`n1studio` (what `make run` starts) on a machine with no display says so and runs the
-    demo; checked here only up to the point where it starts, with a bad model file so that
-    it stops at once with one clear line."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    whole demo into ./demo-out: here with `control:reference` (the ideal solver: no model
+    to load), so its verdict is known, feasible, and the picture shows no violation."""
+    proc = subprocess.run([sys.executable, "-m", "n1studio.cli", "gui", "--model",
+                           "control:reference"], capture_output=True, text=True,
+                          env=_no_display_env(), timeout=600, cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "no display" in proc.stderr and "running the headless demo instead" in proc.stderr
+    out = tmp_path / "demo-out"
+    png = out / "grid.png"
+    assert f"The drawing with the violations highlighted: {png.relative_to(tmp_path)}" \
+        in proc.stdout.splitlines()
+    assert "[3/5] asking control:reference (a control: no model)" in proc.stdout
+    run = json.loads((out / "answer.json").read_text())
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert run["case"] == "pglib_opf_case14_ieee" and run["outages"] == ["line:6"]
+    assert run["model_file"] == "control:reference"
+    # the ideal solver's answer is the variant's reference optimum: feasible, no gap
+    assert verdict["feasible"] is True and verdict["violations"] == []
+    assert verdict["cost_gap"] == pytest.approx(0.0, abs=1e-6)
+    assert "verdict: feasible, 0 violation(s)" in proc.stdout
+
+    from n1studio.present.theme import LIGHT
+
+    raw = _pixels(png)
+    assert raw.shape[0] >= 600 and raw.std() > 10  # a drawing, not a blank page
+    px = raw.reshape(raw.shape[0], -1, 4)  # BGRA per pixel
+    assert _is_colour(px, LIGHT.bus).sum() > 100  # the buses are drawn
+    # and nothing is marked violated: the violation colour is only the legend's key, one
+    # swatch (11 pixels at scale 1), not a bus, a line or a marker
+    ys, xs = np.nonzero(_is_colour(px, LIGHT.violation))
+    assert len(ys) and ys.max() - ys.min() <= 16 and xs.max() - xs.min() <= 16
+
+
+def test_gui_without_display_and_a_bad_model_file_stops_with_one_line(tmp_path):
     bad = tmp_path / "not-a-model.gguf"
     bad.write_text("hello")
     proc = subprocess.run([sys.executable, "-m", "n1studio.cli", "gui", "--model", str(bad)],
-                          capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
-                          check=False)
+                          capture_output=True, text=True, env=_no_display_env(), timeout=600,
+                          cwd=tmp_path, check=False)
     assert "no display" in proc.stderr
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

@@ -28,7 +28,7 @@ def _make_variant(window, qtbot, open_case) -> None:
     open_case(window, CASE)
     window.take_out(OUTAGE)
     assert window.session.current.outages == (OUTAGE,)
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
 
 
 def _click_cell(qtbot, table, row: int, col: int) -> None:
@@ -50,7 +50,7 @@ def test_answer_violations_are_exactly_the_drawn_elements(window, qtbot, open_ca
     is drawn in the violation colour is exactly what the verdict names."""
     open_case(window, VIOLATION_CASE)
     window.take_out(VIOLATION_OUTAGE)
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
     with qtbot.waitSignal(window.answerReady, timeout=MODEL_TIMEOUT_MS):
         window.ask()
     e = window.session.current

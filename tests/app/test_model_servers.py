@@ -64,7 +64,7 @@ def test_a_dead_server_is_one_line_and_the_window_stays(window, qtbot, open_case
     e = window.session.current
     with qtbot.waitSignal(window.answerReady, timeout=120_000, raising=False):
         qtbot.mouseClick(window.model_panel.ask, QtCore.Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.model_job is None, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.answer_slot.busy, timeout=120_000)
     assert "refused" in e.error.lower() and "\n" not in e.error
     assert e.verdict is None
     assert window.isVisible() and window.model_panel.ask.isEnabled()

@@ -22,7 +22,7 @@ def test_show_moves_draws_one_mark_per_moved_element(window, qtbot, open_case):
     open_case(window, CASE)
     text = json.dumps(window.session.base_entry.reference.answer)
     window.take_out("line:6")
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
     panel, overlay = window.verdict, window.moves_overlay
     assert not panel.show_moves.isEnabled()  # no verdict, nothing to show
     with qtbot.waitSignal(window.answerReady, timeout=120_000):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui
@@ -16,13 +19,13 @@ def _clear_line(view) -> str:
     d = view.drawing
     pts = np.concatenate([d.bus_xy, d.unit_xy])
     best, far = "", 0.0
-    for name, (kind, rows) in d.index.items():
+    for name, (kind, _rows) in d.index.items():
         if kind != "edge" or not name.startswith("line:"):
             continue
         p = view.screen_point(name)
         scr = [view.vb.mapViewToScene(QtCore.QPointF(*map(float, q))) for q in pts]
-        dist = min(np.hypot(s.x() - view.plot.mapToScene(p).x(), s.y() - view.plot.mapToScene(p).y())
-                   for s in scr)
+        c = view.plot.mapToScene(p)
+        dist = min(np.hypot(s.x() - c.x(), s.y() - c.y()) for s in scr)
         if dist > far:
             best, far = name, dist
     assert far > 20, "no line is clear of glyphs in this drawing"
@@ -159,7 +162,7 @@ def test_drop_a_matpower_file_opens_it(window, qtbot, open_case, pglib):
         window.dropEvent(ev)
     assert len(window.session.drawing.bus_names) == 30
     assert window.session.drawing.layout.source == "computed"
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
 
 
 def test_bad_file_is_reported_and_window_keeps_its_grid(window, qtbot, open_case, tmp_path):
@@ -174,12 +177,26 @@ def test_bad_file_is_reported_and_window_keeps_its_grid(window, qtbot, open_case
 
 def test_hover_tooltip_names_the_element_with_its_results(window, qtbot, open_case):
     open_case(window, "case14")
+    qtbot.waitUntil(lambda: window.session.current.reference is not None, timeout=60_000)
     view = window.view
     # the mouse moves onto bus 4 (the view reads moves at most 30 times a second)
     qtbot.mouseMove(view.plot.viewport(), view.screen_point("bus:4"))
     qtbot.waitUntil(lambda: "bus:4" in view.vb.toolTip(), timeout=5_000)
-    tip = view.vb.toolTip()
-    assert "reference V" in tip  # data and the reference's voltage
+    rows = [(k, html.unescape(v)) for k, v in re.findall(
+        r"<tr><td><b>(.*?)</b></td><td>&nbsp;(.*?)</td></tr>", view.vb.toolTip())]
+    # the bus's data as the case has it (bus 5 of the IEEE 14-bus case, 135 kV) and the
+    # reference AC OPF's voltage there
+    net = window.session.net
+    ref = {b["element"]: b for b in window.session.current.reference.answer["buses"]}["bus:4"]
+    assert rows == [
+        ("element", "bus:4"),
+        ("name", "5"),
+        ("vn_kv", f"{net.bus.vn_kv[4]:g}"),
+        ("min_vm_pu", f"{net.bus.min_vm_pu[4]:g}"),
+        ("max_vm_pu", f"{net.bus.max_vm_pu[4]:g}"),
+        ("in_service", "yes"),
+        ("reference V", f"{ref['vm_pu']:.4f} pu ∠ {ref['va_degree']:.2f}°"),
+    ]
 
 
 def test_compare_side_by_side_shows_the_other_variant(window, qtbot, open_case):
@@ -224,7 +241,7 @@ def test_ask_runs_the_pipeline_and_draws_its_verdict(window, qtbot, open_case):
 
     open_case(window, "pglib_opf_case14_ieee")
     window.take_out("line:6")
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
     e = window.session.current
     assert e.reference is not None and e.reference.success
     window.model_panel.add_model("control:reference")

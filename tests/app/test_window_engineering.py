@@ -42,16 +42,16 @@ def test_big_grid_reference_on_request_with_cancel(window, qtbot, open_case):
     open_case(window, "case1354pegase", timeout=240_000)
     s = window.session
     assert len(s.net.bus) > 400
-    assert not window.ref_jobs and s.current.reference is None
+    assert not window.ref_slot.busy and s.current.reference is None
     banner = window.view.banner
     assert "reference not solved" in banner.text() and "Solve reference" in banner.text()
     bar = window.reference_bar
     assert not bar.isVisible()
     banner.linkActivated.emit("solve-reference")  # what a click on the link sends
-    assert window.ref_jobs and bar.isVisible() and bar.cancel.isVisible()
+    assert window.ref_slot.busy and bar.isVisible() and bar.cancel.isVisible()
     assert "solving the reference" in banner.text()
     qtbot.mouseClick(bar.cancel, QtCore.Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=240_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=240_000)
     qtbot.waitUntil(lambda: not bar.isVisible(), timeout=5_000)
     assert s.current.reference is None
     assert "reference not solved" in banner.text()
@@ -89,25 +89,38 @@ def answer_box(button) -> None:
     QtCore.QTimer.singleShot(0, click)
 
 
-def test_opening_a_grid_asks_before_discarding_variants(window, qtbot, open_case):
+def test_opening_a_grid_asks_before_discarding_variants(window, qtbot, open_case, tmp_path):
     from PySide6 import QtWidgets
 
     SB = QtWidgets.QMessageBox.StandardButton
     open_case(window, "case14")
     window.take_out("line:3")
     s = window.session
+    # a file that does not open: no question, the grid and its variants stay
+    bad = tmp_path / "broken.json"
+    bad.write_bytes(b'{"bus": ')
+    with qtbot.waitSignal(window.caseFailed, timeout=60_000) as failed:
+        window.open_case(str(bad))
+    assert "is not valid JSON" in failed.args[0]
+    assert not [b for b in window.findChildren(QtWidgets.QMessageBox)
+                if b.objectName() == "discardBox"]
+    assert window.session is s and len(s.entries) == 2
+    for b in window.findChildren(QtWidgets.QMessageBox):  # the "could not open" note
+        b.close()
+    # a grid that opens: asked once it has been read; Cancel keeps the open one
     answer_box(SB.Cancel)
-    assert window.open_case("case9") is None
+    with qtbot.waitSignal(window.caseKept, timeout=60_000):
+        window.open_case("case9")
     assert window.session is s and len(s.entries) == 2
     answer_box(SB.Discard)
     with qtbot.waitSignal(window.caseOpened, timeout=60_000):
         assert window.open_case("case9") is not None
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=60_000)
     assert window.session.name != s.name and len(window.session.entries) == 1
     # nothing to lose: no question
     with qtbot.waitSignal(window.caseOpened, timeout=60_000):
         window.open_case("case14")
-    qtbot.waitUntil(lambda: not window.ref_jobs, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=60_000)
 
 
 def test_answer_box_has_room_and_a_live_token_count(window, qtbot, open_case):
@@ -125,11 +138,11 @@ def test_answer_box_has_room_and_a_live_token_count(window, qtbot, open_case):
     e.live_tokens = 0
     mp.set_stats("reading the prompt")
     for tok in ('{"gen', 'erators"', ": ["):
-        window._model_partial(e, Partial("token", tok))
+        window._model_partial(window.session, e, Partial("token", tok))
     assert mp.stats.text() == "the model is answering… 3 tokens"
     assert mp.answer.toPlainText() == '{"generators": ['
     # Stop: "stopped", not an error
-    window._model_stopped(e, None)
+    window._model_stopped(window.session, e, None)
     assert e.stopped and e.error == ""
     assert "stopped" in window.verdict.banner.text()
     assert window.verdict.banner.property("level") != "error"

@@ -17,6 +17,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -124,16 +125,30 @@ def test_bundle_starts_with_an_empty_environment(bundle, clean_env):
 
 
 def test_bundle_opens_the_desktop_app_on_a_builtin_case(bundle, clean_env):
-    """`n1studio gui case14` (what the menu entry runs) opens and keeps running, cleanly."""
-    proc = subprocess.Popen([str(bundle / "n1studio"), "gui", "case14"], env=clean_env,
+    """`n1studio gui case14` (what the menu entry runs) opens, draws the grid and keeps
+    running, cleanly: with -v the window logs the grid it drew, which the test waits for
+    (rather than sleeping and finding the process merely alive)."""
+    proc = subprocess.Popen([str(bundle / "n1studio"), "-v", "gui", "case14"], env=clean_env,
                             cwd=clean_env["HOME"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
     try:
-        time.sleep(45)  # the window, the layout and case14 (pandapower's JSON) load by then
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any("opened case14: 14 buses drawn" in x for x in lines):
+                break
+            time.sleep(0.5)
+        drawn = any("opened case14: 14 buses drawn" in x for x in lines)
+        time.sleep(3)  # and it keeps running once the grid is up
         alive = proc.poll() is None
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=30)
+        reader.join(timeout=10)
+    err = "".join(lines)
+    assert drawn, f"the window never drew case14: {out[-2000:]}{err[-3000:]}"
     assert alive, f"the app quit by itself: {out[-2000:]}{err[-3000:]}"
     assert "Traceback" not in err and "ERROR" not in err, err[-3000:]
 

@@ -141,7 +141,7 @@ def check_answer_dialog(window, text: str | None = None, source: str = "pasted")
         if dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return None
         text, source = dlg.text.toPlainText(), dlg.source
-    if window.model_job is not None and getattr(window.model_job, "entry", None) is entry:
+    if window.answering(entry):
         window.statusBar().showMessage("The model is answering this variant: stop it first",
                                        8000)
         return None
@@ -152,31 +152,32 @@ def check_answer_dialog(window, text: str | None = None, source: str = "pasted")
     window.check_job = job
     window.progress.show()
     window.statusBar().showMessage(f"Checking the answer ({source}) on {entry.label}…")
-    window.start_job(job)
+    window.check_slot.start(job)
     return job
 
 
 def _checked(window, entry, text: str, source: str, res) -> None:
     answer, verdict, refs = res
-    window.progress.setVisible(window.busy_opening() or window.model_job is not None)
-    entry.raw, entry.answer, entry.verdict = text, answer, verdict
-    entry.error, entry.stopped = "", False
-    entry.stats = {"source": source}
-    entry.model_file = SOURCE_PREFIX + source
+    window.update_busy_bar()
+    s = window.session
+    results = {"raw": text, "answer": answer, "verdict": verdict, "error": "",
+               "stopped": False, "stats": {"source": source},
+               "model_file": SOURCE_PREFIX + source}
     if entry.reference is None and refs.own is not None:
-        entry.reference = refs.own
-    base = window.session.base_entry if window.session is not None else None
+        results["reference"] = refs.own
+    base = s.base_entry if s is not None else None
     if base is not None and base is not entry and base.reference is None and refs.n is not None:
-        base.reference = refs.n
+        s.update(base, reference=refs.n)
     n = len(verdict.get("violations") or [])
     window.statusBar().showMessage(
         f"{entry.label}: the checked answer has {n} violation(s)" if n
         else f"{entry.label}: the checked answer is feasible", 10000)
-    window.entry_updated(entry)
+    if s is not None:
+        s.update(entry, **results)  # the window's views redraw what shows it
     window.answerReady.emit(entry)
 
 
 def _failed(window, entry, msg: str) -> None:
-    window.progress.setVisible(window.busy_opening() or window.model_job is not None)
+    window.update_busy_bar()
     window.statusBar().showMessage(f"Could not check the answer on {entry.label}: {msg}",
                                    15000)

@@ -1,4 +1,5 @@
-"""The variants panel: the N case and its variants; selecting one draws it."""
+"""The variants panel: the N case and its variants, kept in step with the session's events;
+selecting one asks for it to be drawn."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class VariantsPanel(QtWidgets.QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setStretchLastSection(True)
+        self.tree.header().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Interactive)
+        self.tree.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
         self.tree.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
         self.tree.currentItemChanged.connect(self._changed)
@@ -34,6 +37,19 @@ class VariantsPanel(QtWidgets.QWidget):
         lay.addWidget(self.tree)
         lay.addWidget(self.note)
         self._updating = False
+        self.session: Session | None = None
+
+    def set_session(self, session: Session) -> None:
+        """Follow `session`: every change it reports (added, removed, changed, activated)
+        redraws the list."""
+        if self.session is not None:
+            self.session.events.disconnect(self._on_event)
+        self.session = session
+        session.events.connect(self._on_event)
+        self.show_session(session)
+
+    def _on_event(self, _info) -> None:
+        self.show_session(self.session)
 
     def show_session(self, session: Session) -> None:
         self._updating = True
@@ -55,6 +71,11 @@ class VariantsPanel(QtWidgets.QWidget):
                 if k == session.active:
                     self.tree.setCurrentItem(it)
             self.tree.resizeColumnToContents(0)
+            # a long (perturbed) label elides, its tooltip whole: the Status column stays
+            # in sight; both columns widen by dragging the header
+            cap = max(120, int(0.6 * self.tree.viewport().width()))
+            if self.tree.columnWidth(0) > cap:
+                self.tree.setColumnWidth(0, cap)
         finally:
             self._updating = False
 

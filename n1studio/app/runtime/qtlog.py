@@ -9,21 +9,18 @@ error) and shows the usual way, through the `n1studio.qt` logger.
 Installed by the command-line entries (`gui`, `demo`) only: the tests keep pytest-qt's own
 handler, which turns Qt warnings into test failures.
 
-It also keeps None, True and False alive. PySide6 6.12.0 on CPython 3.11 drops references
-it does not own (measured, per call: a method returning None drops one to None, every
-`Signal.emit()` drops one to True, a message through a Python handler drops one to None).
-Their counts only fall: a long session (a streamed token is an emit) reaches zero and the
-interpreter aborts, during use or at quit ("Fatal Python error: bool_dealloc" or
-"none_dealloc"). Python 3.12 makes these objects immortal; `install` does the same on 3.11
-for each one it measures leaking, so a fixed PySide6 costs nothing.
+PySide6 is pinned to 6.11.3 (pyproject.toml): 6.12.0 on CPython 3.11 drops references it
+does not own (one to None per call of a method returning None and per message through a
+Python handler such as this one, one to True per `Signal.emit()`), so a count reaches zero
+and the interpreter aborts ("Fatal Python error: bool_dealloc" or "none_dealloc") after
+about a thousand emits, a few seconds of a streamed answer. 6.11.3 drops none; the test
+`tests/app/test_quit_refcounts.py` measures the installed PySide6 and fails if it does.
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
 import logging
-import sys
 
 from PySide6 import QtCore
 
@@ -56,75 +53,9 @@ def _handler(kind: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message
         log.log(level_for(kind, message), "%s", message)
     else:
         log.log(level_for(kind, message), "%s: %s", category, message)
-    for _ in range(_STATE["none_leak"]):
-        _incref_none()
 
 
-_STATE = {"installed": False, "none_leak": 0, "immortal": ()}
-
-_SINGLETONS = {"None": None, "True": True, "False": False}
-_IMMORTAL_BIAS = 1 << 40  # decrements a session never reaches (3.12's immortal count is ~2**32)
-
-
-def _incref_none() -> None:
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object(None))
-
-
-class _Probe(QtCore.QObject):
-    pinged = QtCore.Signal()
-
-
-def measure_drops(n: int = 32) -> dict[str, float]:
-    """References to None, True and False that PySide6 drops per call, measured on the paths
-    found leaking (a method returning None, a `Signal.emit()`); what was lost is given back."""
-    probe = _Probe()
-    before = {k: sys.getrefcount(v) for k, v in _SINGLETONS.items()}
-    for _ in range(n):
-        probe.setObjectName("n1studio-probe")
-        probe.pinged.emit()
-    after = {k: sys.getrefcount(v) for k, v in _SINGLETONS.items()}
-    lost = {}
-    for k, v in _SINGLETONS.items():
-        for _ in range(max(0, before[k] - after[k])):
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(v))
-        lost[k] = max(0.0, (before[k] - after[k]) / n)
-    return lost
-
-
-def keep_singletons_alive() -> tuple[str, ...]:
-    """Make None / True / False immortal, as Python 3.12 does, where PySide6 drops their
-    references (measured); returns the names made immortal. Idempotent."""
-    if sys.version_info >= (3, 12):
-        return ()
-    if not _STATE["immortal"]:
-        lost = measure_drops()
-        # any measured leak: all three (emit() never returned False in the measurement, but
-        # a path that does would drop False the same way; the bias costs nothing)
-        names = tuple(_SINGLETONS) if any(v >= 0.5 for v in lost.values()) else ()
-        for k in names:  # ob_refcnt is the first field of every object
-            ctypes.c_ssize_t.from_address(id(_SINGLETONS[k])).value += _IMMORTAL_BIAS
-        log.debug("PySide6 drops references per call: %s; immortal: %s", lost, names or "none")
-        _STATE["immortal"] = names or ("-",)
-    return tuple(k for k in _STATE["immortal"] if k != "-")
-
-
-def _calibrate() -> int:
-    """How many references to None PySide6's handler wrapper drops per message.
-
-    PySide6 6.12 on Python 3.11 drops one per call: after a few thousand Qt messages None's
-    count reaches zero and the interpreter aborts ("none_dealloc: deallocating None").
-    Measured rather than assumed, so a fixed PySide6 costs nothing.
-    """
-    if sys.version_info >= (3, 12):
-        return 0  # None is immortal there: its count never matters
-    n = 16
-    before = sys.getrefcount(None)
-    for _ in range(n):
-        QtCore.qDebug("n1studio: checking the Qt message handler")
-    lost = before - sys.getrefcount(None)
-    for _ in range(max(0, lost)):  # give back what the check itself cost
-        _incref_none()
-    return max(0, round(lost / n))
+_STATE = {"installed": False}
 
 
 def install() -> None:
@@ -132,9 +63,7 @@ def install() -> None:
     back at exit, when Python can no longer run a handler."""
     if _STATE["installed"]:
         return
-    keep_singletons_alive()
     QtCore.qInstallMessageHandler(_handler)
-    _STATE["none_leak"] = _calibrate()
     _STATE["installed"] = True
     atexit.register(uninstall)
 

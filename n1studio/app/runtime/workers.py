@@ -33,6 +33,10 @@ class Job(QtCore.QThread):
     succeeded = QtCore.Signal(object)
     failed = QtCore.Signal(str)
     stopped = QtCore.Signal(object)
+    # the outcome crosses to the GUI thread once, then reaches every receiver of the public
+    # signal in the same event (a queued signal would post one event per receiver: a test
+    # or a slot could run between the caller's handler and the job slot's own)
+    _outcome = QtCore.Signal(object)
 
     def __init__(self, fn: Callable, *args, name: str = "job", callbacks: bool = True,
                  parent: QtCore.QObject | None = None, **kwargs):
@@ -44,6 +48,7 @@ class Job(QtCore.QThread):
         self.result = None
         self.error = ""
         self.outcome = None
+        self._outcome.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
 
     @property
     def cancel(self):
@@ -64,11 +69,16 @@ class Job(QtCore.QThread):
         self.outcome = out
         if isinstance(out, Done):
             self.result = out.result
+        elif isinstance(out, Failed):
+            self.error = out.message
+        self._outcome.emit(out)
+
+    def _deliver(self, out) -> None:  # on the GUI thread (the Job object lives there)
+        if isinstance(out, Done):
             self.succeeded.emit(out.result)
         elif isinstance(out, Stopped):
             self.stopped.emit(out.partial)
         elif isinstance(out, Failed):
-            self.error = out.message
             self.failed.emit(out.message)
 
     def stop(self) -> None:

@@ -1,8 +1,7 @@
 """The main window's actions, menus, toolbar and docks (a mixin of `MainWindow`).
 
-`make_action` and `add_dock` are public: the curation docks (`app/curate/curation.py`) add their
-own actions and docks through them. The slots the actions call live in the other parts of
-the window (`ask`, `prefs`, `main_window`).
+The slots the actions call live in the other parts of the window (`ask`, `prefs`,
+`main_window`); the Curate menu's actions and docks are the `Curation`'s own.
 """
 
 from __future__ import annotations
@@ -11,30 +10,11 @@ import logging
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from n1studio.resources import resource
+from n1studio.app.panels.parts import make_action, make_dock, scroll_area
 
 log = logging.getLogger(__name__)
 
 Area = QtCore.Qt.DockWidgetArea
-
-
-def icon(name: str) -> QtGui.QIcon:
-    path = resource("icons", f"{name}.svg")
-    return QtGui.QIcon(str(path)) if path.is_file() else QtGui.QIcon()
-
-
-def scroll_area(w: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
-    """`w` in a vertical scroll area, so the window fits a 768-pixel-high screen."""
-    area = QtWidgets.QScrollArea()
-    area.setWidget(w)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    # the vertical scroll bar takes its width from the viewport: count it, or the panel's
-    # right edge (buttons, spin-box arrows) is clipped whenever the bar shows
-    bar = area.verticalScrollBar().sizeHint().width()
-    area.setMinimumWidth(max(360, w.minimumSizeHint().width() + bar + 2))
-    return area
 
 
 class ActionsMixin:
@@ -42,26 +22,14 @@ class ActionsMixin:
 
     def add_dock(self, title: str, w: QtWidgets.QWidget, area: Area) -> QtWidgets.QDockWidget:
         """A movable, floatable, closable dock holding `w`, added to `area`."""
-        d = QtWidgets.QDockWidget(title, self)
-        d.setObjectName(f"dock{title}")
-        d.setWidget(w)
-        f = QtWidgets.QDockWidget.DockWidgetFeature
-        d.setFeatures(f.DockWidgetMovable | f.DockWidgetFloatable | f.DockWidgetClosable)
+        d = make_dock(title, w, self)
         self.addDockWidget(area, d)
         return d
 
     def make_action(self, text: str, slot, shortcut=None, icon_name: str = "", tip: str = "",
                     checkable: bool = False) -> QtGui.QAction:
-        """An action of the window: icon from resources/icons, tooltip = status tip."""
-        a = QtGui.QAction(icon(icon_name) if icon_name else QtGui.QIcon(), text, self)
-        if shortcut is not None:
-            a.setShortcut(QtGui.QKeySequence(shortcut))
-        if tip:
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-        a.setCheckable(checkable)
-        a.triggered.connect(slot)
-        return a
+        """An action of the window (`parts.make_action`)."""
+        return make_action(self, text, slot, shortcut, icon_name, tip, checkable)
 
     def build_docks(self) -> None:
         """Variants and inspector on the left; model, verdict and plots on the right."""
@@ -73,6 +41,12 @@ class ActionsMixin:
                                           Area.RightDockWidgetArea)
         self.dock_plots = self.add_dock("Plots", self.plots, Area.RightDockWidgetArea)
         self.tabifyDockWidget(self.dock_verdict, self.dock_plots)
+        for dock, area in self.curation.docks():  # sweep and study by the inspector, report
+            self.addDockWidget(area, dock)        # by the plots
+        self.tabifyDockWidget(self.dock_inspector, self.curation.dock_sweep)
+        self.tabifyDockWidget(self.dock_inspector, self.curation.dock_study)
+        self.tabifyDockWidget(self.dock_plots, self.curation.dock_report)
+        self.dock_inspector.raise_()
         self.dock_verdict.raise_()
 
     def build_actions(self) -> None:
@@ -185,7 +159,7 @@ class ActionsMixin:
         v.addAction(self.act_dark)
         v.addSeparator()
         for d in (self.dock_variants, self.dock_inspector, self.dock_model, self.dock_verdict,
-                  self.dock_plots, *self.curation.docks()):
+                  self.dock_plots, *(d for d, _area in self.curation.docks())):
             v.addAction(d.toggleViewAction())
         m = mb.addMenu("&Model")
         m.addAction(self.act_ask)

@@ -13,7 +13,7 @@ import logging
 
 from n1studio.app.runtime.workers import Job
 from n1studio.jobs import JobState, Partial, Progress
-from n1studio.present.session import VariantEntry
+from n1studio.present.session import Session, VariantEntry
 from n1studio.present.texts import ANSWERING, BEFORE_ANSWER, STOPPED
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,8 @@ class ModelMixin:
 
     def answering(self, entry: VariantEntry) -> bool:
         """Whether the model is answering about `entry` right now."""
-        return self.model_job is not None and getattr(self.model_job, "entry", None) is entry
+        job = self.answer_slot.job
+        return job is not None and job.entry is entry
 
     def refresh_prompt(self, force: bool = False) -> None:
         """Show the active variant's prompt (rendered on a worker: big grids take seconds)."""
@@ -107,43 +108,29 @@ class ModelMixin:
             return
         self.model_panel.set_prompt("(building the prompt…)")
         job = Job(prompt_text, e.variant, name="prompt", callbacks=False)
-        self.prompt_job = job
-
-        def done(text, e=e, job=job):
-            if self.prompt_job is job and self.session is s and s.current is e:
-                self.model_panel.set_prompt(text)
-
-        def failed(msg, job=job):
-            if self.prompt_job is job:
-                self.model_panel.set_prompt(f"(the prompt could not be built: {msg})")
-
-        job.succeeded.connect(done)
-        job.failed.connect(failed)
-        self.start_job(job)
+        # the slot drops what a previous prompt job would still say: no "is it mine?" here
+        job.succeeded.connect(self.model_panel.set_prompt)
+        job.failed.connect(lambda msg: self.model_panel.set_prompt(
+            f"(the prompt could not be built: {msg})"))
+        self.prompt_slot.start(job)
 
     def ask(self) -> None:
         """Ask the model about the active variant; the pipeline solves the references it
         needs (waiting for a reference job already running for the variant)."""
         s = self.session
-        if s is None or self.model_job is not None:
+        if s is None or self.answer_slot.busy:
             return
         e = s.current
-        e.error = ""
-        e.raw = ""
-        e.verdict = None
-        e.answer = None
-        e.stopped = False
-        e.live_tokens = 0
+        s.update(e, error="", raw="", verdict=None, answer=None, stopped=False, live_tokens=0)
         mp = self.model_panel
         prompt = mp.prompt.toPlainText() if mp.prompt_edited else None
         job = Job(ask_job, e.variant, mp.values(), prompt, name="model")
         job.entry = e
-        job.partial.connect(lambda p, e=e: self._model_partial(e, p))
+        job.partial.connect(lambda p, e=e: self._model_partial(s, e, p))
         job.progress.connect(lambda p, e=e: self._model_progress(e, p))
-        job.succeeded.connect(lambda asked, e=e: self._model_done(e, asked))
-        job.failed.connect(lambda msg, e=e: self._model_failed(e, msg))
-        job.stopped.connect(lambda asked, e=e: self._model_stopped(e, asked))
-        self.model_job = job
+        job.succeeded.connect(lambda asked, e=e: self._model_done(s, e, asked))
+        job.failed.connect(lambda msg, e=e: self._model_failed(s, e, msg))
+        job.stopped.connect(lambda asked, e=e: self._model_stopped(s, e, asked))
         mp.answer.clear()
         mp.set_running(True)
         self.act_ask.setEnabled(False)
@@ -151,13 +138,12 @@ class ModelMixin:
         self.progress.show()
         self.verdict.clear(ANSWERING)
         self.statusBar().showMessage(f"Asking the model about {e.label}…")
-        self.start_job(job)
+        self.answer_slot.start(job)
 
     def stop(self) -> None:
         """Stop the model (cooperatively: between two tokens)."""
-        job = self.model_job
-        if job is not None:
-            job.stop()
+        if self.answer_slot.busy:
+            self.answer_slot.stop()
             self.statusBar().showMessage("Stopping the model…", 4000)
 
     def shutdown_model(self) -> None:
@@ -169,13 +155,13 @@ class ModelMixin:
     def _is_current(self, entry: VariantEntry) -> bool:
         return self.session is not None and entry is self.session.current
 
-    def _model_partial(self, entry: VariantEntry, p: Partial) -> None:
+    def _model_partial(self, session: Session, entry: VariantEntry, p: Partial) -> None:
         mp = self.model_panel
         current = self._is_current(entry)
         if p.kind == "token":
             text = str(p.value or "")
-            entry.raw += text
-            entry.live_tokens = getattr(entry, "live_tokens", 0) + 1
+            entry.raw += text  # streamed: the panel shows it token by token (no event)
+            entry.live_tokens += 1
             if current:
                 mp.append_token(text)
                 # a live count while the answer streams (the final statistics replace it)
@@ -189,8 +175,7 @@ class ModelMixin:
             ref = p.value
             if (entry.reference is None and ref is not None
                     and getattr(ref, "status", "") != "cancelled"):
-                entry.reference = ref
-                self.entry_updated(entry)
+                session.update(entry, reference=ref)
                 self.referenceReady.emit(entry)
 
     def _model_progress(self, entry: VariantEntry, p: Progress) -> None:
@@ -201,48 +186,40 @@ class ModelMixin:
         elif p.text:
             self.model_panel.set_stats(p.text)
 
-    def _model_done(self, entry: VariantEntry, asked) -> None:
+    def _model_done(self, session: Session, entry: VariantEntry, asked) -> None:
         self._model_finished()
-        entry.answer = asked.answer
-        entry.raw = asked.raw
-        entry.prompt = asked.prompt or entry.prompt
-        entry.verdict = asked.verdict
-        entry.stats = asked.stats or {}
-        entry.model_file = str(asked.settings.get("model_path") or asked.model or "")
+        results = {"answer": asked.answer, "raw": asked.raw,
+                   "prompt": asked.prompt or entry.prompt, "verdict": asked.verdict,
+                   "stats": asked.stats or {},
+                   "model_file": str(asked.settings.get("model_path") or asked.model or "")}
         refs = asked.references
         if refs is not None:
             if entry.reference is None and refs.own is not None:
-                entry.reference = refs.own
-            base = self.session.base_entry if self.session is not None else None
-            if base is not None and base is not entry and base.reference is None \
-                    and refs.n is not None:
-                base.reference = refs.n
-        n = len((entry.verdict or {}).get("violations") or [])
+                results["reference"] = refs.own
+            base = session.base_entry
+            if base is not entry and base.reference is None and refs.n is not None:
+                session.update(base, reference=refs.n)
+        n = len((asked.verdict or {}).get("violations") or [])
         self.statusBar().showMessage(f"{entry.label}: the answer has {n} violation(s)"
                                      if n else f"{entry.label}: the answer is feasible", 10000)
-        self.entry_updated(entry)
+        session.update(entry, **results)
         self.answerReady.emit(entry)
 
-    def _model_stopped(self, entry: VariantEntry, asked) -> None:
+    def _model_stopped(self, session: Session, entry: VariantEntry, asked) -> None:
         """Stopped by the user: not an error; the partial text stays in the Answer tab."""
         self._model_finished()
-        if asked is not None and getattr(asked, "raw", None):
-            entry.raw = asked.raw
-        entry.stopped = True
+        raw = asked.raw if asked is not None and getattr(asked, "raw", None) else entry.raw
         self.statusBar().showMessage(f"{entry.label}: {STOPPED}", 10000)
-        self.entry_updated(entry)
+        session.update(entry, raw=raw, stopped=True)
         self.answerReady.emit(entry)
 
-    def _model_failed(self, entry: VariantEntry, msg: str) -> None:
+    def _model_failed(self, session: Session, entry: VariantEntry, msg: str) -> None:
         self._model_finished()
-        entry.error = msg
         self.statusBar().showMessage(f"Model error: {msg}", 15000)
-        self.entry_updated(entry)
+        session.update(entry, error=msg)
         self.answerReady.emit(entry)
 
     def _model_finished(self) -> None:
-        self.model_job = None
         self.model_panel.set_running(False)
         self.act_ask.setEnabled(True)
         self.act_stop.setEnabled(False)
-        self.progress.setVisible(self.busy_opening())

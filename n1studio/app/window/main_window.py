@@ -21,14 +21,17 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from n1studio.app.canvas.gridview import GridView
 from n1studio.app.canvas.plots import PlotsPanel
+from n1studio.app.curate.curation import Curation
+from n1studio.app.curate.sweeping import sweep_row_text
 from n1studio.app.panels.inspector import Inspector
 from n1studio.app.panels.model import ModelPanel
+from n1studio.app.panels.progress import JobProgress
 from n1studio.app.panels.variants import VariantsPanel
 from n1studio.app.panels.verdict import VerdictPanel
-from n1studio.app.runtime.workers import Job
-from n1studio.app.window.actions import ActionsMixin, icon  # noqa: F401  (icon: re-exported)
+from n1studio.app.runtime.slot import Slots
+from n1studio.app.window.actions import ActionsMixin
 from n1studio.app.window.ask import ModelMixin
-from n1studio.app.window.jobs import CASE_FILTER, JobsMixin  # noqa: F401
+from n1studio.app.window.jobs import JobsMixin
 from n1studio.app.window.prefs import PreferencesMixin
 from n1studio.app.window.undo import AddVariant
 from n1studio.errors import N1Error
@@ -46,6 +49,7 @@ AUTO_REFERENCE_MAX_BUS = texts.AUTO_REFERENCE_MAX_BUS  # references solved on th
 class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidgets.QMainWindow):
     caseOpened = QtCore.Signal(str)
     caseFailed = QtCore.Signal(str)
+    caseKept = QtCore.Signal(str)  # another grid opened, the user kept the one shown
     referenceReady = QtCore.Signal(object)  # the VariantEntry
     answerReady = QtCore.Signal(object)  # the VariantEntry (verdict or error set)
     variantCreated = QtCore.Signal(object)  # the VariantEntry
@@ -55,11 +59,14 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         super().__init__()
         self.settings = settings or QtCore.QSettings("N1Studio", "n1studio")
         self.session: Session | None = None
-        self.jobs: set[Job] = set()
-        self.ref_jobs: dict[int, Job] = {}
-        self.prep_jobs: dict[int, Job] = {}
-        self.prompt_job: Job | None = None
-        self.model_job: Job | None = None
+        # one job slot per concern: starting a job cancels and disconnects the one before
+        self.slots = Slots(self)
+        self.open_slot = self.slots.new("open")
+        self.prep_slot = self.slots.new("prepare")
+        self.ref_slot = self.slots.new("reference")
+        self.prompt_slot = self.slots.new("prompt")
+        self.answer_slot = self.slots.new("answer")
+        self.check_slot = self.slots.new("check")  # a pasted answer being judged
         self._compare_index = -1
         self.theme = self.saved_theme()
         self.presenting = False
@@ -110,17 +117,34 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.verdict = VerdictPanel()
         self.verdict.elementActivated.connect(lambda n: self.show_element(n, centre=True))
         self.plots = PlotsPanel(theme=self.theme)
+        self.curation = Curation(self, self.slots, self.model_panel.values,
+                                 self.model_panel.recent_models)
+        self.curation.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.curation.sessionRequested.connect(self.set_session)
+        self.curation.variantRequested.connect(
+            lambda outages, wait: self.show_variant(outages, wait=wait))
+        self.curation.elementRequested.connect(lambda n, c: self.show_element(n, centre=c))
+        # a sweep row: its outage on the grid state the sweep ran on, fitted with its findings
+        self.curation.sweeping.variantWanted.connect(
+            lambda outages, state: self._add_variant(tuple(outages), "", perturbation=state))
+        self.curation.sweeping.focusRequested.connect(self.view.fit_on)
+        self.curation.sweepDone.connect(self.sweepDone)
         self.build_docks()
-        from n1studio.app.curate.curation import Curation
-
-        self.curation = Curation(self)
         self.build_actions()
         self.build_menus()
         self.build_toolbar()
         self.build_status_bar()
-        from n1studio.app.panels.reference_bar import ReferenceBar
-
-        self.reference_bar = ReferenceBar(self)
+        self.reference_bar = JobProgress(
+            self.ref_slot, "reference", width=160,
+            tip="Stop the reference AC OPF (it can be solved again later)",
+            text=lambda job: f"reference of {job.entry.label}")
+        self.statusBar().addPermanentWidget(self.reference_bar)
+        self.statusBar().addPermanentWidget(self.curation.flow.bar)
+        self.ref_slot.started.connect(lambda _job: self.refresh_banner())
+        self.ref_slot.ended.connect(lambda _job: self.refresh_banner())
+        self.view.banner.linkActivated.connect(self._banner_link)
+        for slot in (self.open_slot, self.answer_slot, self.check_slot):
+            slot.ended.connect(self.update_busy_bar)
 
         self.resize(1480, 920)
         self.size_docks()
@@ -130,9 +154,23 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
 
     # ---- texts ----------------------------------------------------------------------------
     def banner_text(self, e: VariantEntry) -> str:
+        job = self.ref_slot.job
         return texts.banner_text(
-            self.session, e, self.theme, self.curation.finding(e), solving=id(e) in self.ref_jobs,
+            self.session, e, self.theme, self.curation.finding(e),
+            solving=job is not None and job.entry is e,
             auto_reference=len(self.session.net.bus) <= AUTO_REFERENCE_MAX_BUS)
+
+    def refresh_banner(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        e = s.current
+        self.view.set_banner(self.banner_text(e), "warn" if e.ready
+                             and e.variant.islands.islanded else "info")
+
+    def _banner_link(self, href: str) -> None:
+        if href == texts.SOLVE_LINK:
+            self.solve_active_reference()
 
     def describe(self, name: str) -> str:
         """The hover tooltip of an element of the active variant."""
@@ -140,10 +178,18 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
 
     # ---- variants -------------------------------------------------------------------------
     def set_session(self, session: Session) -> None:
-        """Show another grid (the model is stopped, the undo history starts again)."""
+        """Show another grid (the model is stopped, the undo history starts again); the
+        window's views follow the session's events from now on."""
         self.stop()
+        old = self.session
+        if old is not None and old is not session:
+            old.events.disconnect(self._on_session_event)
+            for slot in (self.prep_slot, self.ref_slot, self.prompt_slot):
+                slot.cancel()  # their results belong to the grid no longer shown
         self.session = session
-        self.curation.grid_changed(session)
+        session.events.connect(self._on_session_event)
+        self.variants.set_session(session)
+        self.curation.set_session(session)
         self.undo.clear()
         self._compare_index = -1
         self.setWindowTitle(f"N-1 Studio — {session.name}")
@@ -154,10 +200,20 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.view.set_drawing(d, session.draw_state())
         if self.act_compare.isChecked():
             self.compare.set_drawing(d, session.draw_state())
-        self.session_changed()
+        self._show_active()
 
-    def session_changed(self) -> None:
-        """Redraw everything that depends on the active variant."""
+    def _on_session_event(self, info) -> None:
+        """The session changed (psygnal's EmissionInfo: which signal, with what): redraw
+        what shows it."""
+        name = info.signal.name
+        if name == "active_changed" or (name == "entry_changed"
+                                        and info.args[0] is self.session.current):
+            self._show_active()
+        else:
+            self._refresh_compare()
+
+    def _show_active(self) -> None:
+        """Draw the active variant: drawing, banner, verdict, answer, prompt, plots."""
         s = self.session
         if s is None:
             return
@@ -165,12 +221,13 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         if not e.ready and s.big:
             self.prepare(e)
         self.view.set_state(self.curation.draw_state(e))
-        self.view.set_banner(self.banner_text(e), "warn" if e.ready and
-                             e.variant.islands.islanded else "info")
-        self.variants.show_session(s)
+        self.refresh_banner()
         self.verdict.show_verdict(e.verdict, e.error)
         if e.verdict is None and not e.error:
-            self.verdict.clear(texts.verdict_hint(self.answering(e), e.stopped))
+            finding = self.curation.finding(e)
+            self.verdict.clear(sweep_row_text(e, finding) if finding is not None
+                               and not self.answering(e) and not e.stopped
+                               else texts.verdict_hint(self.answering(e), e.stopped))
         self.model_panel.answer.setPlainText(e.raw)
         self.model_panel.set_stats(texts.stats_text(e.stats))
         self._refresh_compare()
@@ -182,25 +239,12 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         if len(s.net.bus) <= AUTO_REFERENCE_MAX_BUS:
             self.start_reference(e)
 
-    def entry_updated(self, entry: VariantEntry) -> None:
-        """Redraw what shows `entry` after its results changed (reference, answer, verdict,
-        or a stored run put back by the study)."""
-        s = self.session
-        if s is None or entry not in s.entries:
-            return
-        if entry is s.current:
-            self.session_changed()
-        else:
-            self.variants.show_session(s)
-            self._refresh_compare()
-
     def activate(self, k: int) -> None:
         s = self.session
         if s is None or not (0 <= k < len(s.entries)) or k == s.active:
             return
         self._prev_active = s.active
         s.active = k
-        self.session_changed()
 
     def take_out_selected(self) -> None:
         if self.view.selected:
@@ -214,7 +258,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         if name.split(":")[0] not in OUTAGE_TABLES:
             self.statusBar().showMessage(f"{name} cannot be taken out of service", 6000)
             return
-        if name in s.current.outages:
+        if name in s.current.variant.out_of_service:  # taken out, or tripped with an outage
             self.statusBar().showMessage(f"{name} is already out of service", 6000)
             return
         self._add_variant(tuple(s.current.outages) + (name,), f"take {name} out of service",
@@ -245,7 +289,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         def push(entry=entry, s=s):
             if self.session is not s:
                 return
-            self.undo.push(AddVariant(self, entry, text or f"show {entry.label}"))
+            self.undo.push(AddVariant(s, entry, text or f"show {entry.label}"))
             if say_islands:
                 self.statusBar().showMessage(
                     f"{entry.label}: {entry.variant.islands.describe()}", 8000)
@@ -257,16 +301,6 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
             entry.prepare()
             push()
         return entry
-
-    def show_run(self, entry: VariantEntry, run: dict) -> None:
-        """Put a stored run (prompt, raw text, answer, verdict, stats, model) on `entry` and
-        draw it."""
-        entry.prompt, entry.raw = run.get("prompt") or "", run.get("raw") or ""
-        entry.answer, entry.verdict = run.get("answer"), run.get("verdict")
-        entry.stats = run.get("stats") or {}
-        entry.model_file = run.get("model") or ""
-        entry.error, entry.stopped = "", False
-        self.entry_updated(entry)
 
     # ---- compare --------------------------------------------------------------------------
     def compare_with(self, k: int) -> None:
@@ -433,7 +467,6 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.save_settings()
         self.stop()
         self.shutdown_model()  # the model job ends at once when its worker is gone
-        self.curation.stop_sweep()
         self.stop_jobs()
         self.curation.close()
         super().closeEvent(ev)

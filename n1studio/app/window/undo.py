@@ -9,21 +9,19 @@ from n1studio.present.session import Session, VariantEntry
 
 
 class AddVariant(QtGui.QUndoCommand):
-    """Add `entry` to the session and make it the active variant."""
+    """Add `entry` to the session and make it the active variant (the session says so; the
+    window's views follow)."""
 
-    def __init__(self, window, entry: VariantEntry, text: str):
+    def __init__(self, session: Session, entry: VariantEntry, text: str):
         super().__init__(text)
-        self.window = window
+        self.session = session
         self.entry = entry
-        self.previous = window.session.active
-        self.session: Session = window.session
+        self.previous = session.active
 
     def redo(self) -> None:
-        k = self.session.insert(self.entry)
-        self.session.active = k
-        self.window.session_changed()
+        self.session.active = self.session.insert(self.entry)
 
     def undo(self) -> None:
-        self.session.remove(self.entry)
-        self.session.active = min(self.previous, len(self.session.entries) - 1)
-        self.window.session_changed()
+        s = self.session
+        s.remove(self.entry, activate=self.previous)
+        s.active = min(self.previous, len(s.entries) - 1)
