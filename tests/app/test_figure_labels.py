@@ -72,7 +72,7 @@ def test_slide_shapes_hold_the_whole_grid(qapp, tmp_path, broken, shape):
     rc = cli.main(["render", name, "--to", str(out), *shape])
     assert rc == 0
     img = QtGui.QImage(str(out))
-    opts = dict(zip(shape[0::2], shape[1::2]))
+    opts = dict(zip(shape[0::2], shape[1::2], strict=True))
     want = (1920, 1080) if "--width" in opts else (1600, 1200)  # 1600: the default width
     assert (img.width(), img.height()) == want
     # the same page painted again, to read where things went

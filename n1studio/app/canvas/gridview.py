@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -34,7 +35,13 @@ from n1studio.app.canvas.glyphs import (
 )
 from n1studio.app.canvas.legend import anchor_legend, build_legend
 from n1studio.app.canvas.picking import Picker, find_element
-from n1studio.app.canvas.room import fitted_range, legend_place
+from n1studio.app.canvas.room import (
+    fitted_range,
+    legend_place,
+    overlay_boxes,
+    place_banner,
+    range_around,
+)
 from n1studio.app.canvas.styles import view_style
 from n1studio.app.canvas.view_labels import BusLabels
 from n1studio.grid.elements import parse_element
@@ -318,15 +325,7 @@ class GridView(QtWidgets.QWidget):
 
     def overlay_boxes(self) -> list[np.ndarray]:
         """The legend's and the banner's boxes on the scene (labels keep clear of them)."""
-        out = []
-        if self.legend is not None and self.legend.isVisible():
-            r = self.legend.mapRectToScene(self.legend.boundingRect())
-            out.append(np.array([[r.left(), r.top(), r.right(), r.bottom()]]))
-        if self.banner.isVisible():
-            g = self.banner.geometry()
-            tl = self.plot.mapToScene(g.topLeft())
-            out.append(np.array([[tl.x(), tl.y(), tl.x() + g.width(), tl.y() + g.height()]]))
-        return out
+        return overlay_boxes(self)
 
     def _level_of_detail(self, *_args) -> None:
         """Generator and load glyphs only where they can be told apart from their bus: on a
@@ -378,17 +377,10 @@ class GridView(QtWidgets.QWidget):
 
     def fit_on(self, names: list[str]) -> bool:
         """Centre and fit the view on these elements (an outage and its violations)."""
-        d = self.drawing
-        if d is None:
+        rect = range_around(self.drawing, names) if self.drawing is not None else None
+        if rect is None:
             return False
-        pts = [d.position(n) for n in names]
-        pts = np.array([p for p in pts if p is not None], dtype=float).reshape(-1, 2)
-        if not len(pts):
-            return False
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        pad = 1.5 * d.layout.unit
-        self.vb.setRange(QtCore.QRectF(lo[0] - pad, lo[1] - pad, hi[0] - lo[0] + 2 * pad,
-                                       hi[1] - lo[1] + 2 * pad), padding=0)
+        self.vb.setRange(rect, padding=0)
         self._user_moved()
         return True
 
@@ -424,8 +416,6 @@ class GridView(QtWidgets.QWidget):
         return self._picker.pick(x, y, px) if self.drawing is not None else ""
 
     def pick(self, scene_pos: QtCore.QPointF) -> str:
-        import time
-
         t0 = time.perf_counter()
         p = self.vb.mapSceneToView(scene_pos)
         px = max(self.vb.viewPixelSize())
@@ -494,17 +484,7 @@ class GridView(QtWidgets.QWidget):
         self._refit()
 
     def _place_banner(self) -> None:
-        """The banner wraps within the view (never clipped on the right), at most its width
-        less a margin on each side."""
-        b = self.banner
-        avail = max(120, self.plot.width() - 24)
-        b.setWordWrap(False)  # its natural one-line width, wrapped only when wider
-        natural = b.sizeHint().width()
-        b.setWordWrap(True)
-        b.setMaximumWidth(avail)
-        w = min(natural, avail)
-        b.resize(w, b.heightForWidth(w) if b.hasHeightForWidth() else b.sizeHint().height())
-        b.move(12, 10)
+        place_banner(self.banner, self.plot.width())
 
     def set_legend_visible(self, on: bool) -> None:
         """One legend when two views are side by side: the second view hides its own."""

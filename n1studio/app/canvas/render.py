@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtGui
+from PySide6.QtSvg import QSvgGenerator
 
 from n1studio.app.canvas.glyphs import MARKERS, glyph_paths
 from n1studio.app.canvas.labels import boxes_around, place_labels
@@ -45,7 +46,15 @@ from n1studio.app.canvas.page import (
     path_at,
     symbol_path,
 )
-from n1studio.present.drawing import LINE, UNIT_TABLES, Drawing, DrawState
+from n1studio.grid.cases import case_label
+from n1studio.present.drawing import (
+    LINE,
+    UNIT_TABLES,
+    Drawing,
+    DrawState,
+    build_drawing,
+    state_for,
+)
 from n1studio.present.theme import Palette, palette
 
 log = logging.getLogger(__name__)
@@ -260,7 +269,7 @@ def paint_panel(p: QtGui.QPainter, panel: Panel, rect: QtCore.QRectF, pal: Palet
         halo = QtGui.QColor(pal.background)
         halo.setAlpha(225)
         p.setFont(font)
-        for (x0, y0, x1, y1), text in zip(labels, d.bus_labels):
+        for (x0, y0, x1, y1), text in zip(labels, d.bus_labels, strict=True):
             r = QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
             p.setPen(QtCore.Qt.PenStyle.NoPen)
             p.setBrush(halo)
@@ -332,8 +341,6 @@ def write_figure(path: str | Path, panels: list[Panel], width: int | None = DEFA
             raise RenderError(f"could not write {path}")
         return fig
     if fmt == "svg":
-        from PySide6.QtSvg import QSvgGenerator
-
         dev = QSvgGenerator()
         dev.setFileName(str(path))
         dev.setSize(QtCore.QSize(w, h))
@@ -366,9 +373,6 @@ def write_figure(path: str | Path, panels: list[Panel], width: int | None = DEFA
 
 def variant_panel(net, variant, verdict: dict | None = None, name: str = "") -> Panel:
     """A panel of `variant` of `net` (drawn with the verdict's violations when given)."""
-    from n1studio.grid.cases import case_label
-    from n1studio.present.drawing import build_drawing, state_for
-
     drawing = build_drawing(net)
     viol = (verdict or {}).get("violations") if verdict else None
     state = state_for(drawing, net, variant.out_of_service, variant.islands.cut_buses, viol)

@@ -8,7 +8,8 @@ gives the grid more room than a legend along the bottom.
 
 from __future__ import annotations
 
-from PySide6 import QtCore
+import numpy as np
+from PySide6 import QtCore, QtWidgets
 
 from n1studio.app.canvas.glyphs import MARKERS
 from n1studio.app.canvas.legend import columns_for, legend_size
@@ -75,3 +76,43 @@ def fitted_range(view) -> QtCore.QRectF | None:
     left = (x0 + x1) / 2 - r.center().x() / k
     top = (y0 + y1) / 2 + r.center().y() / k
     return QtCore.QRectF(left, top - h / k, w / k, h / k)
+
+
+def range_around(drawing, names: list[str]) -> QtCore.QRectF | None:
+    """The view range (data) around these elements with a branch length to spare (a sweep
+    row: its outage and its violations); None when none is drawn."""
+    pts = [drawing.position(n) for n in names]
+    pts = np.array([p for p in pts if p is not None], dtype=float).reshape(-1, 2)
+    if not len(pts):
+        return None
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    pad = 1.5 * drawing.layout.unit
+    return QtCore.QRectF(lo[0] - pad, lo[1] - pad, hi[0] - lo[0] + 2 * pad,
+                         hi[1] - lo[1] + 2 * pad)
+
+
+def place_banner(banner: QtWidgets.QLabel, width: int) -> None:
+    """The banner wraps within a view `width` pixels wide (never clipped on the right), at
+    most its width less a margin on each side."""
+    avail = max(120, width - 24)
+    banner.setWordWrap(False)  # its natural one-line width, wrapped only when wider
+    natural = banner.sizeHint().width()
+    banner.setWordWrap(True)
+    banner.setMaximumWidth(avail)
+    w = min(natural, avail)
+    banner.resize(w, banner.heightForWidth(w) if banner.hasHeightForWidth()
+                  else banner.sizeHint().height())
+    banner.move(12, 10)
+
+
+def overlay_boxes(view) -> list[np.ndarray]:
+    """The legend's and the banner's boxes on the scene, (1, 4) each (x0, y0, x1, y1)."""
+    out = []
+    if view.legend is not None and view.legend.isVisible():
+        r = view.legend.mapRectToScene(view.legend.boundingRect())
+        out.append(np.array([[r.left(), r.top(), r.right(), r.bottom()]]))
+    if view.banner.isVisible():
+        g = view.banner.geometry()
+        tl = view.plot.mapToScene(g.topLeft())
+        out.append(np.array([[tl.x(), tl.y(), tl.x() + g.width(), tl.y() + g.height()]]))
+    return out

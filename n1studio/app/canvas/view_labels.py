@@ -57,7 +57,7 @@ class BusLabels:
         halo.setAlpha(215)
         # the case's own bus names where it has them (pandapower's cases: 1..n, as in the
         # textbooks, where the index counts from 0); element names stay bus:<index>
-        for (x, y), label, title in zip(d.bus_xy, d.bus_labels, d.bus_titles):
+        for (x, y), label, title in zip(d.bus_xy, d.bus_labels, d.bus_titles, strict=True):
             t = pg.TextItem(title or label, color=colour, anchor=(0, 0), fill=pg.mkBrush(halo))
             t.setFont(font)
             t.textItem.document().setDocumentMargin(max(1.0, 0.15 * self.font_px))
@@ -125,7 +125,7 @@ class BusLabels:
         if len(markers):
             mc = (markers[:, :2] + markers[:, 2:]) / 2
             half = (markers[:, 2] - markers[:, 0]) / 2
-            for c, h in zip(mc, half):
+            for c, h in zip(mc, half, strict=True):
                 near = np.hypot(bxy[:, 0] - c[0], bxy[:, 1] - c[1]) < 1.0
                 clear[near] = np.maximum(clear[near], h)
         others = [boxes_around(bxy, v.bus_size * 1.45)]
@@ -136,7 +136,7 @@ class BusLabels:
         placed = place_labels(bxy, sizes, clear, markers, np.concatenate(others),
                               bounds=(r.left(), r.top(), r.right(), r.bottom()))
         tl = self._to_view(placed.boxes[:, :2])
-        for t, (x, y) in zip(self.items, tl):
+        for t, (x, y) in zip(self.items, tl, strict=True):
             t.setPos(float(x), float(y))
         seg = placed.leader_segments(bxy)
         if len(seg):

@@ -16,6 +16,7 @@ from n1studio.app.canvas.render import (
     verdict_summary,
     write_figure,
 )
+from n1studio.app.window.compare import compared_index
 from n1studio.errors import N1Error
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,6 @@ def window_panels(window) -> list[Panel]:
     panels = [Panel(s.drawing, window.view.state, f"{s.name} — {e.label}",
                     verdict_summary(e.verdict))]
     if window.compare.isVisible() and window.compare.state is not None:
-        from n1studio.app.window.compare import compared_index
-
         c = s.entries[compared_index(s, window._compare_index)]  # the right pane's entry
         panels.append(Panel(s.drawing, window.compare.state, f"{s.name} — {c.label}",
                             verdict_summary(c.verdict)))

@@ -5,13 +5,17 @@ and a variant, ...).
 session's entries. The left one is the active entry (choosing it activates it), the right one
 is drawn in the second view. The views are linked both ways (pan or zoom one, the other
 follows), only the left view shows the legend, which lists both views' markers, and each
-view's banner carries its entry's full label. The second view is fitted once it has its size (a view fitted while hidden
-shrinks the grid to a dot).
+view's banner carries its entry's full label. The second view is fitted once it has its
+size (a view fitted while hidden shrinks the grid to a dot).
 """
 
 from __future__ import annotations
 
+import html
+
 from PySide6 import QtCore, QtWidgets
+
+from n1studio.present.drawing import state_for
 
 
 class CompareBar(QtWidgets.QWidget):
@@ -89,8 +93,6 @@ def run_label(entry_label: str, run: dict) -> str:
 
 def run_banner(session, entry, run: dict, violation_colour: str) -> str:
     """The banner of a stored run drawn beside the active entry."""
-    import html
-
     v = run.get("verdict") or {}
     n = len(v.get("violations") or [])
     verdict = (f"<span style='color:{violation_colour}'><b>{n} violation(s)</b></span>" if n
@@ -102,8 +104,6 @@ def run_banner(session, entry, run: dict, violation_colour: str) -> str:
 
 def run_state(session, entry, run: dict):
     """What the view draws for a stored run of `entry`'s variant: its verdict's violations."""
-    from n1studio.present.drawing import state_for
-
     known = entry.ready or not session.big
     cut = entry.variant.islands.cut_buses if known else ()
     outs = entry.variant.out_of_service if known else entry.outages  # tripped units too
