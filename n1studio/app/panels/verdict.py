@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from n1studio.app.panels.tables import row_table
+from n1studio.app.panels.tables import fit_columns, row_table, tip_cells
 from n1studio.schema import CONSTRAINT_KINDS
 
 KIND_TEXT = {"power_balance": "Power balance", "voltage": "Voltage", "gen_p": "Generator P",
@@ -179,7 +179,8 @@ class VerdictPanel(QtWidgets.QWidget):
                     it.setData(QtCore.Qt.ItemDataRole.UserRole, str(v.get("element", "")))
                 self.table.setItem(r, c, it)
         self.table.setSortingEnabled(True)
-        self.table.resizeColumnsToContents()
+        tip_cells(self.table)
+        fit_columns(self.table)
         self._set_distance(verdict)
 
     def _set_distance(self, verdict: dict | None) -> None:
