@@ -82,8 +82,8 @@ def markdown(card: dict) -> str:
         (f"- LoRA: rank {t['rank']}, alpha {t['alpha']}, dropout {t['dropout']}, "
          f"{t['target_modules']} ({t['trainable_parameters']:,} trainable parameters)"),
         (f"- optimiser: {t['optimizer']}, lr {t['lr']} (warm-up {t['warmup_steps']} steps), "
-         f"seed {t['seed']}; the prompt read again with the adapter every "
-         f"{t['prompt_every']} steps"),
+         f"seed {t['seed']}; the prompt read again with the adapter "
+         + ("every step" if t["prompt_every"] == 1 else f"every {t['prompt_every']} steps")),
         f"- loss: {card['loss']}",
         f"- steps: {t['updates_applied']} updates of at most {t['max_steps']}"
         + (" (stopped: every decision right with the margin)" if t["stopped_early"] else ""),
@@ -103,12 +103,13 @@ def markdown(card: dict) -> str:
                      f"{r['decisions']} | {r['min_margin']:.2f} |")
     if card["sanity"]:
         lines += ["", "## Sanity check (llama-cpp-python, greedy constrained answers)", "",
-                  "| model | case | variant | overall satisfaction | recall verdict |",
-                  "| --- | --- | --- | ---: | --- |"]
+                  "| model | case | variant | overall satisfaction | recall verdict | "
+                  "writes the N answer exactly |",
+                  "| --- | --- | --- | ---: | --- | --- |"]
         for r in card["sanity"]:
             lines.append(f"| {'base + adapter' if r['adapter'] else 'base'} | {r['case']} | "
                          f"{r['variant']} | {r['overall_satisfaction']:.4f} | "
-                         f"{r['recall_verdict']} |")
+                         f"{r['recall_verdict']} | {'yes' if r['n_answer_exactly'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -123,6 +124,9 @@ def main(argv=None) -> int:
     root = Path(__file__).resolve().parent.parent
     data = json.loads((root / meta["data"]).read_text(encoding="utf-8"))
     sanity = json.loads(Path(args.sanity).read_text(encoding="utf-8")) if args.sanity else None
+    n_text = {s["case"]: s["answer_text"] for s in data["sequences"]}
+    for r in sanity or []:  # the training answer, byte for byte
+        r["n_answer_exactly"] = r["answer"] == n_text.get(r["case"])
     card = build(adapter, meta, data, sanity)
     out = adapter.parent
     (out / "card.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")

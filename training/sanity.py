@@ -123,12 +123,14 @@ def main(argv=None) -> int:
     ap.add_argument("--variant", action="append", default=None,
                     help="elements out of service, comma-separated ('' = the N case)")
     ap.add_argument("--base-too", action="store_true", help="also answer without the adapter")
+    ap.add_argument("--base-only", action="store_true", help="answer without the adapter only")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     variants = args.variant if args.variant is not None else [""]
     results = []
-    for adapter in [args.adapter] + ([None] if args.base_too else []):
+    models = [None] if args.base_only else [args.adapter] + ([None] if args.base_too else [])
+    for adapter in models:
         dec = Decoder(adapter, args.threads)
         for case in args.case:
             for out in variants:
