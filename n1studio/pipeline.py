@@ -17,13 +17,21 @@ them together.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from n1studio.check import check_answer
+from n1studio.controls import control_answer, control_label, is_control
+from n1studio.errors import N1Error
+from n1studio.grid.variant import Variant
 from n1studio.jobs import JobState, JobStopped
+from n1studio.llm.ask import ask_variant
+from n1studio.llm.prompt import render_prompt
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +68,8 @@ def _answer_of(result) -> dict | None:
 
 def reference(variant, *, state: JobState | None = None):
     """The AC OPF reference of `variant` (cached; stops when `state` is cancelled)."""
-    from n1studio.solve.reference import reference as solve_reference
+    # casadi and highspy (0.2 s) load with the first solve: `n1studio prompt` renders without
+    from n1studio.solve.reference import reference as solve_reference  # noqa: PLC0415 - above
 
     cancel = state.cancel if state is not None else None
     return solve_reference(variant, kind="ac", cancel=cancel)
@@ -72,8 +81,6 @@ def references(variant, *, state: JobState | None = None) -> References:
     A solver failure is not the answer's fault: it leaves that reference None and the
     verdict then has no cost gap / recall evidence. A stop raises `JobStopped`.
     """
-    from n1studio.grid.variant import Variant
-
     refs = References()
     if not variant.is_base:
         if state is not None:
@@ -111,8 +118,6 @@ def judge(variant, answer: dict | str | None, *, refs: References | None = None,
     `repair` adds the distance to feasibility (n1studio.solve.nearest):
     `distance_to_feasible`, the per-element `moves` and the `repaired` answer (in the
     grid's own names), all None where the variant has no feasible point."""
-    from n1studio.check import check_answer
-
     refs = refs if refs is not None else references(variant, state=state)
     answer = to_canonical(variant, answer)
     n_answer = refs.n_answer
@@ -133,7 +138,7 @@ def distance(variant, answer, *, refs: References | None = None) -> dict:
     """Distance to feasibility of an answer (in the grid's own names) on `variant`:
     {"distance_to_feasible", "moves", "repaired"}; the search starts from the variant's
     reference when it is known (same point, fewer Ipopt iterations)."""
-    from n1studio.solve.nearest import repair_fields
+    from n1studio.solve.nearest import repair_fields  # noqa: PLC0415 - casadi, as reference()
 
     start = refs.own if refs is not None and getattr(refs.own, "success", False) else None
     try:
@@ -151,8 +156,6 @@ def to_canonical(variant, answer):
     if rl is None:
         return answer
     if isinstance(answer, (str, bytes)):
-        import json
-
         try:
             text = answer.decode("utf-8-sig") if isinstance(answer, bytes) else answer
             doc = json.loads(text.lstrip("\ufeff"))
@@ -212,16 +215,11 @@ def render(variant, template: str | None = None, *, example: bool = False,
            state: JobState | None = None):
     """The prompt of `variant` (`n1studio.llm.prompt.Prompt`); with `example`, the solved
     N case is written into it as a worked example (solved here, once per grid)."""
-    from n1studio.grid.variant import Variant
-    from n1studio.llm.prompt import render_prompt
-
     shown = None
     if example:
         n = _solve_or_none(Variant(variant.base), state)
         shown = _answer_of(n)
         if shown is None:
-            from n1studio.errors import N1Error
-
             raise N1Error("--example n: the N case has no optimal AC OPF to show")
     return render_prompt(variant, template, example=shown)
 
@@ -242,9 +240,6 @@ def ask(variant, settings=None, *, client=None, template: str | None = None,
     raises `JobStopped` whose partial is the `Asked` so far (raw text, no verdict).
     Raises ModelError for model trouble (bad file, dead worker).
     """
-    from n1studio.controls import is_control
-    from n1studio.llm.ask import ask_variant
-
     state = state or JobState()
     p = prompt if prompt is not None else render(variant, template, example=example,
                                                  state=state)
@@ -272,11 +267,6 @@ def _ask_control(variant, name: str, prompt_text: str, tolerances, refs: Referen
                  state: JobState, repair: bool = False) -> Asked:
     """A control answers from the references (n1studio.controls), through the same steps
     and events as a model: the text it "writes" is its answer as JSON."""
-    import json
-    import time
-
-    from n1studio.controls import control_answer, control_label
-
     label = control_label(name)
     t0 = time.perf_counter()
     refs = refs if refs is not None else references(variant, state=state)

@@ -39,6 +39,12 @@ import logging
 import math
 from collections.abc import Callable
 
+from n1studio.grid.cases import load_case
+from n1studio.grid.perturb import Perturbation
+from n1studio.grid.variant import Variant
+from n1studio.pipeline import judge, references, to_canonical
+from n1studio.solve.nearest import repair_fields
+
 log = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = {"format": 0.1, "constraints": 0.4, "feasible": 0.5, "distance": 0.0}
@@ -62,8 +68,6 @@ def completion_text(completion) -> str:
 
 
 def _perturbation(value):
-    from n1studio.grid.perturb import Perturbation
-
     if value is None or value == "":
         return Perturbation()
     if isinstance(value, Perturbation):
@@ -81,10 +85,6 @@ class _Cache:
         self.variants: dict = {}
 
     def variant(self, case: str, outages, perturbation):
-        from n1studio.grid.cases import load_case
-        from n1studio.grid.variant import Variant
-        from n1studio.pipeline import references
-
         if isinstance(outages, str):
             outages = json.loads(outages) if outages.strip().startswith("[") else [
                 o for o in outages.split(",") if o.strip()]
@@ -135,16 +135,11 @@ def make_reward(weights: dict[str, float] | None = None, *, distance: bool = Fal
     cache = _Cache()
 
     def one(completion, case, outages, perturbation) -> tuple[float, dict]:
-        from n1studio.pipeline import judge
-
         variant, refs = cache.variant(case, outages, perturbation)
         text = completion_text(completion)
         verdict = judge(variant, text, refs=refs)
         repair = None
         if distance and verdict.get("usable"):
-            from n1studio.pipeline import to_canonical
-            from n1studio.solve.nearest import repair_fields
-
             repair = repair_fields(variant.model, to_canonical(variant, text),
                                    start=refs.own)
         comp = components(verdict, repair, distance_scale)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 
 ANSWER = "n1studio.answer/1"
 VERDICT = "n1studio.verdict/1"
@@ -35,7 +37,8 @@ def answer_json_schema() -> dict:
             "schema": {"const": ANSWER},
             "generators": {"type": "array", "items": {
                 "type": "object",
-                "properties": {"element": {"type": "string"}, "p_mw": num, "q_mvar": num, "vm_pu": num},
+                "properties": {"element": {"type": "string"}, "p_mw": num, "q_mvar": num,
+                               "vm_pu": num},
                 "required": ["element", "p_mw", "q_mvar"]}},
             "buses": {"type": "array", "items": {
                 "type": "object",
@@ -54,7 +57,7 @@ def _r(x, nd):
 
 def json_default(o):
     """`json.dumps(default=...)` for numpy scalars and arrays in our documents."""
-    import numpy as np
+    import numpy as np  # noqa: PLC0415 - keeps numpy off the CLI's fast `--json` paths
 
     if isinstance(o, np.generic):
         return o.item()
@@ -65,8 +68,5 @@ def json_default(o):
 
 def emit_json(doc) -> None:
     """Print exactly one JSON document on stdout (what every `--json` prints)."""
-    import json
-    import sys
-
     sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=json_default) + "\n")
     sys.stdout.flush()

@@ -3,8 +3,9 @@
 Constraint sets (each counted once per element; a kind with no constraints scores 1.0):
 - power_balance: every energised named bus; |P| and |Q| residuals within
   max(p_mw, sum_j |Y_ij| * digits_pu * base) (resp. q_mvar): at buses tied by very
-  low-impedance branches the digits an answer carries cannot pin the injection tighter. The complex injection V*conj(Ybus V) at the
-  claimed voltages (in-service branches, shunts included) against generation minus load.
+  low-impedance branches the digits an answer carries cannot pin the injection tighter.
+  The complex injection V*conj(Ybus V) at the claimed voltages (in-service branches,
+  shunts included) against generation minus load.
   Internal buses (trafo3w star points, no name) inject nothing: their voltages are
   eliminated exactly, V_i = -Y_ii^-1 Y_ie V_e, before the residuals are taken.
 - voltage: every energised named bus, vm within [vmin, vmax].
@@ -21,6 +22,7 @@ per check on case118).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -75,10 +77,8 @@ def prepare(model) -> Prepared:
     if cached is not None and cached.key == key:
         return cached
     prep = _prepare(model, key)
-    try:
+    with contextlib.suppress(AttributeError):  # a model without a __dict__: just don't cache
         setattr(model, _CACHE_ATTR, prep)
-    except AttributeError:  # a model without a __dict__: just don't cache
-        pass
     return prep
 
 
@@ -93,9 +93,10 @@ def _prepare(model, key) -> Prepared:
 
     on = model.branch_on & energised[model.f] & energised[model.t]
     y = model.ybus(on).tocsr()
+    fr, to, diag = model.f[on], model.t[on], np.arange(nb)
     pat = csr_matrix((np.ones(4 * on.sum() + nb),
-                      (np.concatenate([model.f[on], model.t[on], model.f[on], model.t[on], np.arange(nb)]),
-                       np.concatenate([model.t[on], model.f[on], model.f[on], model.t[on], np.arange(nb)]))),
+                      (np.concatenate([fr, to, fr, to, diag]),
+                       np.concatenate([to, fr, fr, to, diag]))),
                      shape=(nb, nb))
     pat.data[:] = 1.0
     ysum = np.asarray(abs(y).sum(axis=1)).ravel()
@@ -121,13 +122,15 @@ def _prepare(model, key) -> Prepared:
                     required_gen=required_gen, ext=ext, internal=internal, y=y, y_ie=y_ie,
                     lu_ii=lu, pattern=pat.tocsr(), pattern_ie=pat_ie, ysum=ysum, th_rows=rows,
                     th_group=th_group, th_names=th_names, an_rows=arows, an_group=an_group,
-                    an_names=an_names, gp=gp, gq=gq, lookups=name_lookups(model, required_bus, required_gen))
+                    an_names=an_names, gp=gp, gq=gq,
+                    lookups=name_lookups(model, required_bus, required_gen))
 
 
 def _groups(names: list[str]) -> tuple[list[str], np.ndarray]:
     """Unique names in first-seen order and the group index of each row."""
     order: dict[str, int] = {}
-    idx = np.fromiter((order.setdefault(n, len(order)) for n in names), dtype=int, count=len(names))
+    idx = np.fromiter((order.setdefault(n, len(order)) for n in names), dtype=int,
+                      count=len(names))
     return list(order), idx
 
 
@@ -193,7 +196,8 @@ def _evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict
     gen_known = np.isfinite(p) & np.isfinite(q)
     sg = np.bincount(model.gen_bus[g], weights=np.where(gen_known, p, 0.0), minlength=nb) \
         + 1j * np.bincount(model.gen_bus[g], weights=np.where(gen_known, q, 0.0), minlength=nb)
-    bus_gen_unknown = np.bincount(model.gen_bus[g], weights=(~gen_known).astype(float), minlength=nb) > 0
+    bus_gen_unknown = np.bincount(model.gen_bus[g], weights=(~gen_known).astype(float),
+                                  minlength=nb) > 0
     s_calc = v * np.conj(prep.y @ v)
     mis = s_calc[ext] - (sg[ext] / base - (model.pd[ext] + 1j * model.qd[ext]))
     dp, dq = np.abs(mis.real) * base, np.abs(mis.imag) * base
@@ -215,10 +219,12 @@ def _evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict
                                message="residual not finite (absurd voltages or dispatch)"))
         elif dp[j] / tp[j] >= dq[j] / tq[j]:
             viols.append(_viol("power_balance", names[k], dp[j], tp[j], "MW",
-                               p_residual_mw=_f(mis[j].real * base), q_residual_mvar=_f(mis[j].imag * base)))
+                               p_residual_mw=_f(mis[j].real * base),
+                               q_residual_mvar=_f(mis[j].imag * base)))
         else:
             viols.append(_viol("power_balance", names[k], dq[j], tq[j], "Mvar",
-                               p_residual_mw=_f(mis[j].real * base), q_residual_mvar=_f(mis[j].imag * base)))
+                               p_residual_mw=_f(mis[j].real * base),
+                               q_residual_mvar=_f(mis[j].imag * base)))
     out["power_balance"] = KindResult(len(ext), viols)
 
     # ---- voltage ----------------------------------------------------------------------
@@ -228,7 +234,8 @@ def _evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict
     for j in np.flatnonzero(~np.isfinite(x) | (x > hi + tol.vm_pu) | (x < lo - tol.vm_pu)):
         k = ext[j]
         if not np.isfinite(x[j]):
-            viols.append(_viol("voltage", names[k], None, hi[j], "pu", message="not evaluable: vm_pu missing"))
+            viols.append(_viol("voltage", names[k], None, hi[j], "pu",
+                               message="not evaluable: vm_pu missing"))
         else:
             viols.append(_viol("voltage", names[k], x[j], hi[j] if x[j] > hi[j] else lo[j], "pu"))
     out["voltage"] = KindResult(len(ext), viols)
@@ -243,10 +250,13 @@ def _evaluate(model, prep: Prepared, ans: ParsedAnswer, tol: Tolerances) -> dict
         for j in np.flatnonzero(~np.isfinite(x) | (x > hi + t) | (x < lo - t)):
             k = rows[j]
             if not np.isfinite(x[j]):
-                viols.append(_viol(kind, model.gen_names[k], None, hi[j] if np.isfinite(hi[j]) else lo[j],
-                                   unit, message=f"not evaluable: {'p_mw' if kind == 'gen_p' else 'q_mvar'} missing"))
+                missing = "p_mw" if kind == "gen_p" else "q_mvar"
+                viols.append(_viol(kind, model.gen_names[k], None,
+                                   hi[j] if np.isfinite(hi[j]) else lo[j],
+                                   unit, message=f"not evaluable: {missing} missing"))
             else:
-                viols.append(_viol(kind, model.gen_names[k], x[j], hi[j] if x[j] > hi[j] else lo[j], unit))
+                viols.append(_viol(kind, model.gen_names[k], x[j],
+                                   hi[j] if x[j] > hi[j] else lo[j], unit))
         out[kind] = KindResult(len(rows), viols)
 
     # ---- thermal ----------------------------------------------------------------------

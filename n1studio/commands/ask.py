@@ -28,13 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Ask a local GGUF model for the OPF of CASE with the given "
                                    "elements out of service; the answer is checked.")
     add_variant_args(p)
-    p.add_argument("--model", metavar="GGUF", help="a GGUF model file (default: $N1STUDIO_MODEL, else the bundled "
+    p.add_argument("--model", metavar="GGUF",
+                   help="a GGUF model file (default: $N1STUDIO_MODEL, else the bundled "
                         "Gemma 3 270M)")
     add_lora_args(p)
     add_endpoint_args(p)
     p.add_argument("--gpu-layers", type=int, default=0, metavar="N",
                    help="layers to offload to the GPU (-1 = all; needs a GPU build)")
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads (default: all cores but one)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads (default: all cores but one)")
     p.add_argument("--ctx", type=int, default=0, metavar="N",
                    help="context size in tokens (default: sized to the prompt)")
     p.add_argument("--temperature", type=float, default=0.0, metavar="T",

@@ -214,12 +214,13 @@ def summary(verdict: dict, title: str) -> str:
         for x in v[:_TABLE_ROWS]:
             unit = x.get("unit", "")
             rows.append((x["constraint"], x["element"], _num(x["value"]), _num(x["limit"]),
-                         _num(x["excess"]), unit if x["value"] is not None else x.get("message", "")))
+                         _num(x["excess"]),
+                         unit if x["value"] is not None else x.get("message", "")))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         for r in rows:
-            lines.append("  " + "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                                          for i, (c, w) in enumerate(zip(r[:5], widths)))
-                         + ("  " + r[5] if r[5] else ""))
+            cells = enumerate(zip(r[:5], widths, strict=True))
+            text = "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in cells)
+            lines.append("  " + text + ("  " + r[5] if r[5] else ""))
         if len(v) > _TABLE_ROWS:
             lines.append(f"  ... and {len(v) - _TABLE_ROWS} more (--json lists them all)")
     lines.append("")

@@ -131,7 +131,8 @@ def summary(result, variant, label: str, max_rows: int = 12) -> str:
     lines = [f"{label} {variant.label}: {_KIND_NAME[result.kind]} {result.status}"]
     if result.success and np.isfinite(result.objective):
         lines.append(f"  objective      {result.objective:,.2f} $/h")
-    lines.append(f"  time           build {result.build_time_s:.3f} s, solve {result.solve_time_s:.3f} s"
+    lines.append(f"  time           build {result.build_time_s:.3f} s, "
+                 f"solve {result.solve_time_s:.3f} s"
                  + (f", {result.iterations} iterations" if result.iterations else ""))
     isl = variant.islands
     lines.append(f"  topology       {isl.describe()}")
@@ -143,8 +144,8 @@ def summary(result, variant, label: str, max_rows: int = 12) -> str:
         gens = np.flatnonzero(result.gen_mask)
         lines.append(f"  dispatch       {len(gens)} generators, {int(result.bus_mask.sum())} buses")
         for g in gens[:max_rows]:
-            lines.append(f"    {m.gen_names[g]:<14} P {result.pg[g]:10.3f} MW   Q {result.qg[g]:10.3f} Mvar"
-                         f"   V {result.vm[m.gen_bus[g]]:.4f} pu")
+            lines.append(f"    {m.gen_names[g]:<14} P {result.pg[g]:10.3f} MW   "
+                         f"Q {result.qg[g]:10.3f} Mvar   V {result.vm[m.gen_bus[g]]:.4f} pu")
         if len(gens) > max_rows:
             lines.append(f"    ... {len(gens) - max_rows} more (--json for all)")
     return "\n".join(lines)

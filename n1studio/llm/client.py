@@ -10,6 +10,7 @@ callbacks. If the worker dies — a crash in llama.cpp, a kill, the out-of-memor
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import signal
@@ -74,7 +75,8 @@ class ModelClient:
         return p.pid if p is not None and p.is_alive() else None
 
     def _start(self) -> None:
-        from n1studio.llm.worker import serve
+        # the worker's own code (numpy, the llama.cpp glue) runs in the spawned process
+        from n1studio.llm.worker import serve  # noqa: PLC0415 - imported when a worker starts
 
         parent, child = self._ctx.Pipe(duplex=True)
         self._cancel.clear()
@@ -92,10 +94,8 @@ class ModelClient:
         proc, conn = self._proc, self._conn
         self._proc = self._conn = None
         if conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
         if proc is not None:
             if proc.is_alive():
                 proc.kill()
@@ -110,10 +110,8 @@ class ModelClient:
             return
         self._closing = True
         self._cancel.set()
-        try:
+        with contextlib.suppress(OSError, ValueError):
             conn.send({"op": "shutdown"})
-        except (OSError, ValueError):
-            pass
         proc.join(timeout=3)
         self._discard()
 
@@ -129,7 +127,8 @@ class ModelClient:
         self.close()
 
     def __del__(self):  # best effort; daemon processes also die with the parent
-        try:
+        # a plain try: at interpreter exit `contextlib` may already be torn down
+        try:  # noqa: SIM105
             self._discard()
         except Exception:  # noqa: BLE001, S110 -- never raise from __del__
             pass

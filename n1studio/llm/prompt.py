@@ -32,12 +32,15 @@ KV cache, so a second variant of the same grid only processes the short tail.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
+from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from n1studio.errors import ModelError
 from n1studio.grid.model import GridModel
@@ -124,8 +127,6 @@ def render_prompt(variant: Variant, template: str | None = None,
 def example_text(answer: dict, rl=None) -> str:
     """An answer written exactly as a model is asked to write one (compact JSON, numbers
     at the schema's precision), in the prompt's names."""
-    import json
-
     if rl is not None:
         answer = rl.answer_to_prompt(answer)
     def r(x, nd):
@@ -167,9 +168,6 @@ def _in_table_order(names: list[str], rows: list[str], rl, table: str) -> list[s
 
 @functools.lru_cache(maxsize=8)
 def _compile(src: str):
-    from jinja2 import StrictUndefined, TemplateSyntaxError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True,
                                         trim_blocks=True, lstrip_blocks=True, autoescape=False)
     try:
