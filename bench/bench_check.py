@@ -51,7 +51,8 @@ def timed(fn, repeat: int) -> float:
 
 def main(cases: list[str]) -> None:
     logging.getLogger("pandapower").setLevel(logging.ERROR)
-    print(f"{'case':<16}{'buses':>7}{'viol.':>7}{'first (ms)':>12}{'text (ms)':>11}{'dict (ms)':>11}")
+    print(f"{'case':<16}{'buses':>7}{'viol.':>7}{'first (ms)':>12}{'text (ms)':>11}"
+          f"{'dict (ms)':>11}")
     for case in cases:
         net = load_case(case)
         variant = Variant(net)

@@ -32,8 +32,7 @@ import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from n1studio.curate.dataset import build_dataset
 from n1studio.curate.evaluate import run_eval
@@ -41,6 +40,8 @@ from n1studio.curate.study import Study
 from n1studio.grid.cases import load_case
 from n1studio.llm.endpoint import EndpointClient
 from n1studio.llm.runtime import CONSTRAINED, FREE, ModelSettings, default_model_path
+
+REPO = Path(__file__).resolve().parents[1]
 
 CASE14 = str(REPO / "resources/pglib/pglib_opf_case14_ieee.m")
 MODEL = "gemma-3-270m"

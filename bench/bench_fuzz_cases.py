@@ -23,11 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from n1studio.resources import resource
 from tests.grid.case_mutations import fuzz_files, outcome
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Hang(Exception):

@@ -127,7 +127,8 @@ def bench(case: str, app: QtWidgets.QApplication) -> dict:
             "glyphs": len(d.unit_names), "layout": d.layout.source, "load_s": t_load,
             "geometry_s": t_geom, "first_frame_s": t_first, "pan": pan, "zoom": zoom,
             "pan_near": pan_near, "zoom_near": zoom_near, "full_glyphs": full_glyphs,
-            "near_glyphs": near_glyphs, "pick": pick, "click": click, "click_cpu": click_cpu, "hits": hits,
+            "near_glyphs": near_glyphs, "pick": pick, "click": click, "click_cpu": click_cpu,
+            "hits": hits,
             "n_clicks": len(names), "prepare_s": t_prepare, "variant_s": t_variant}
 
 
@@ -144,10 +145,12 @@ def main(argv: list[str]) -> int:
         g = {True: "glyphs shown", False: "glyphs hidden"}
         print(f"  pan frame, whole grid ({g[r['full_glyphs']]})  {_ms(r['pan'])}   target < 33 ms")
         print(f"  zoom frame, whole grid                {_ms(r['zoom'])}   target < 33 ms")
-        print(f"  pan frame, zoomed in ({g[r['near_glyphs']]})   {_ms(r['pan_near'])}   target < 33 ms")
+        print(f"  pan frame, zoomed in ({g[r['near_glyphs']]})   {_ms(r['pan_near'])}"
+              "   target < 33 ms")
         print(f"  zoom frame, zoomed in                 {_ms(r['zoom_near'])}   target < 33 ms")
         print(f"  click: pick only                  {_ms(r['pick'])}")
-        print(f"  click: pick + selection redrawn   {_ms((r['click'], r['click_cpu']))}   target < 50 ms")
+        print(f"  click: pick + selection redrawn   {_ms((r['click'], r['click_cpu']))}"
+              "   target < 50 ms")
         print(f"  clicks that found the element     {r['hits']}/{r['n_clicks']}")
         print(f"  new variant: model + islands      {r['prepare_s']:6.2f} s   (worker thread)")
         print(f"  new variant drawn (masks only)    {1000 * r['variant_s']:6.1f} ms")

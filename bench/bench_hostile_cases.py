@@ -24,8 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
@@ -33,6 +32,8 @@ from n1studio.cli import main
 from n1studio.grid.matpower import read_matpower
 from tests.conftest import PGLIB
 from tests.grid import case_mutations as cm
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def parse_times() -> None:

@@ -103,7 +103,8 @@ def main(cases: list[str]) -> None:
         times += [row(f"N-1 {line} zeros", v1, zeros(v1))]
         worst[case] = max(times)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
-    print("worst per-answer median wall time (from the reference): " + ", ".join(f"{c} {t:.3f} s" for c, t in worst.items()))
+    print("worst per-answer median wall time (from the reference): "
+          + ", ".join(f"{c} {t:.3f} s" for c, t in worst.items()))
 
 
 if __name__ == "__main__":

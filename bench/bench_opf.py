@@ -29,9 +29,8 @@ import time
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests" / "solve"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "solve"))
 
 import numpy as np
 from pglib_baseline import PGLIB, baseline, bus_count, pglib_files
@@ -40,6 +39,8 @@ from n1studio.grid.cases import load_matpower
 from n1studio.grid.variant import Variant, n1_candidates
 from n1studio.solve import acopf
 from n1studio.solve.dcopf import solve_dcopf
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def pandapower_opf(path: Path, timeout_buses: int) -> tuple[str, float]:
@@ -79,7 +80,8 @@ def table(args) -> None:
         dgap = 100 * (dc.objective - ref_dc) / ref_dc
         pp_text, pp_t = pandapower_opf(path, args.pandapower_max_buses)
         name = path.stem.replace("pglib_opf_", "")
-        print(f"{name:<24} {r.objective:>14,.2f} {ref_ac:>12.5g} {gap:>+8.4f} {r.build_time_s:>8.2f} "
+        print(f"{name:<24} {r.objective:>14,.2f} {ref_ac:>12.5g} {gap:>+8.4f} "
+              f"{r.build_time_s:>8.2f} "
               f"{r.solve_time_s:>8.2f} {r.iterations:>4}  {pp_text:>26} {pp_t:>6.2f}  "
               f"{dc.objective:>14,.2f} {ref_dc:>12.5g} {dgap:>+8.4f}", flush=True)
 
@@ -111,7 +113,7 @@ def warm_start(args) -> None:
     print(f"\nN-1 warm start, case118_ieee, {len(outs)} line outages (connected); NLP built once "
           f"in {n.build_time_s:.2f} s, warm-start solver in {warm_build:.2f} s, both reused:")
     for name, (secs, its, ok) in stats.items():
-        diff = max((abs(a - b) / abs(b) for a, b in zip(objs[name], objs["flat start"])
+        diff = max((abs(a - b) / abs(b) for a, b in zip(objs[name], objs["flat start"], strict=True)
                     if math.isfinite(a) and math.isfinite(b)), default=0.0)
         print(f"  {name:<22}: {secs / k * 1000:7.1f} ms/solve, {its / k:5.1f} Ipopt iterations, "
               f"{ok}/{len(outs)} solved, speedup {flat[0] / max(secs, 1e-9):.2f}x "

@@ -4,8 +4,8 @@ PGLib case30 (resources/pglib), every single line outage, solved through
 `n1studio.solve.parallel.ReferencePool` as `dataset build --workers N` / `--ray local` do.
 For each runner: the start-up (spawning the processes or the Ray runtime and its actors,
 each loading the grid and solving the N case once; forced by mapping the N case twice per
-worker), the map of all solves, and solves per second with and without the start-up. Ray's overhead is its time over the process pool's
-for the same work.
+worker), the map of all solves, and solves per second with and without the start-up.
+Ray's overhead is its time over the process pool's for the same work.
 
     .venv/bin/python bench/bench_parallel.py [--case FILE] [--workers 1,2] [--no-ray]
 """
@@ -18,12 +18,13 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from n1studio.grid.cases import load_case
 from n1studio.grid.variant import n1_candidates
 from n1studio.solve.parallel import ReferencePool, ray_available
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run(net, specs, workers: int, ray: str | None) -> dict:
@@ -67,7 +68,7 @@ def main() -> int:
     for r in rows:
         same = all((a is None and b is None) or (a is not None and b is not None
                                                   and abs(a - b) <= 1e-6 * abs(a))
-                   for a, b in zip(base, r.pop("objectives")))
+                   for a, b in zip(base, r.pop("objectives"), strict=True))
         r["same_as_serial"] = same
     if args.json:
         print(json.dumps(rows, indent=1))

@@ -40,14 +40,15 @@ def main() -> None:
         t = time.perf_counter()
         reward(completions=texts[:1], **cols)
         print(f"  {label}: first call (grid load, references) {time.perf_counter() - t:.2f} s")
-        for text, name in zip(texts, ("reference", "noise 0.05", "zeros", "garbage")):
+        for text, name in zip(texts, ("reference", "noise 0.05", "zeros", "garbage"), strict=True):
             times, cpu = [], []
             for _ in range(15 if not kw else 3):
                 t, c = time.perf_counter(), time.process_time()
                 s = reward(completions=[text], **cols)[0]
                 times.append(time.perf_counter() - t)
                 cpu.append(time.process_time() - c)
-            print(f"    {name:<11} reward {s:.3f}  wall median {statistics.median(times) * 1e3:6.1f}"
+            print(f"    {name:<11} reward {s:.3f}  "
+                  f"wall median {statistics.median(times) * 1e3:6.1f}"
                   f" ms, min {min(times) * 1e3:6.1f} ms; CPU median "
                   f"{statistics.median(cpu) * 1e3:6.1f} ms")
 

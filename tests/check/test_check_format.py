@@ -14,7 +14,8 @@ CASE = "case14"
 
 
 def _format(verdict) -> list[tuple[str, str]]:
-    return [(v["element"], v["message"]) for v in verdict["violations"] if v["constraint"] == "format"]
+    return [(v["element"], v["message"]) for v in verdict["violations"]
+            if v["constraint"] == "format"]
 
 
 def _assert_unusable(verdict):
@@ -96,7 +97,8 @@ def test_unknown_element_is_flagged_by_name():
     assert problems == {"bus:999": "not a bus of this grid",
                         "'busbar five'": "malformed element name",
                         "sgen:7": "not a dispatchable generator of this grid",
-                        "line:2": "listed under generators but is not a generator (ext_grid, gen or sgen)"}
+                        "line:2": "listed under generators but is not a generator "
+                                  "(ext_grid, gen or sgen)"}
     # nothing physical is wrong
     assert all(v["constraint"] == "format" for v in verdict["violations"])
     assert verdict["overall_satisfaction"] == 1.0 and verdict["feasible"] is False
@@ -111,7 +113,8 @@ def test_missing_bus_is_format_and_breaks_balance_around_it():
     # bus 9 (index 8) of case14 connects to buses 4 (trafo), 7, 9 and 13 (0-based)
     assert {v["element"] for v in pb} == {"bus:8", "bus:3", "bus:6", "bus:9", "bus:13"}
     assert all(v["value"] is None and "not evaluable" in v["message"] for v in pb)
-    assert [v["element"] for v in verdict["violations"] if v["constraint"] == "voltage"] == ["bus:8"]
+    voltage = [v["element"] for v in verdict["violations"] if v["constraint"] == "voltage"]
+    assert voltage == ["bus:8"]
 
 
 def test_missing_generator_and_duplicate_bus():

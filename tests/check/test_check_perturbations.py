@@ -15,8 +15,8 @@ def _neighbours(bus: int) -> set[int]:
     """Buses one branch away from `bus`, read from the pandapower tables themselves."""
     net = load_case(CASE)
     out = set()
-    for a, b in list(zip(net.line.from_bus, net.line.to_bus)) + \
-            list(zip(net.trafo.hv_bus, net.trafo.lv_bus)):
+    for a, b in list(zip(net.line.from_bus, net.line.to_bus, strict=True)) + \
+            list(zip(net.trafo.hv_bus, net.trafo.lv_bus, strict=True)):
         if a == bus:
             out.add(int(b))
         if b == bus:
@@ -68,7 +68,8 @@ def test_generator_above_pmax_is_flagged_at_that_generator():
     kinds = _by_kind(verdict)
     assert kinds["gen_p"] == ["gen:0"]
     v = kinds and next(v for v in verdict["violations"] if v["constraint"] == "gen_p")
-    assert (v["value"], v["limit"], v["unit"]) == (pytest.approx(pmax + 10), pytest.approx(pmax), "MW")
+    assert (v["value"], v["limit"], v["unit"]) == (pytest.approx(pmax + 10), pytest.approx(pmax),
+                                                   "MW")
     # only the injection at its bus changed
     assert kinds["power_balance"] == [f"bus:{int(net.gen.bus[0])}"]
     assert set(kinds) == {"gen_p", "power_balance"}
@@ -115,12 +116,15 @@ def test_angle_difference_limit_is_flagged_at_that_branch():
     verdict = check_answer(model_of(case), answer)
     kinds = _by_kind(verdict)
     assert "line:0" in kinds["angle"]
-    v = next(v for v in verdict["violations"] if v["element"] == "line:0" and v["constraint"] == "angle")
+    v = next(v for v in verdict["violations"]
+             if v["element"] == "line:0" and v["constraint"] == "angle")
     assert v["value"] == pytest.approx(angmax + 1.0, abs=1e-6)
     assert v["limit"] == pytest.approx(angmax)
     # the other branches at the moved bus may break too, but only those touching it
-    touching = {f"line:{i}" for i in net.line.index if f in (net.line.from_bus[i], net.line.to_bus[i])}
-    touching |= {f"trafo:{i}" for i in net.trafo.index if f in (net.trafo.hv_bus[i], net.trafo.lv_bus[i])}
+    touching = {f"line:{i}" for i in net.line.index
+                if f in (net.line.from_bus[i], net.line.to_bus[i])}
+    touching |= {f"trafo:{i}" for i in net.trafo.index
+                 if f in (net.trafo.hv_bus[i], net.trafo.lv_bus[i])}
     assert set(kinds["angle"]) <= touching
 
 

@@ -20,11 +20,13 @@ def test_n_answer_on_generator_outage_dispatches_a_removed_unit():
     verdict = check_answer(model_of(CASE, ("gen:0",)), n_answer, reference=n1_answer,
                            n_reference=n_answer)
     removed = [v for v in verdict["violations"] if v["constraint"] == "removed_element"]
-    assert [(v["element"], v["message"]) for v in removed] == [("gen:0", "out of service in this variant")]
+    assert [(v["element"], v["message"]) for v in removed] == [
+        ("gen:0", "out of service in this variant")]
     assert verdict["feasible"] is False
     assert verdict["recalled_n_answer"] is True
     # the N-1 reference itself is fine and not "recalled"
-    ok = check_answer(model_of(CASE, ("gen:0",)), n1_answer, reference=n1_answer, n_reference=n_answer)
+    ok = check_answer(model_of(CASE, ("gen:0",)), n1_answer, reference=n1_answer,
+                      n_reference=n_answer)
     assert ok["feasible"] is True and ok["recalled_n_answer"] is False
     assert ok["cost_gap"] == pytest.approx(0.0, abs=1e-9)
 

@@ -36,7 +36,8 @@ def _check(answer, refs):
 
 
 def _format(verdict) -> list[tuple[str, str]]:
-    return [(v["element"], v["message"]) for v in verdict["violations"] if v["constraint"] == "format"]
+    return [(v["element"], v["message"]) for v in verdict["violations"]
+            if v["constraint"] == "format"]
 
 
 def test_integer_beyond_float_range_is_a_format_violation_at_that_generator(answer, refs):

@@ -121,10 +121,10 @@ def test_the_worked_example_is_the_solved_n_case_in_the_shared_part(net):
     shown = json.loads(line)
     n = reference(Variant(net)).answer
     assert [g["element"] for g in shown["generators"]] == [g["element"] for g in n["generators"]]
-    for s, r in zip(shown["generators"], n["generators"]):
+    for s, r in zip(shown["generators"], n["generators"], strict=True):
         assert s["p_mw"] == pytest.approx(r["p_mw"], abs=0.005)
         assert s["q_mvar"] == pytest.approx(r["q_mvar"], abs=0.005)
-    for s, r in zip(shown["buses"], n["buses"]):
+    for s, r in zip(shown["buses"], n["buses"], strict=True):
         assert s["vm_pu"] == pytest.approx(r["vm_pu"], abs=5e-5)
         assert s["va_degree"] == pytest.approx(r["va_degree"], abs=0.005)
     assert "Worked example" not in pipeline.render(Variant(net, ["line:5"])).text

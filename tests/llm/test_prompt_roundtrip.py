@@ -10,10 +10,11 @@ documents:
 - PGLib: the MATPOWER file itself, read by the small parser below (not n1studio's). Bus
   numbers: the prompt names pandapower buses; pandapower's `from_ppc` creates one bus
   per row of `mpc.bus`, in row order (`grid/cases.py: _bus_positions` relies on the
-  same), so MATPOWER bus k-th row <-> the net's k-th bus index. Branches are matched to MATPOWER rows by their pair of buses and their numbers;
-  a transformer whose tap sits on the lower-voltage bus is written from its other end
-  (`grid/cases.py: _fix_reversed_trafos`), as the exact equivalent: tap 1/t, r and x
-  times t^2, b over t^2, shift and angle limits negated.
+  same), so MATPOWER bus k-th row <-> the net's k-th bus index. Branches are matched to
+  MATPOWER rows by their pair of buses and their numbers; a transformer whose tap sits on
+  the lower-voltage bus is written from its other end (`grid/cases.py:
+  _fix_reversed_trafos`), as the exact equivalent: tap 1/t, r and x times t^2, b over
+  t^2, shift and angle limits negated.
 - pandapower built-ins: pandapower's own converter (`to_ppc`, the PYPOWER case of the
   net with every element in service) and the net's tables (element names, cost
   polynomials, rating placeholders).
@@ -92,7 +93,7 @@ def parse_buses(rows) -> dict[str, dict]:
         nums = [t for t in r[1:] if t not in ("ref", "off")]
         assert len(nums) in (4, 6), r
         cols = ["vmin", "vmax", "pd", "qd", "gs", "bs"][:len(nums)]
-        d = {c: _value(t, c) for c, t in zip(cols, nums)}
+        d = {c: _value(t, c) for c, t in zip(cols, nums, strict=True)}
         d.setdefault("gs", 0.0)
         d.setdefault("bs", 0.0)
         d["ref"], d["off"] = "ref" in flags, "off" in flags
@@ -107,7 +108,8 @@ def parse_branches(rows) -> dict[str, dict]:
         plain = [t for t in r[1:] if "=" not in t and t != "off"]
         assert len(plain) in (6, 8), r
         d = {"from": int(plain[0]), "to": int(plain[1])}
-        for c, t in zip(["r", "x", "b", "rate", "angmin", "angmax"], plain[2:]):
+        # 4 or 6 numbers: the angle limits are written only where there are some
+        for c, t in zip(["r", "x", "b", "rate", "angmin", "angmax"], plain[2:], strict=False):
             d[c] = _value(t, c)
         d.setdefault("angmin", -math.inf)
         d.setdefault("angmax", math.inf)
@@ -124,7 +126,8 @@ def parse_generators(rows) -> dict[str, dict]:
         plain = [t for t in r[1:] if t != "off"]
         assert len(plain) == 8, r
         d = {"bus": int(plain[0])}
-        for c, t in zip(["pmin", "pmax", "qmin", "qmax", "c2", "c1", "c0"], plain[1:]):
+        for c, t in zip(["pmin", "pmax", "qmin", "qmax", "c2", "c1", "c0"], plain[1:],
+                        strict=True):
             d[c] = _value(t, c)
         d["off"] = "off" in r
         out[r[0]] = d
@@ -139,7 +142,8 @@ def read_prompt(net) -> tuple[dict, dict, dict]:
 
 # ---- comparing ---------------------------------------------------------------------------------
 def mismatches(written: dict, true: dict, cols) -> list[str]:
-    return [f"{c} {written[c]!r} vs {true[c]!r}" for c in cols if not within(c, written[c], true[c])]
+    return [f"{c} {written[c]!r} vs {true[c]!r}" for c in cols
+            if not within(c, written[c], true[c])]
 
 
 BRANCH_COLS = ("r", "x", "b", "rate", "angmin", "angmax", "tap", "shift")
@@ -158,7 +162,8 @@ def flipped(br: dict) -> dict:
 def match_rows(kind: str, written: dict[str, dict], source: list[dict], key, cols,
                orientations=lambda s: [s]) -> None:
     """Pair every written row with exactly one source row of the same `key` and numbers."""
-    assert len(written) == len(source), f"{kind}: {len(written)} in the prompt, {len(source)} in the source"
+    assert len(written) == len(source), \
+        f"{kind}: {len(written)} in the prompt, {len(source)} in the source"
     pool: dict = {}
     for s in source:
         for o in orientations(s):
@@ -196,7 +201,8 @@ def _ang(v: float, lo: bool) -> float:
 
 def pglib_source(path: Path, net):
     mpc = read_m(path)
-    bus_of = dict(zip(mpc["bus"][:, 0].astype(int), (int(i) for i in net.bus.index)))
+    bus_of = dict(zip(mpc["bus"][:, 0].astype(int), (int(i) for i in net.bus.index),
+                      strict=True))
     buses = {f"bus:{bus_of[int(b[0])]}": {
         "vmin": b[12], "vmax": b[11], "pd": b[2], "qd": b[3], "gs": b[4], "bs": b[5],
         "ref": b[1] == 3, "off": b[1] == 4} for b in mpc["bus"]}
@@ -206,7 +212,7 @@ def pglib_source(path: Path, net):
         "shift": r[9], "angmin": _ang(r[11], True), "angmax": _ang(r[12], False),
         "off": r[10] == 0} for r in mpc["branch"]]
     gens = []
-    for g, c in zip(mpc["gen"], mpc["gencost"]):
+    for g, c in zip(mpc["gen"], mpc["gencost"], strict=True):
         assert c[0] == 2, "PGLib costs are polynomial"
         n = int(c[3])
         coef = [0.0] * (3 - n) + list(c[4:4 + n])
@@ -256,7 +262,7 @@ def pandapower_source(net):
         buses[f"bus:{i}"] = {"vmin": b[12], "vmax": b[11], "pd": b[2], "qd": b[3], "gs": b[4],
                              "bs": b[5], "ref": b[1] == 3, "off": not net.bus.in_service[i]}
     branches = {}
-    for table, (start, end) in lk["branch"].items():
+    for table, (start, _end) in lk["branch"].items():
         for pos, el in enumerate(net[table].index):
             r = ppc["branch"][start + pos].real
             if table == "line":
@@ -270,7 +276,7 @@ def pandapower_source(net):
                 "angmax": math.inf, "off": not net[table].in_service[el]}
     cost = {(str(et), int(el)): (c2, c1, c0) for et, el, c2, c1, c0 in zip(
         net.poly_cost.et, net.poly_cost.element, net.poly_cost.cp2_eur_per_mw2,
-        net.poly_cost.cp1_eur_per_mw, net.poly_cost.cp0_eur)}
+        net.poly_cost.cp1_eur_per_mw, net.poly_cost.cp0_eur, strict=True)}
     gens = {}
     for table in ("ext_grid", "gen", "sgen"):
         df = net[table]
