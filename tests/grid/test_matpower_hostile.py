@@ -15,10 +15,13 @@ import numpy as np
 import pytest
 
 from n1studio.errors import CaseError
+from n1studio.grid import mlex
 from n1studio.grid.cases import load_case
 from n1studio.grid.matpower import read_matpower
+from n1studio.grid.mfile import read_assignments
 from n1studio.grid.variant import Variant
 from n1studio.solve.acopf import solve_acopf
+from tests.conftest import PGLIB
 from tests.grid import case_mutations as cm
 
 TABLES = ("bus", "gen", "branch", "gencost")
@@ -227,3 +230,17 @@ def test_an_impedance_whose_admittance_overflows_is_refused(tmp_path, case14):
 ], ids=["crlf", "cr", "form-feed-in-comment"])
 def test_line_endings_and_odd_blanks_read_the_same_grid(tmp_path, case14, clean, edit):
     same_grid(read_matpower(write(tmp_path, edit(case14).encode())), clean)
+
+
+def test_the_line_fast_path_reads_what_the_tokenizer_reads(monkeypatch):
+    """Lines of numbers are read one match at a time (grid/mlex.py); without that shortcut,
+    token by token, every PGLib file gives the same rows on the same lines."""
+    for path in sorted(PGLIB.glob("pglib_opf_*.m")):
+        text = path.read_text()
+        fast = read_assignments(text, path.name)
+        with monkeypatch.context() as m:
+            m.setattr(mlex, "_row_lines", lambda text, pos, line: (pos, line, []))
+            slow = read_assignments(text, path.name)
+        assert fast.keys() == slow.keys()
+        for k, a in fast.items():
+            assert (a.value, a.row_lines) == (slow[k].value, slow[k].row_lines), (path.name, k)
