@@ -1,7 +1,8 @@
 """Read MATPOWER `.m` case files (PGLib-OPF format) into a PYPOWER case dict.
 
-A strict reader: grid/mfile.py tokenizes the file as MATLAB does (comments, strings,
-continuations, cell arrays) and returns its literal `mpc.*` assignments; nothing is run.
+A strict reader: grid/mlex.py tokenizes the file as MATLAB does (comments, strings,
+continuations) and grid/mfile.py returns its literal `mpc.*` assignments (matrices, cell
+arrays, numbers, strings); nothing is run.
 The tables it reads are cross-checked against the file's own lines (`cross_check`), and a
 file that is UTF-16, binary or cut short is refused as what it is (`decode`, mfile).
 Then it checks the data the way MATPOWER's own conventions read it, and refuses what
