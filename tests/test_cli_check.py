@@ -54,7 +54,8 @@ def test_out_takes_an_element_out(answer_file, capsys):
                          "--no-reference"], capsys)
     verdict = json.loads(out)
     assert code == 1
-    assert [v["element"] for v in verdict["violations"] if v["constraint"] == "removed_element"] == ["gen:0"]
+    removed = [v["element"] for v in verdict["violations"] if v["constraint"] == "removed_element"]
+    assert removed == ["gen:0"]
 
 
 def test_garbage_file_is_a_verdict_not_a_crash(tmp_path, capsys):

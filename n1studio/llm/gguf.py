@@ -24,7 +24,8 @@ MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
 
 # GGUF metadata value types -> struct format of a scalar (strings and arrays are special)
-_SCALAR = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+_SCALAR = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q",
+           12: "d"}
 _STRING, _ARRAY = 8, 9
 
 # ggml tensor types: (block size in elements, bytes per block). Unknown types are

@@ -35,13 +35,14 @@ def _desktop_entry(path: Path) -> dict[str, str]:
 def _tool(name: str) -> str:
     exe = shutil.which(name)
     if not exe:
-        pytest.skip(f"{name} is not installed (Debian: apt-get install desktop-file-utils appstream)")
+        pytest.skip(f"{name} is not installed "
+                    "(Debian: apt-get install desktop-file-utils appstream)")
     return exe
 
 
 def test_desktop_entry_validates():
-    res = subprocess.run([_tool("desktop-file-validate"), str(DESKTOP)], check=False, capture_output=True,
-                         text=True)
+    res = subprocess.run([_tool("desktop-file-validate"), str(DESKTOP)], check=False,
+                         capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "error" not in res.stdout.lower(), res.stdout
 
@@ -107,15 +108,16 @@ def test_install_script_from_a_checkout(tmp_path):
     entry = _desktop_entry(installed)
     assert entry["Exec"] == f"{prefix}/bin/n1studio gui %f"
     assert (prefix / "bin" / "n1studio").resolve() == venv_exe.resolve()
-    assert (prefix / "share" / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
+    icons = prefix / "share" / "icons" / "hicolor" / "scalable" / "apps"
+    assert (icons / f"{APP_ID}.svg").is_file()
     assert (prefix / "share" / "metainfo" / METAINFO.name).is_file()
     # the installed program answers through the link the menu entry uses
-    out = subprocess.run([str(prefix / "bin" / "n1studio"), "--version"], check=False, capture_output=True,
-                         text=True)
+    out = subprocess.run([str(prefix / "bin" / "n1studio"), "--version"], check=False,
+                         capture_output=True, text=True)
     assert out.stdout.strip() == f"n1studio {__version__}"
     if shutil.which("desktop-file-validate"):
-        val = subprocess.run(["desktop-file-validate", str(installed)], check=False, capture_output=True,
-                             text=True)
+        val = subprocess.run(["desktop-file-validate", str(installed)], check=False,
+                             capture_output=True, text=True)
         assert val.returncode == 0, val.stdout
     res = subprocess.run(["bash", str(PACKAGING / "install.sh"), "--uninstall", "--prefix",
                           str(prefix)], check=False, capture_output=True, text=True, env=env)
