@@ -170,3 +170,18 @@ def test_compare_export_is_one_figure_with_one_legend_for_both_panes(window, qtb
         assert words.count(text) == 1, (text, words.count(text))
     titles = [w for w in words if w.startswith(CASE)]
     assert titles == [f"{CASE} — N-1 {OUT}", f"{CASE} — N"]
+
+
+def test_export_dialog_shapes(qapp):
+    """Export figure's Shape: as high as the grid needs, a 16:9 or 4:3 slide, or a fixed
+    height (its box enabled only then)."""
+    from n1studio.app.dialogs.export import ExportDialog
+
+    dlg = ExportDialog()
+    assert dlg.shape == (0, None) and not dlg.height_box.isEnabled()
+    dlg.shape_box.setCurrentIndex(dlg.shape_box.findText("16:9 slide"))
+    assert dlg.shape == (0, "16:9")
+    dlg.shape_box.setCurrentIndex(dlg.shape_box.findText("fixed height"))
+    assert dlg.height_box.isEnabled()
+    dlg.height_box.setValue(1080)
+    assert dlg.shape == (1080, None)
