@@ -58,7 +58,7 @@ def test_f5_projector_layout_and_back(window, qtbot, open_case, size):
     assert "static generator" in texts and "cut off (island)" in texts
     assert _legend_inside(view)
     # bus labels are larger (at least 14 px tall at 1920 wide), and none covers its bus
-    qtbot.wait(50)  # labels are placed again once the range change is handled
+    qtbot.waitUntil(lambda: not view.labels.pending)  # placed again after a range change
     xy = window.session.drawing.bus_xy
     for t, bus in zip(view.labels.items, xy, strict=True):
         r = t.mapRectToScene(t.boundingRect())

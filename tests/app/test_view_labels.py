@@ -62,7 +62,7 @@ def test_labels_clear_of_markers_in_the_window_and_in_f5(window, qtbot, open_cas
     s.update(e, verdict=verdict)
     view = window.view
     qtbot.waitUntil(lambda: len(view.markers.points()) > 0)
-    qtbot.wait(50)  # labels are placed again once the range change is handled
+    qtbot.waitUntil(lambda: not view.labels.pending)  # placed again after a range change
     _assert_readable(view, len(s.drawing.bus_names), 12)
 
     window.resize(1920, 1080)
@@ -70,6 +70,7 @@ def test_labels_clear_of_markers_in_the_window_and_in_f5(window, qtbot, open_cas
     window.act_present.trigger()
     qtbot.waitUntil(lambda: view.width() >= 1916)
     qtbot.wait(200)
+    qtbot.waitUntil(lambda: not view.labels.pending)
     _assert_readable(view, len(s.drawing.bus_names), 14)
     # the grid fills the room the banner and the legend leave (one way or the other)
     d = s.drawing

@@ -1,8 +1,8 @@
 """The grid view's bus labels: pyqtgraph text items placed clear of the markers.
 
 Markers are drawn in pixels (pxMode) whatever the zoom, so where a label can go depends on
-the view's range: the labels are placed again (`canvas/labels.py`, the figures' rule) each
-time the range or the size changes, coalesced into one placement per event-loop turn. A
+the view's range: the labels are placed again (`canvas/labels.py`, the figures' rule) once
+a change of range or size pauses (`PLACE_AFTER_MS`), and at once after Fit or a redraw. A
 label pushed away from its bus gets a leader line back to it; every label sits above the
 markers (z) on a halo of the background colour, so a marker never hides one.
 """
@@ -18,6 +18,9 @@ from n1studio.app.canvas.labels import boxes_around, place_labels
 MAX_LABELLED = 150  # more buses than this: no labels (they would be a smear)
 LABEL_PX = 12  # label font size in pixels at scale 1
 Z_LEADER, Z_LABEL = 21, 22  # markers are at 20
+# a pan or zoom places the labels again once it pauses this long (a placement of 118
+# labels takes a good part of a frame: not on every step of a drag)
+PLACE_AFTER_MS = 80
 
 
 class BusLabels:
@@ -32,7 +35,7 @@ class BusLabels:
         self.font_px = LABEL_PX
         self._timer = QtCore.QTimer(view)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
+        self._timer.setInterval(PLACE_AFTER_MS)
         self._timer.timeout.connect(self.place)
         self.placed_once = False
 
@@ -67,6 +70,11 @@ class BusLabels:
             self.items.append(t)
         self.leaders.setPen(pg.mkPen(pal.muted, width=max(1.0, 0.9 * s)))
         self.place()
+
+    @property
+    def pending(self) -> bool:
+        """A placement is scheduled (the range changed since the last one)."""
+        return self._timer.isActive()
 
     def schedule(self, *_args) -> None:
         """Place the labels again once the current event is handled (range, size)."""
