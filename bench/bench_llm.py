@@ -47,7 +47,7 @@ from n1studio.llm.likelihood import likelihood
 from n1studio.llm.prompt import render_prompt
 from n1studio.llm.runtime import FREE, ModelSettings
 from n1studio.llm.scaffold import answer_plan, max_number_tokens
-from n1studio.llm.worker import Engine
+from n1studio.llm.engine import Engine
 from n1studio.schema import ANSWER, answer_json_schema
 
 

@@ -92,9 +92,9 @@ def score_texts(engine, prompt: str, texts: list, shared_chars: int,
                 emit: Callable[[dict], None], cancelled: Callable[[], bool]) -> dict:
     """{"scores": [{"n_tokens", "logprob_sum", "mean", "token_logprobs"}], "stats"} for
     each text as a continuation of `prompt` (worker op "score")."""
-    # the worker imports this module: its names are taken when a request runs
+    # the engine imports this module: its names are taken when a request runs
+    from n1studio.llm.engine import Cancelled, WorkerError
     from n1studio.llm.runtime import prompt_threads
-    from n1studio.llm.worker import Cancelled, WorkerError
 
     t0 = time.perf_counter()
     lc = engine._llama_cpp

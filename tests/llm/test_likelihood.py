@@ -82,6 +82,7 @@ def test_log_probabilities_equal_an_independent_computation(client, default_mode
     assert comp.scores[0]["mean"] == pytest.approx(theirs.mean(), abs=1e-3)
 
 
+@pytest.mark.slow  # four case14 likelihoods, two with a 2,400-token prompt
 def test_the_worked_example_makes_the_default_model_prefer_the_n_answer(client, case14):
     """With the solved N case shown in the prompt (--example n), the default model finds
     the N answer more probable, relative to the variant's own, than without it."""

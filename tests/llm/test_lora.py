@@ -69,7 +69,7 @@ def test_adapter_and_scale_are_part_of_the_model_identity(tiny_lora):
 
 
 def _first_logits(settings: ModelSettings, prompt: str, n: int = 6):
-    from n1studio.llm.worker import Engine
+    from n1studio.llm.engine import Engine
 
     engine = Engine(settings.to_dict(), n_ctx=256)
     try:

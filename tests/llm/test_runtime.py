@@ -40,7 +40,7 @@ def test_the_worker_engine_reads_with_the_prompt_threads(default_model):
     answer's statistics say how many threads read its prompt."""
     import llama_cpp
 
-    from n1studio.llm.worker import Engine
+    from n1studio.llm.engine import Engine
 
     s = ModelSettings(n_threads=1, n_threads_batch=2).resolved()
     engine = Engine(s.to_dict(), n_ctx=512)
