@@ -30,11 +30,15 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from n1studio import pipeline
 from n1studio.curate.families import Family, candidate_draws, family_size, parse_family  # noqa: F401 - Family, parse_family: part of this module's API
 from n1studio.curate.study import Study, grid_hash
 from n1studio.errors import N1Error, StudyError
-from n1studio.grid.cases import case_label
+from n1studio.grid.cases import case_label, load_case
+from n1studio.grid.perturb import Perturbation
 from n1studio.grid.variant import Variant, n1_candidates
+from n1studio.solve.parallel import ReferencePool, default_workers
+from n1studio.solve.reference import reference
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +50,6 @@ Progress = Callable[[int, int], None]
 
 def variant_of(net, item: dict) -> Variant:
     """The Variant a stored dataset item or run stands for (outages and perturbation)."""
-    from n1studio.grid.perturb import Perturbation
-
     return Variant(net, item["outages"], Perturbation.from_dict(item.get("perturbation")))
 
 
@@ -74,9 +76,6 @@ def build_dataset(study: Study, net, source: str, name: str | None = None, *,
     References are solved by `workers` processes (None: all cores but one) or on the Ray
     cluster at `ray` (n1studio.solve.parallel); the same dataset comes out either way.
     """
-    from n1studio import pipeline
-    from n1studio.solve.parallel import ReferencePool, default_workers
-    from n1studio.solve.reference import reference
 
     label = case_label(net)
     name = name or f"{label}-n1"
@@ -198,7 +197,6 @@ def stale_prompts(study: Study, dataset_id: int, *, full: bool = True) -> list[d
     check (one render per grid) the app's study panel uses. The default template is the
     reference: a dataset built with another template is reported as differing.
     """
-    from n1studio import pipeline
 
     items = study.dataset_items(dataset_id)
     example = bool(study.dataset_spec(dataset_id).get("example"))
@@ -239,7 +237,6 @@ def reprompt_dataset(study: Study, dataset_id: int,
     old prompts stay in the study as they were (their own `prompt` column says what the
     model was asked).
     """
-    from n1studio import pipeline
 
     items = study.dataset_items(dataset_id)
     example = bool(study.dataset_spec(dataset_id).get("example"))
@@ -320,8 +317,6 @@ def import_jsonl(study: Study, path: str | Path, name: str | None = None,
     must have the recorded hash. Prompts and reference answers are stored as they are in
     the file, so exporting the imported dataset gives the same lines.
     """
-    from n1studio.grid.cases import load_case
-
     recs = read_jsonl(path)
     names = {r["dataset"] for r in recs}
     ds_name = name or (names.pop() if len(names) == 1 else Path(path).stem)
@@ -345,9 +340,7 @@ def import_jsonl(study: Study, path: str | Path, name: str | None = None,
             grid_ids[h] = gid
         pert = r.get("perturbation") or {}
         try:
-            from n1studio.grid.perturb import Perturbation
-
-            Perturbation.from_dict(pert)
+                    Perturbation.from_dict(pert)
         except (TypeError, N1Error) as exc:
             raise N1Error(f"{Path(path).name}: perturbation {pert!r}: {exc}") from None
         vid = study.add_variant(grid_ids[h], r["outages"], pert)

@@ -19,6 +19,7 @@ Why this shape:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import time
@@ -27,11 +28,16 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from n1studio.controls import is_control
+from n1studio import pipeline
+from n1studio.controls import control_label, is_control
 from n1studio.curate.dataset import variant_of
 from n1studio.curate.study import Study, settings_key
 from n1studio.errors import ModelError
 from n1studio.jobs import JobState, JobStopped
+from n1studio.llm.client import ModelClient
+from n1studio.llm.likelihood import likelihood
+from n1studio.llm.prompt import Prompt, render_prompt
+from n1studio.llm.runtime import FREE, ModelSettings, validate_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +49,6 @@ def run_settings(settings: dict, prompt: str) -> dict:
     """A run's settings with the hash of the prompt it was asked: the same variant asked
     with another prompt (a worked example, a fixed template) is another run, never a
     skipped one."""
-    import hashlib
-
     return {**settings, "prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest()}
 
 
@@ -92,18 +96,14 @@ def run_eval(study: Study, dataset_id: int, models: list[str | Path | None],
     OpenAI-compatible server, asked after `models`. `concurrency` keeps that many answers
     in flight (a server or controls only). `limit` caps the number of new runs (across
     models). `repair` adds each answer's distance to feasibility to its verdict (the
-    report's median distance). Reports on `state` (n1studio.jobs): Progress(done, total, "model: variant")
+    report's median distance). Reports on `state` (n1studio.jobs): Progress(done, total,
+    "model: variant")
     and Partial("run", {run_id, variant, split, model, verdict}) for every stored run. A
     stop (state.stop()) ends between answers or inside one (which is then dropped, not
     stored); the summary says `cancelled`. `likelihood` adds the likelihood probe
     (n1studio.llm.likelihood) of each new run of a local model to its stats, under
     "likelihood" ({ll_n, ll_own, delta_ll, n_tokens_n, n_tokens_own}), stored with the run.
     """
-    from n1studio import pipeline
-    from n1studio.controls import control_label
-    from n1studio.llm.client import ModelClient
-    from n1studio.llm.runtime import ModelSettings, validate_settings
-
     state = state or JobState()
     t0 = time.perf_counter()
     base = settings or ModelSettings()
@@ -231,8 +231,6 @@ def run_eval_datasets(study: Study, dataset_ids: list[int], models: list[str | P
 def _likelihood(variant, prompt, res, s, client, state: JobState) -> dict | None:
     """The likelihood probe of one run (its prompt is still in the worker's cache), as the
     run's stats keep it; None where a reference is missing."""
-    from n1studio.llm.likelihood import likelihood
-
     refs = res.references
     n_answer = refs.own_answer if variant.is_base else refs.n_answer
     if n_answer is None or refs.own_answer is None:
@@ -251,15 +249,11 @@ def _likelihood(variant, prompt, res, s, client, state: JobState) -> dict | None
 def _probe_fingerprint(client, s) -> None:
     """One one-token request, so the server's identity includes its fingerprint (sent with
     completions only, by servers that have one) before runs are keyed by it."""
-    from n1studio.llm.runtime import FREE
-
     client.complete("0", max_tokens=1, settings=replace(s, mode=FREE, max_tokens=1))
 
 
 def _case(study: Study, nets: dict, it: dict):
     """The variant and the prompt of a dataset item (the dataset's own prompt text)."""
-    from n1studio.llm.prompt import Prompt, render_prompt
-
     net = nets.get(it["grid_id"])
     if net is None:
         net = nets[it["grid_id"]] = study.load_net(it["grid_id"])
@@ -277,8 +271,6 @@ def _run_concurrent(study: Study, todo: list[dict], s, model_id: int, sdict: dic
                     total: int, state: JobState, repair: bool) -> None:
     """`n` answers in flight: worker threads ask and judge, this thread prepares each case
     (prompt, references: solved here, one at a time) and stores each run as it comes."""
-    from n1studio import pipeline
-
     clients: queue.Queue = queue.Queue()
     made = [factory() for _ in range(n)] if factory is not None else [None] * n
     for c in made:

@@ -30,6 +30,7 @@ import json
 import random
 from pathlib import Path
 
+from n1studio.curate.dataset import variant_of
 from n1studio.curate.study import Study
 from n1studio.errors import N1Error
 
@@ -63,8 +64,6 @@ def records(study: Study, dataset_id: int) -> list[dict]:
         answer = sol["answer"]
         if (it.get("perturbation") or {}).get("relabel"):
             # the assistant writes in the names its (relabelled) prompt uses
-            from n1studio.curate.dataset import variant_of
-
             if it["grid_id"] not in nets:
                 nets[it["grid_id"]] = study.load_net(it["grid_id"])
             answer = variant_of(nets[it["grid_id"]], it).relabelling.answer_to_prompt(answer)

@@ -100,7 +100,7 @@ class Family:
                 or self.relabel)
 
     def perturbation(self, seed: int):
-        from n1studio.grid.perturb import Perturbation
+        from n1studio.grid.perturb import Perturbation  # noqa: PLC0415 (pandapower: seconds)
 
         return Perturbation(load_scale=self.load_scale, load_noise=self.load_noise,
                             cost_noise=self.cost_noise, relabel=self.relabel, seed=seed)

@@ -18,6 +18,8 @@ import sys
 import time
 from typing import TextIO
 
+from tqdm import tqdm
+
 
 class ProgressBar:
     """Progress of `done` out of `total` on `stream` (stderr by default)."""
@@ -59,8 +61,6 @@ class ProgressBar:
 
     def _draw(self, done: int, total: int, what: str) -> None:
         if self._bar is None:
-            from tqdm import tqdm
-
             # follow the terminal's width; one that says 0 columns (a bare pty) gets 100
             size = {"dynamic_ncols": True} if _columns(self.stream) else {"ncols": 100}
             self._bar = tqdm(total=total, desc=self.label, file=self.stream, delay=self.delay,

@@ -43,7 +43,7 @@ def study_path(tmp_path):
                           "prompt": _old_rating(text) if outs == ["line:3"] else text})
         st.create_dataset("old", {"grid": CASE}, items)
         st.create_dataset("fresh", {"grid": CASE}, [dict(it, prompt=render_prompt(
-            Variant(net, o)).text) for it, o in zip(items, OUTAGES)])
+            Variant(net, o)).text) for it, o in zip(items, OUTAGES, strict=True)])
     return path
 
 

@@ -40,7 +40,8 @@ def independent_example(case: str) -> dict:
     loads = [(row[int(b[0])], [b[2] / base, b[3] / base]) for b in bus if b[2] or b[3]]
     shunts = [(row[int(b[0])], [b[5] / base, b[4] / base]) for b in bus if b[4] or b[5]]
     gens = [[g[6], g[1] / base, g[9] / base, g[8] / base, g[2] / base, g[4] / base,
-             g[3] / base, g[5], c[4] * base ** 2, c[5] * base, c[6]] for g, c in zip(gen, cost)]
+             g[3] / base, g[5], c[4] * base ** 2, c[5] * base, c[6]]
+            for g, c in zip(gen, cost, strict=True)]
     lines = {"senders": [], "receivers": [], "features": []}
     trafos = {"senders": [], "receivers": [], "features": []}
     for br in branch:
@@ -147,7 +148,7 @@ def test_export_is_the_layout_pyg_reads_and_n1_drops_the_row(built):
     rows = [_pyg_read(f) for f in files]
     items = st.dataset_items(ds)
     m = base_model(st.load_net(items[0]["grid_id"]))
-    for r, it in zip(rows, items):
+    for r, it in zip(rows, items, strict=True):
         assert r["x"].tolist() == [m.base_mva]
         assert r["bus"].shape == (len(m.bus_names), 4) and r["bus_y"].shape == (14, 2)
         assert r["generator"].shape == (5, 11) and r["generator_y"].shape == (5, 2)
@@ -170,7 +171,7 @@ def test_round_trip_same_grids_references_objectives(built, tmp_path):
         assert [i["split"] for i in b_items] == [i["split"] for i in a_items]
         assert len(b.grids()) == 1
         net_a, net_b = st.load_net(a_items[0]["grid_id"]), b.load_net(b_items[0]["grid_id"])
-        for ia, ib in zip(a_items, b_items):
+        for ia, ib in zip(a_items, b_items, strict=True):
             ma = Variant(net_a, ia["outages"]).model
             mb = Variant(net_b, ib["outages"]).model
             for attr in ARRAYS:

@@ -114,7 +114,8 @@ def test_marked_study_without_tables_is_one_line(tmp_path):
     conn.execute("CREATE TABLE scratch (x)")  # a page is written, so the marks are kept
     conn.commit()
     conn.close()
-    with pytest.raises(StudyError, match="has no table annotations, dataset_items, datasets, grids"):
+    with pytest.raises(StudyError,
+                       match="has no table annotations, dataset_items, datasets, grids"):
         Study.open(p)
     assert_one_line(cli("study", "info", str(p)), 2, "marked as an N-1 Studio study",
                     "no table")

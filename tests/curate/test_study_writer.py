@@ -123,7 +123,8 @@ def test_two_real_evals_ask_each_case_once(tmp_path):
     in one line, the first stores every case once; a third finds nothing left to ask."""
     p = tmp_path / "eval.n1study"
     build = subprocess.run([*CLI, "dataset", "build", "case14", "--study", str(p), "--sample",
-                            "1", "--seed", "3"], capture_output=True, text=True, timeout=300, check=False)
+                            "1", "--seed", "3"], capture_output=True, text=True, timeout=300,
+                           check=False)
     assert build.returncode == 0, build.stderr
     first = subprocess.Popen([*CLI, "eval", "--study", str(p)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)

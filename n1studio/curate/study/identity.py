@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 def outages_key(outages: Iterable[str]) -> str:
     """The canonical text of an outage set (sorted like Variant does)."""
     # n1studio.grid imports pandapower (seconds): `study info`, `runs` and `report` never need it
-    from n1studio.grid.elements import sort_key
+    from n1studio.grid.elements import sort_key  # noqa: PLC0415 (pandapower: seconds)
 
     return json.dumps(sorted(set(outages), key=sort_key))
 
@@ -31,7 +31,7 @@ def grid_hash(net) -> str:
     Independent of how the net was stored (pandapower JSON, MATPOWER, built-in), so a grid
     reopened from its source is recognised as the same one.
     """
-    from n1studio.grid.variant import base_model  # pandapower: see outages_key
+    from n1studio.grid.variant import base_model  # noqa: PLC0415 (pandapower: seconds)
 
     m = base_model(net)
     h = hashlib.sha256()

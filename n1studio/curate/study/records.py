@@ -31,7 +31,8 @@ class Records:
     conn: sqlite3.Connection
 
     # ---- datasets -----------------------------------------------------------------------
-    def create_dataset(self, name: str, spec: dict, items: list[dict], replace: bool = False) -> int:
+    def create_dataset(self, name: str, spec: dict, items: list[dict],
+                       replace: bool = False) -> int:
         """Store a dataset: items are {variant_id, split, prompt} in order. One transaction."""
         with self.transaction() as c:
             old = c.execute("SELECT id FROM datasets WHERE name = ?", (name,)).fetchone()
@@ -219,7 +220,7 @@ class Records:
         more) is cut there, marked in the text and in its stats (`raw_truncated`,
         `raw_bytes`), so one chatty answer cannot grow a study without bound."""
         # n1studio.check imports pandapower (seconds); only writers of runs need the limit
-        from n1studio.check.parse import MAX_ANSWER_BYTES
+        from n1studio.check.parse import MAX_ANSWER_BYTES  # noqa: PLC0415 (pandapower: seconds)
 
         size = len(str(raw or "").encode("utf-8", "surrogatepass"))
         raw, cut = safe_text(raw, MAX_ANSWER_BYTES)

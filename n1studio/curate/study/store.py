@@ -213,7 +213,7 @@ class Study(Records):
     # ---- grids and variants ---------------------------------------------------------------
     def add_grid(self, net, source: str, name: str | None = None, store_net: bool = True) -> int:
         """Register a grid (idempotent by content hash); returns its id."""
-        from n1studio.grid.cases import case_label  # pandapower: see identity.outages_key
+        from n1studio.grid.cases import case_label  # noqa: PLC0415 (pandapower: seconds)
 
         h = grid_hash(net)
         row = self._one("SELECT id FROM grids WHERE content_hash = ?", (h,))
@@ -221,7 +221,7 @@ class Study(Records):
             return int(row["id"])
         net_json = None
         if store_net:
-            import pandapower as pp  # pandapower: see identity.outages_key
+            import pandapower as pp  # noqa: PLC0415 (pandapower: seconds)
 
             net_json = pp.to_json(net)
         with self.transaction() as c:
@@ -246,9 +246,9 @@ class Study(Records):
 
     def load_net(self, grid_id: int):
         """The grid's pandapower net: from the stored JSON, else reopened from its source."""
-        import pandapower as pp  # pandapower: see identity.outages_key
+        import pandapower as pp  # noqa: PLC0415 (pandapower: seconds)
 
-        from n1studio.grid.cases import load_case
+        from n1studio.grid.cases import load_case  # noqa: PLC0415 (pandapower: seconds)
 
         row = self._one("SELECT name, source, content_hash, net_json FROM grids WHERE id = ?",
                         (grid_id,))
@@ -263,8 +263,8 @@ class Study(Records):
         else:
             net = load_case(row["source"])
         if grid_hash(net) != row["content_hash"]:
-            raise StudyError(f"grid {row['name']!r} from {row['source']} is not the grid this study "
-                             "recorded (its content changed)")
+            raise StudyError(f"grid {row['name']!r} from {row['source']} is not the grid this "
+                             "study recorded (its content changed)")
         return net
 
     def add_variant(self, grid_id: int, outages: Iterable[str],
