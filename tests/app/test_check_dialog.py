@@ -50,7 +50,7 @@ def test_pasted_n_answer_is_judged_and_drawn(window, qtbot, open_case):
     check_via_dialog(window, qtbot, text)
 
     verdict = e.verdict
-    assert verdict is not None and e.model_file == "checked: pasted"
+    assert verdict is not None and e.model_file == "checked: pasted answer"
     # the same verdict the command line gives
     want = pipeline.judge(e.variant, text)
     got_pairs = sorted((v["constraint"], v["element"]) for v in verdict["violations"])
@@ -66,7 +66,11 @@ def test_pasted_n_answer_is_judged_and_drawn(window, qtbot, open_case):
     from n1studio.app.panels.verdict import KIND_TEXT
 
     assert rows == sorted((KIND_TEXT[c], el) for c, el in got_pairs)
-    assert "infeasible" in window.verdict.banner.text()
+    # the banner names the answer's source, never "the model"
+    assert window.verdict.banner.text().startswith("✘ The pasted answer is infeasible")
+    recall = window.verdict.recall.text()
+    assert "This pasted answer looks like the recalled N answer" in recall
+    assert "model" not in recall
     # the view marks exactly the violated elements
     assert window.view.highlighted == {el for _, el in got_pairs}
     assert sorted(window.view.state.markers) == sorted({(el, c) for c, el in got_pairs})
@@ -96,6 +100,7 @@ def test_reference_answer_from_file_is_feasible(window, qtbot, open_case, tmp_pa
         QtCore.QTimer.singleShot(0, drive)
         window.act_check.trigger()
     assert e.verdict["feasible"] and e.verdict["violations"] == []
-    assert e.model_file == "checked: own.json"
+    assert e.model_file == "checked: file own.json"
+    assert window.verdict.banner.text().startswith("✔ The file own.json is feasible")
     assert window.view.highlighted == set()
     assert window.verdict.table.rowCount() == 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6 import QtGui, QtWidgets
 
 from n1studio.app.runtime.workers import Job
+from n1studio.curate.study import source_label
 from n1studio.jobs import JobState
 
 log = logging.getLogger(__name__)
@@ -160,9 +161,12 @@ def _checked(window, entry, text: str, source: str, res) -> None:
     answer, verdict, refs = res
     window.update_busy_bar()
     s = window.session
-    results = {"raw": text, "answer": answer, "verdict": verdict, "error": "",
-               "stopped": False, "stats": {"source": source},
-               "model_file": SOURCE_PREFIX + source}
+    # the answer is its own source ("pasted answer", "file NAME"), never the model's: the
+    # verdict says so (the banner names it) and a study keeps it as that source
+    label = source_label(None if source in ("pasted", "typed") else source)
+    results = {"raw": text, "answer": answer, "verdict": {**verdict, "answer_source": label},
+               "error": "", "stopped": False, "stats": {"source": label},
+               "model_file": SOURCE_PREFIX + label}
     if entry.reference is None and refs.own is not None:
         results["reference"] = refs.own
     base = s.base_entry if s is not None else None
