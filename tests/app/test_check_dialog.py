@@ -104,3 +104,24 @@ def test_reference_answer_from_file_is_feasible(window, qtbot, open_case, tmp_pa
     assert window.verdict.banner.text().startswith("✔ The file own.json is feasible")
     assert window.view.highlighted == set()
     assert window.verdict.table.rowCount() == 0
+
+
+def test_a_checked_answer_saved_to_a_study_is_its_own_source(window, qtbot, open_case,
+                                                             tmp_path):
+    """Curate → keep the run of a pasted answer: the study records it as "pasted answer",
+    a source of its own (never the model's file), in the variant's family."""
+    from n1studio.curate.study import Study
+
+    open_case(window, CASE)
+    text = n_answer_text(window)
+    window.take_out(OUT)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
+    path = tmp_path / "s.n1study"
+    assert window.curation.open_study(str(path), create=True)
+    check_via_dialog(window, qtbot, text)
+    assert window.curation.save_run() is not None
+    with Study.open(path) as st:
+        (run,) = st.runs()
+    assert run["model"] == "pasted answer" and run["model_sha256"] == "source:pasted answer"
+    assert run["split"] == "N-1" and run["raw"] == text
+    assert run["verdict"]["answer_source"] == "pasted answer"
