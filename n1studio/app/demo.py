@@ -17,7 +17,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from n1studio import pipeline
 from n1studio.controls import is_control
+from n1studio.grid.cases import load_case
+from n1studio.jobs import JobState, Partial, Progress
+from n1studio.llm.ask import shared_client
+from n1studio.llm.runtime import ModelSettings, validate_settings
+from n1studio.present.session import Session
 from n1studio.schema import json_default
 
 log = logging.getLogger(__name__)
@@ -48,21 +54,16 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     Returns {"grid_png", "verdict_json", "answer_json", "verdict", "answer", "stats"}.
     """
     ensure_offscreen()
-    from PySide6 import QtWidgets
+    # Qt is imported only now, after the platform is chosen (offscreen without a display)
+    from PySide6 import QtWidgets  # noqa: PLC0415
 
-    from n1studio import pipeline
-    from n1studio.app.canvas.gridview import GridView
-    from n1studio.grid.cases import load_case
-    from n1studio.present.session import Session
+    from n1studio.app.canvas.gridview import GridView  # noqa: PLC0415
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["n1studio-demo"])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
-    from n1studio.jobs import JobState, Partial, Progress
-    from n1studio.llm.ask import shared_client
-    from n1studio.llm.runtime import ModelSettings, validate_settings
 
     values = {"model_path": model_path or None, "mode": "constrained", "n_gpu_layers": 0}
     settings = ModelSettings.from_values(values)

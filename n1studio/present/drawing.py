@@ -106,7 +106,8 @@ def build_drawing(net: pp.pandapowerNet) -> Drawing:
         e_kind.append(np.full(len(df), kind, dtype=np.int8))
         e_a.append(lay.rows(df[cols[0]].to_numpy()))
         e_b.append(lay.rows(df[cols[1]].to_numpy()))
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dtype=dt))
+    def cat(xs, dt):
+        return np.concatenate(xs).astype(dt) if xs else np.zeros(0, dtype=dt)
 
     u_names, u_table, u_bus = [], [], []
     for t, table in enumerate(UNIT_TABLES):

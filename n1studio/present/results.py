@@ -77,7 +77,8 @@ def _num(x) -> float:
     return v
 
 
-def element_rows(net, model: GridModel | None, name: str, reference=None, answer: dict | None = None,
+def element_rows(net, model: GridModel | None, name: str, reference=None,
+                 answer: dict | None = None,
                  verdict: dict | None = None) -> list[tuple[str, str]]:
     """(key, value) rows describing an element: its data, the reference, the answer, and the
     violations found at it."""
@@ -120,16 +121,17 @@ def element_rows(net, model: GridModel | None, name: str, reference=None, answer
         r = model.rate[mrows[0]] * model.base_mva
         rows.append(("rating", f"{r:.1f} MVA" if np.isfinite(r) else "unlimited"))
     ref = reference if reference is not None and getattr(reference, "success", False) else None
-    for label, prof, src in (("reference", reference_profile(ref) if ref is not None else None,
-                              ref), ("answer", answer_profile(model, answer), answer)):
+    for label, prof in (("reference", reference_profile(ref) if ref is not None else None),
+                        ("answer", answer_profile(model, answer))):
         if prof is None or not mrows:
             continue
         k = mrows[0]
         if kind == "bus" and np.isfinite(prof.vm[k]):
             rows.append((f"{label} V", f"{prof.vm[k]:.4f} pu ∠ {prof.va_deg[k]:.2f}°"))
         elif kind == "branch":
-            ld = np.nanmax(prof.loading[mrows]) if np.isfinite(prof.loading[mrows]).any() else None
-            fl = np.nanmax(prof.flow_mva[mrows]) if np.isfinite(prof.flow_mva[mrows]).any() else None
+            loading, flow = prof.loading[mrows], prof.flow_mva[mrows]
+            ld = np.nanmax(loading) if np.isfinite(loading).any() else None
+            fl = np.nanmax(flow) if np.isfinite(flow).any() else None
             if fl is not None:
                 pct = f" ({ld:.0%})" if ld is not None else ""
                 rows.append((f"{label} flow", f"{fl:.1f} MVA{pct}"))

@@ -118,7 +118,8 @@ def test_build_eval_report_export_as_the_commands(window, qtbot, open_case, tmp_
     assert a["families"] == b["families"] and a["runs"] == b["runs"] == 10
 
     def numbers(r):
-        return {m["model"]: {f: (x["runs"], x["feasible_rate"], x["overall_satisfaction"])
+        return {m["model"]: {f: (x["runs"], x["metrics"]["feasible_rate"]["value"],
+                                 x["metrics"]["overall_satisfaction"]["value"])
                              for f, x in m["families"].items()} for m in r["models"]}
 
     assert numbers(a) == numbers(b)

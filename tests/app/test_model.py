@@ -70,11 +70,13 @@ def test_answer_violations_are_exactly_the_drawn_elements(window, qtbot, open_ca
     red = QtGui.QColor(palette(window.theme).violation).rgb()
     # buses filled with the violation colour are the violated buses
     brushes = view.buses.data["brush"]
-    drawn_red = {n for n, b in zip(view.buses.data["data"], brushes) if b.color().rgb() == red}
+    drawn_red = {n for n, b in zip(view.buses.data["data"], brushes, strict=True)
+                 if b.color().rgb() == red}
     assert drawn_red == {n for n in elements if n.startswith("bus:")}
     # generators (and other units) filled with it are the violated units
     units = view.units.data
-    red_units = {n for n, b in zip(units["data"], units["brush"]) if b.color().rgb() == red}
+    red_units = {n for n, b in zip(units["data"], units["brush"], strict=True)
+                 if b.color().rgb() == red}
     assert red_units == {n for n in elements if n.split(":")[0] in UNIT_TABLES}
     # branches drawn with the violation pen are the violated lines and transformers
     curve = view.curves[E_VIOL]

@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtSvg, QtSvgWidgets, QtWidgets
+
+from n1studio.curate.report import report_svg, table_rows
+from n1studio.errors import N1Error
 
 
 def _gui_app() -> QtGui.QGuiApplication:
@@ -20,10 +23,6 @@ def _gui_app() -> QtGui.QGuiApplication:
 
 def svg_to_png(svg: str, path: str | Path, scale: float = 2.0) -> Path:
     """Render SVG text to a PNG file (white background), at `scale` times its size."""
-    from PySide6 import QtSvg
-
-    from n1studio.errors import N1Error
-
     _gui_app()
     renderer = QtSvg.QSvgRenderer(QtCore.QByteArray(svg.encode("utf-8")))
     if not renderer.isValid():
@@ -46,8 +45,6 @@ class ReportView(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        from PySide6 import QtSvgWidgets
-
         lay = QtWidgets.QVBoxLayout(self)
         self.title = QtWidgets.QLabel("No report yet: evaluate a model on a dataset first.")
         self.title.setWordWrap(True)
@@ -65,8 +62,6 @@ class ReportView(QtWidgets.QWidget):
     def set_report(self, report: dict) -> None:
         """Show a report: the plot, then per model and control one block of rows with a
         column per family (the numbers of `report_text`, 95 % intervals in brackets)."""
-        from n1studio.curate.report import report_svg, table_rows
-
         self.report = report
         fams = report.get("families") or ["N", "N-1"]
         small = " (small sample: read the intervals)" if report.get("small_sample") else ""

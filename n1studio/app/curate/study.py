@@ -13,6 +13,9 @@ import hashlib
 from PySide6 import QtCore, QtWidgets
 
 from n1studio.app.panels.tables import row_table
+from n1studio.curate.dataset import stale_warning
+from n1studio.curate.study import Study
+from n1studio.errors import N1Error
 
 
 class StudyPanel(QtWidgets.QWidget):
@@ -57,7 +60,8 @@ class StudyPanel(QtWidgets.QWidget):
         self.runs: list[dict] = []
         self.decisions: dict[int, str] = {}
 
-    def set_data(self, info: dict, runs: list[dict], decisions: dict[int, str] | None = None) -> None:
+    def set_data(self, info: dict, runs: list[dict],
+                 decisions: dict[int, str] | None = None) -> None:
         self.runs = list(runs)
         self.decisions = dict(decisions or {})
         ds = ", ".join(f"{d['name']} ({d['size']})" for d in info.get("datasets", [])) or "none"
@@ -105,10 +109,6 @@ def _stale_text(info: dict) -> str:
     one render per grid; `n1studio dataset list` checks every prompt whole)."""
     if not info.get("path") or not info.get("datasets"):
         return ""
-    from n1studio.curate.dataset import stale_warning
-    from n1studio.curate.study import Study
-    from n1studio.errors import N1Error
-
     lines = []
     try:
         with Study.open(info["path"]) as st:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -25,8 +26,6 @@ def server_spec(endpoint: str, model: str, chat: bool = False,
                 api_key_env: str | None = None, constrained: str = "grammar") -> str:
     """The model-list entry of a server (remembered in QSettings; never a key, only the
     name of the variable that holds it)."""
-    import json
-
     doc = {"endpoint": endpoint, "model": model, "chat": chat,
            "api_key_env": api_key_env or None}
     if constrained != "grammar":
@@ -36,8 +35,6 @@ def server_spec(endpoint: str, model: str, chat: bool = False,
 
 def parse_server(spec: str) -> dict | None:
     """The server an entry names, or None for a GGUF path, a control or the default."""
-    import json
-
     if not spec or not spec.startswith(SERVER_PREFIX):
         return None
     try:
@@ -167,7 +164,8 @@ class ModelPanel(QtWidgets.QWidget):
         for w in (self.threads, self.gpu, self.ctx, self.temp, self.seed):
             # numbers: a fixed sensible width instead of room for 131072 or 2**31
             w.setMinimumWidth(64)
-            w.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+            w.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                            QtWidgets.QSizePolicy.Policy.Fixed)
         self.mode.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
                                 QtWidgets.QSizePolicy.Policy.Fixed)
         form.addWidget(self.gpu_note, 4, 0, 1, 4)
@@ -218,7 +216,8 @@ class ModelPanel(QtWidgets.QWidget):
         # what the dock has (at least a few lines) instead of asking for a text editor's 200+
         # (room for six lines of the answer as it streams, not two)
         tabs.setMinimumHeight(6 * QtGui.QFontMetrics(mono).lineSpacing() + 36)
-        tabs.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Ignored)
+        tabs.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
+                           QtWidgets.QSizePolicy.Policy.Ignored)
 
         self.ask = QtWidgets.QPushButton("Ask the model")
         self.ask.setObjectName("askButton")

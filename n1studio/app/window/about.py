@@ -19,6 +19,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
+from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -117,8 +118,8 @@ class AboutInfo:
 
 def _llama_build() -> tuple[str | None, bool, list[str]]:
     """llama-cpp-python's version, whether it can offload to a GPU, its ggml backends."""
-    try:
-        import llama_cpp
+    try:  # on demand: importing llama_cpp loads its shared library (About only)
+        import llama_cpp  # noqa: PLC0415
     except Exception as exc:  # noqa: BLE001 - missing, or its shared library failed to load
         log.warning("llama_cpp cannot be imported: %s", exc)
         return None, False, []
@@ -142,7 +143,6 @@ def _llama_build() -> tuple[str | None, bool, list[str]]:
 def _model_package_dir() -> Path | None:
     """The data folder of the default model's package (terms, notice), if installed."""
     try:
-        from importlib.resources import files
 
         data = Path(str(files(MODEL_PACKAGE).joinpath("data")))
     except Exception:  # noqa: BLE001 - package absent or not a plain folder

@@ -10,7 +10,12 @@ import logging
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from n1studio.app.canvas.moves import MovesOverlay
+from n1studio.app.dialogs.check import check_answer_dialog
+from n1studio.app.dialogs.export import export_figure
+from n1studio.app.dialogs.perturb import perturb_active
 from n1studio.app.panels.parts import make_action, make_dock, scroll_area
+from n1studio.grid.cases import builtin_cases
 
 log = logging.getLogger(__name__)
 
@@ -110,24 +115,17 @@ class ActionsMixin:
         self.act_check = act("&Check an answer…", self.check_answer, "Ctrl+K", "",
                              "Judge an answer from a file or the clipboard against the active "
                              "variant, beside its reference")
-        from n1studio.app.canvas.moves import MovesOverlay
 
         self.moves_overlay = MovesOverlay(self.view)  # the verdict panel's "Show moves"
         self.verdict.movesRequested.connect(self.moves_overlay.show_moves)
 
     def export_figure(self) -> None:
-        from n1studio.app.dialogs.export import export_figure
-
         export_figure(self)
 
     def perturb(self) -> None:
-        from n1studio.app.dialogs.perturb import perturb_active
-
         perturb_active(self)
 
     def check_answer(self) -> None:
-        from n1studio.app.dialogs.check import check_answer_dialog
-
         check_answer_dialog(self)
 
     def build_menus(self) -> None:
@@ -136,7 +134,6 @@ class ActionsMixin:
         f.addAction(self.act_open)
         self.recent_menu = f.addMenu("Open &recent")
         self.builtin_menu = f.addMenu("Open &built-in case")
-        from n1studio.grid.cases import builtin_cases
 
         for c in builtin_cases():
             self.builtin_menu.addAction(c["name"], lambda n=c["name"]: self.open_case(n))

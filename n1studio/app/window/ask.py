@@ -11,8 +11,17 @@ from __future__ import annotations
 
 import logging
 
+from n1studio import pipeline
+from n1studio.app.panels.model import parse_server
 from n1studio.app.runtime.workers import Job
+from n1studio.commands.clients import endpoint_client
+from n1studio.controls import is_control
+from n1studio.errors import ModelError
 from n1studio.jobs import JobState, Partial, Progress
+from n1studio.llm.ask import close_shared_client, shared_client
+from n1studio.llm.likelihood import likelihood
+from n1studio.llm.prompt import Prompt, render_prompt
+from n1studio.llm.runtime import ModelSettings
 from n1studio.present.session import Session, VariantEntry
 from n1studio.present.texts import ANSWERING, BEFORE_ANSWER, STOPPED
 
@@ -21,8 +30,6 @@ log = logging.getLogger(__name__)
 
 def prompt_text(variant) -> str:
     """Job: the prompt the model is sent for `variant` (seconds on big grids)."""
-    from n1studio.llm.prompt import render_prompt
-
     return render_prompt(variant).text
 
 
@@ -30,17 +37,11 @@ def ask_job(variant, values: dict, edited_prompt: str | None = None,
             state: JobState | None = None):
     """Job: ask the model (settings from the model panel's `values`) about `variant`, with
     the user's edited prompt text when there is one; returns `pipeline.Asked`."""
-    from n1studio import pipeline
-    from n1studio.llm.ask import shared_client
-    from n1studio.llm.prompt import Prompt, render_prompt
-    from n1studio.llm.runtime import ModelSettings
-
     prompt = render_prompt(variant)
     if edited_prompt and edited_prompt != prompt.text:
         # the elements an answer must cover stay the variant's; no shared prefix is claimed
         prompt = Prompt(text=edited_prompt, shared_chars=0, generators=prompt.generators,
                         buses=prompt.buses)
-    from n1studio.app.panels.model import parse_server
 
     server = parse_server(values.get("model_path") or "")
     if server is None:  # the local worker (its prefix cache is shared), or a control
@@ -49,7 +50,6 @@ def ask_job(variant, values: dict, edited_prompt: str | None = None,
         if values.get("likelihood") and asked.verdict is not None:
             add_likelihood(variant, prompt, asked, s, state)
         return asked
-    from n1studio.commands.clients import endpoint_client
 
     settings = ModelSettings.from_values({**values, "model_path": None})
     client = endpoint_client(server, settings)  # the one place a server client is built
@@ -63,11 +63,6 @@ def add_likelihood(variant, prompt, asked, settings, state: JobState | None) -> 
     """The likelihood probe of an answered variant (the model panel's "Likelihood probe"),
     put in its verdict for the verdict panel: `verdict["likelihood"]` = {ll_n, ll_own,
     delta_ll, ...}. A control has none; a failure is logged, never the answer's."""
-    from n1studio.controls import is_control
-    from n1studio.errors import ModelError
-    from n1studio.llm.ask import shared_client
-    from n1studio.llm.likelihood import likelihood
-
     refs = asked.references
     if is_control(settings.model_path) or refs is None:
         return
@@ -148,8 +143,6 @@ class ModelMixin:
 
     def shutdown_model(self) -> None:
         """Stop the model worker process (the window is closing)."""
-        from n1studio.llm.ask import close_shared_client
-
         close_shared_client()
 
     def _is_current(self, entry: VariantEntry) -> bool:

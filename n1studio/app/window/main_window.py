@@ -29,16 +29,21 @@ from n1studio.app.panels.progress import JobProgress
 from n1studio.app.panels.variants import VariantsPanel
 from n1studio.app.panels.verdict import VerdictPanel
 from n1studio.app.runtime.slot import Slots
+from n1studio.app.window import compare
+from n1studio.app.window.about import show_about
 from n1studio.app.window.actions import ActionsMixin
 from n1studio.app.window.ask import ModelMixin
+from n1studio.app.window.compare import CompareBar, compared_index, link_views, unlink_views
 from n1studio.app.window.jobs import JobsMixin
 from n1studio.app.window.prefs import PreferencesMixin
 from n1studio.app.window.undo import AddVariant
 from n1studio.errors import N1Error
 from n1studio.grid.elements import OUTAGE_TABLES
+from n1studio.llm.runtime import gpu_offload_supported
 from n1studio.present import texts
 from n1studio.present.results import answer_profile, reference_profile
 from n1studio.present.session import Session, VariantEntry
+from n1studio.present.theme import palette
 from n1studio.resources import resource
 
 log = logging.getLogger(__name__)
@@ -88,7 +93,6 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.split = QtWidgets.QSplitter()
         self.split.addWidget(self.view)
         self.split.addWidget(self.compare)
-        from n1studio.app.window.compare import CompareBar
 
         self.compare_bar = CompareBar()
         self.compare_bar.hide()
@@ -108,7 +112,6 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.variants.compareRequested.connect(self.compare_with)
         self.inspector = Inspector()
         self.inspector.takeOut.connect(self.take_out)
-        from n1studio.llm.runtime import gpu_offload_supported
 
         self.model_panel = ModelPanel(gpu_supported=gpu_offload_supported())
         self.model_panel.askRequested.connect(self.ask)
@@ -325,15 +328,12 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.compare_with(right)
 
     def toggle_compare(self, on: bool) -> None:
-        from n1studio.app.window.compare import unlink_views
-
         s = self.session
         if not on or s is None:
             self.compare.hide()
             self.compare_bar.hide()
             unlink_views(self.view, self.compare)
             return
-        from n1studio.app.window.compare import link_views
 
         self.compare.set_drawing(s.drawing, s.draw_state())
         self.compare.show()
@@ -351,13 +351,9 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.compare.vb.setRange(self.view.vb.viewRect(), padding=0)
 
     def _refresh_compare(self) -> None:
-        from n1studio.app.window.compare import compared_index
-
         s = self.session
         if s is None or not self.compare.isVisible():
             return
-        from n1studio.app.window import compare
-        from n1studio.present.theme import palette
 
         labels = [x.label for x in s.entries]
         # the study's stored runs of the active variant: another model's answer beside it
@@ -452,8 +448,6 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
     # ---- window life ----------------------------------------------------------------------
     def about(self) -> None:
         """Help > About: version, llama.cpp build, licences (n1studio/app/window/about.py)."""
-        from n1studio.app.window.about import show_about
-
         show_about(self)
 
     def showEvent(self, ev: QtGui.QShowEvent) -> None:

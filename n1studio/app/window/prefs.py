@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from n1studio.app.window.presentation import Presentation
 from n1studio.present.theme import THEMES, stylesheet
 
 PRESENTATION_SCALE = 1.6
@@ -106,8 +107,6 @@ class PreferencesMixin:
 
     def toggle_presentation(self, on: bool) -> None:
         """F5: the projector layout (app/window/presentation.py); leaving restores the layout."""
-        from n1studio.app.window.presentation import Presentation
-
         if getattr(self, "presentation", None) is None:
             self.presentation = Presentation(self)
         self.presenting = bool(on)
