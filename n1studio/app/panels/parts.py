@@ -46,8 +46,30 @@ def scroll_area(w: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    # the vertical scroll bar takes its width from the viewport: count it, or the panel's
-    # right edge (buttons, spin-box arrows) is clipped whenever the bar shows
-    bar = area.verticalScrollBar().sizeHint().width()
-    area.setMinimumWidth(max(360, w.minimumSizeHint().width() + bar + 2))
+    area._fit = _FitWidth(area)  # kept with the area
+    w.installEventFilter(area._fit)
+    area._fit.fit()
     return area
+
+
+class _FitWidth(QtCore.QObject):
+    """Keeps a scroll area as wide as its panel needs, the vertical scroll bar counted (else
+    the panel's right edge, buttons and spin-box arrows, is clipped whenever the bar shows).
+    Again whenever the panel's layout changes: the theme's style sheet, applied when the
+    window is first shown, widens it."""
+
+    def __init__(self, area: QtWidgets.QScrollArea):
+        super().__init__(area)
+        self.area = area
+
+    def fit(self) -> None:
+        bar = self.area.verticalScrollBar().sizeHint().width()
+        need = max(360, self.area.widget().minimumSizeHint().width() + bar + 2)
+        if self.area.minimumWidth() != need:
+            self.area.setMinimumWidth(need)
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if ev.type() in (QtCore.QEvent.Type.LayoutRequest, QtCore.QEvent.Type.StyleChange,
+                         QtCore.QEvent.Type.Polish):
+            self.fit()
+        return False
