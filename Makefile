@@ -4,6 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# what ruff checks ([tool.ruff] in pyproject.toml), in `make lint` and first in `make test`
+LINT_PATHS := n1studio tests bench training docs
 
 .PHONY: run test test-fast lint bench demo clean package test-package memoriser
 PYINSTALLER := pyinstaller==6.22.3
@@ -19,13 +21,15 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check $(LINT_PATHS)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 test-fast: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check n1studio tests bench
+	$(BIN)/lint-imports
+	$(BIN)/ruff check $(LINT_PATHS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
@@ -70,8 +74,10 @@ memoriser: $(STAMP) $(TRAIN_VENV)/.installed $(TRAIN_WORK)/llama.cpp/convert_lor
 	$(TRAIN_VENV)/bin/python training/memoriser.py base --gguf "$$(cat $(TRAIN_WORK)/base_path)" --out $(TRAIN_WORK)/base
 	nice -n 10 $(TRAIN_VENV)/bin/python training/memoriser.py train --gguf "$$(cat $(TRAIN_WORK)/base_path)" --data training/data/$(MEMO_TAG).json --out $(TRAIN_WORK)/$(MEMO_NAME) $(MEMO_ARGS)
 	$(TRAIN_VENV)/bin/python training/memoriser.py export --base $(TRAIN_WORK)/base --adapter $(TRAIN_WORK)/$(MEMO_NAME) --converter $(TRAIN_WORK)/llama.cpp --out resources/memoriser/$(MEMO_NAME).gguf
-	$(BIN)/python training/sanity.py --adapter resources/memoriser/$(MEMO_NAME).gguf $(MEMO_CASES:%=--case %) --variant "" --variant line:6 --base-too --json $(TRAIN_WORK)/$(MEMO_NAME)/sanity.json
-	$(BIN)/python training/card.py --adapter resources/memoriser/$(MEMO_NAME).gguf --meta $(TRAIN_WORK)/$(MEMO_NAME)/train_meta.json --sanity $(TRAIN_WORK)/$(MEMO_NAME)/sanity.json
+	$(BIN)/python training/sanity.py --adapter resources/memoriser/$(MEMO_NAME).gguf $(MEMO_CASES:%=--case %) --variant "" --variant line:1 --variant line:3 --variant line:6 --variant gen:1 --threads 1 --json $(TRAIN_WORK)/$(MEMO_NAME)/sanity_adapter.json
+	$(BIN)/python training/sanity.py --adapter resources/memoriser/$(MEMO_NAME).gguf $(MEMO_CASES:%=--case %) --variant "" --variant line:6 --base-only --threads 1 --json $(TRAIN_WORK)/$(MEMO_NAME)/sanity_base.json
+	$(BIN)/python training/sanity.py --adapter resources/memoriser/$(MEMO_NAME).gguf --case case24_ieee_rts --variant line:2 --threads 1 --json $(TRAIN_WORK)/$(MEMO_NAME)/sanity_unseen.json
+	$(BIN)/python training/card.py --adapter resources/memoriser/$(MEMO_NAME).gguf --meta $(TRAIN_WORK)/$(MEMO_NAME)/train_meta.json $(foreach f,adapter base unseen,--sanity $(TRAIN_WORK)/$(MEMO_NAME)/sanity_$(f).json)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -117,13 +117,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--adapter", required=True)
     ap.add_argument("--meta", required=True, help="train_meta.json of the training run")
-    ap.add_argument("--sanity", help="training/sanity.py's JSON")
+    ap.add_argument("--sanity", action="append", default=[],
+                    help="training/sanity.py's JSON (repeatable; the rows are joined)")
     args = ap.parse_args(argv)
     adapter = Path(args.adapter)
     meta = json.loads(Path(args.meta).read_text(encoding="utf-8"))
     root = Path(__file__).resolve().parent.parent
     data = json.loads((root / meta["data"]).read_text(encoding="utf-8"))
-    sanity = json.loads(Path(args.sanity).read_text(encoding="utf-8")) if args.sanity else None
+    sanity = [r for f in args.sanity for r in json.loads(Path(f).read_text(encoding="utf-8"))]
     n_text = {s["case"]: s["answer_text"] for s in data["sequences"]}
     for r in sanity or []:  # the training answer, byte for byte
         r["n_answer_exactly"] = r["answer"] == n_text.get(r["case"])
