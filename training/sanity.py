@@ -40,7 +40,7 @@ class Decoder:
         import llama_cpp
 
         kw = {"lora_path": adapter} if adapter else {}
-        self.llama = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=4096,
+        self.llama = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=8192,
                                      n_batch=512, n_threads=threads, swa_full=True,
                                      verbose=False, **kw)
         one = self.one
