@@ -43,11 +43,11 @@ from n1studio import pipeline
 from n1studio.grid.cases import load_case
 from n1studio.grid.variant import Variant
 from n1studio.llm.client import ModelClient
+from n1studio.llm.engine import Engine
 from n1studio.llm.likelihood import likelihood
 from n1studio.llm.prompt import render_prompt
 from n1studio.llm.runtime import FREE, ModelSettings
 from n1studio.llm.scaffold import answer_plan, max_number_tokens
-from n1studio.llm.engine import Engine
 from n1studio.schema import ANSWER, answer_json_schema
 
 
