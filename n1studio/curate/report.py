@@ -13,7 +13,10 @@ interval and its n (stats.py says how each interval is made, and so does the rep
   statistics);
 - the drop from N to each family per model, each with its own interval (paired by grid or
   Welch for means, Newcombe for rates). A model that solves rather than recalls keeps it
-  near zero. Cells with fewer than SMALL_SAMPLE runs are marked in every output.
+  near zero. Cells with fewer than SMALL_SAMPLE runs are marked in every output;
+- where runs carry the likelihood probe (`eval --likelihood`: stats.likelihood.delta_ll),
+  the median ΔLL per family (order statistics) and, for every pair of models (not
+  controls) on a family, the AUROC of their ΔLL (Mann-Whitney, DeLong's interval).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from n1studio.curate.families import N, family_order
 from n1studio.curate.plot import report_svg
 from n1studio.curate.stats import (
     METHODS,
+    auroc,
     finite,
     mean,
     mean_ci,
@@ -50,8 +54,9 @@ SOLVED_GAP = 0.01  # "solved": feasible and |cost gap| at most 1 % of the refere
 RECALL_WORDS = {"recalled": "recalled N answer", "own": "nearest its own optimum",
                 "neither": "neither"}
 
-__all__ = ["REPORT", "SMALL_SAMPLE", "SOLVED_GAP", "build_report", "median_ci",
-           "report_html", "report_svg", "report_text", "table_rows", "wilson", "write_report"]
+__all__ = ["REPORT", "SMALL_SAMPLE", "SOLVED_GAP", "auroc_rows", "build_report", "delta_ll",
+           "median_ci", "report_html", "report_svg", "report_text", "table_rows", "wilson",
+           "write_report"]
 
 #: metrics that are means of values in [0, 1] / rates / medians, in table order
 _MEANS = (*(f"satisfaction:{k}" for k in CONSTRAINT_KINDS), "overall_satisfaction")
@@ -111,9 +116,42 @@ def _family_stats(runs: list[dict], family: str) -> dict:
         k = sum(1 for v in verdicts if v.get("recalled_n_answer"))
         m["recalled_n_rate"], m["own_rate"] = _rate(k, n), _cell(None, None, 0)
         counts = {RECALL_WORDS["recalled"]: k}
+    dll = [x for x in map(delta_ll, runs) if x is not None]
+    if dll:  # absent where no run has the likelihood probe
+        m["delta_ll_median"] = _median_cell(dll)
     tps = finite((r.get("stats") or {}).get("tokens_per_s") for r in runs)
     return {"runs": n, "small_sample": 0 < n < SMALL_SAMPLE, "metrics": m,
             "recall_counts": counts, "mean_tokens_per_s": mean(tps)}
+
+
+def delta_ll(run: dict) -> float | None:
+    """The run's likelihood-probe ΔLL (nats per token; stats.likelihood.delta_ll as `eval
+    --likelihood` stores it, or stats.delta_ll), None where it has none."""
+    st = run.get("stats") or {}
+    lk = st.get("likelihood")
+    v = lk.get("delta_ll") if isinstance(lk, dict) else st.get("delta_ll")
+    return finite([v])[0] if finite([v]) else None
+
+
+def _aurocs(rows: list[dict], split_runs: dict[str, dict[str, list[dict]]],
+            fams: list[str]) -> list[dict]:
+    """For every pair of models (not controls or sources) with ΔLL on the same family: the
+    AUROC P(ΔLL of A > ΔLL of B) + ½P(=), its DeLong interval and the n of each side."""
+    out = []
+    models = [r for r in rows if r["kind"] == "model"]
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            for f in fams:
+                xa = [x for x in map(delta_ll, split_runs[a["sha256"]][f]) if x is not None]
+                xb = [x for x in map(delta_ll, split_runs[b["sha256"]][f]) if x is not None]
+                if not xa or not xb:
+                    continue
+                value, ci = auroc(xa, xb)
+                out.append({"family": f, "a": a["model"], "a_sha256": a["sha256"],
+                            "b": b["model"], "b_sha256": b["sha256"], "value": value,
+                            "ci": ci, "n_a": len(xa), "n_b": len(xb), "method": "delong",
+                            "small": min(len(xa), len(xb)) < SMALL_SAMPLE})
+    return out
 
 
 def _value(run: dict, key: str) -> float:
@@ -164,8 +202,10 @@ def build_report(study: Study, dataset_id: int | None = None) -> dict:
                                                     "sha256": r["model_sha256"], "runs": []})
         m["runs"].append(r)
     rows = []
+    splits: dict[str, dict[str, list[dict]]] = {}
     for m in by_model.values():
-        split = {f: [r for r in m["runs"] if r["split"] == f] for f in fams}
+        split = splits[m["sha256"]] = {f: [r for r in m["runs"] if r["split"] == f]
+                                       for f in fams}
         families = {f: _family_stats(split[f], f) for f in fams}
         drops = {f: {k: _drop(k, split[N], split[f], families[N], families[f]) for k in _DROPS}
                  for f in fams if f != N}
@@ -192,6 +232,7 @@ def build_report(study: Study, dataset_id: int | None = None) -> dict:
             "covers": {"datasets": datasets, "runs_outside_datasets": outside,
                        "models": [r["model"] for r in rows]},
             "constraint_kinds": list(CONSTRAINT_KINDS), "families": fams, "models": rows,
+            "auroc": _aurocs(rows, splits, fams),
             "runs": len(runs), "small_sample": small, "small_sample_runs": SMALL_SAMPLE,
             "method": {**METHODS, "min_n": SMALL_SAMPLE, "solved_gap": SOLVED_GAP,
                        "solved": f"feasible, and |cost gap| at most {SOLVED_GAP:.0%} of the "
@@ -253,6 +294,32 @@ def table_rows(report: dict, m: dict) -> list[tuple[str, list[str]]]:
                        ("drop from N: feasible (points)", "feasible_rate"),
                        ("drop from N: solved (points)", "solved_rate")):
         out.append((label, ["" if f == N else _fmt_drop(m["drops"][f][key]) for f in fams]))
+    if any("delta_ll_median" in F[f]["metrics"] for f in fams):
+        out.append((DELTA_LL_LABEL, [_fmt_dll(F[f]["metrics"].get("delta_ll_median"))
+                                     for f in fams]))
+    return out
+
+
+DELTA_LL_LABEL = "ΔLL (nats/token, median)"
+
+
+def _fmt_dll(c: dict | None) -> str:
+    if c is None or c.get("value") is None:
+        return "–"
+    ci = c.get("ci")
+    text = f"{c['value']:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "")
+    return f"{text} n={c['n']}" + (SMALL_MARK if c.get("small") else "")
+
+
+def auroc_rows(report: dict) -> list[tuple[str, str, str, str]]:
+    """(family, model A, model B, AUROC [interval] n=A/B) for the AUROC table."""
+    out = []
+    for r in report.get("auroc") or []:
+        ci = r["ci"]
+        text = (f"{r['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else
+                                       " [no interval]")
+                + f" n={r['n_a']}/{r['n_b']}" + (SMALL_MARK if r["small"] else ""))
+        out.append((r["family"], r["a"], r["b"], text))
     return out
 
 
@@ -274,6 +341,7 @@ def report_html(report: dict, svg: str, png_name: str | None = None) -> str:
     tables = [{**m, "rows": table_rows(report, m)} for m in report["models"]]
     return _templates().get_template("report.html.j2").render(
         report=report, svg=Markup(svg), png_name=png_name, tables=tables,
+        aurocs=auroc_rows(report),
         covers=covers_text(report), small_mark=SMALL_MARK)
 
 
@@ -302,6 +370,11 @@ def report_text(report: dict) -> str:
         for label, cells in rows:
             lines.append(f"  {label:<{lab}}"
                          + "".join(f"{c:>{w[i]}}" for i, c in enumerate(cells)))
+    aurocs = auroc_rows(report)
+    if aurocs:
+        lines.append("\nAUROC of ΔLL, P(ΔLL of A > ΔLL of B) + ½P(=) [95 % DeLong] n=A/B")
+        for f, a, b, text in aurocs:
+            lines.append(f"  {f}: {a} vs {b}: {text}")
     if not report["models"]:
         lines.append("no runs yet: run `n1studio eval` first")
     return "\n".join(lines)

@@ -10,7 +10,10 @@
   them: the usual design, one N case per grid), else Welch's t on the difference of
   means (unequal variances, Welch-Satterthwaite degrees of freedom);
 - the drop of a rate: the difference of two proportions with Newcombe's hybrid Wilson
-  interval (Newcombe 1998, method 10).
+  interval (Newcombe 1998, method 10);
+- the AUROC of two samples (the likelihood probe's ΔLL of two models): the Mann-Whitney
+  estimate P(x > y) + ½P(x = y) with DeLong's interval (DeLong et al. 1988, the two
+  samples independent), clipped to [0, 1].
 """
 
 from __future__ import annotations
@@ -35,6 +38,15 @@ METHODS = {
                  "Welch's t interval of the difference of means",
     "drop_rate": "N minus the family: Newcombe's hybrid Wilson interval of the difference "
                  "of two proportions",
+    "delta_ll": "the likelihood probe: ΔLL = LL(N answer) - LL(own answer), mean log-"
+                "probability per answer token in nats, > 0 when the model prefers the "
+                "canonical N answer; per family its median with the order-statistic interval",
+    "auroc": "AUROC of ΔLL between two models on one family: P(ΔLL of A > ΔLL of B) + "
+             "½ P(equal) over every pair of their runs (Mann-Whitney U / (n_A n_B)); 0.5 = "
+             "no separation, 1 = every run of A above every run of B. Interval: DeLong's "
+             "(1988) variance from the placement values (the two models' runs independent), "
+             "normal at 1.96, clipped to [0, 1]; none with fewer than 2 runs a side, "
+             "and [A, A] at complete separation (read n then)",
 }
 
 
@@ -126,3 +138,27 @@ def paired(diffs: Iterable) -> tuple[list[float] | None, float | None]:
     if len(ds) < 2:
         return None, None
     return mean_ci(ds, lo=None, hi=None), float(len(ds) - 1)
+
+
+def auroc(xs: Iterable, ys: Iterable) -> tuple[float | None, list[float] | None]:
+    """P(x > y) + ½ P(x = y) over every pair (Mann-Whitney U / (n_x n_y)) and DeLong's
+    95 % interval (independent samples), clipped to [0, 1]; (None, None) when a side is
+    empty, no interval with fewer than 2 values a side."""
+    xs, ys = finite(xs), finite(ys)
+    nx, ny = len(xs), len(ys)
+    if nx == 0 or ny == 0:
+        return None, None
+    # placement values: each x against every y, each y against every x
+    vx = [sum(1.0 if x > y else 0.5 if x == y else 0.0 for y in ys) / ny for x in xs]
+    vy = [sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in xs) / nx for y in ys]
+    a = sum(vx) / nx
+    if nx < 2 or ny < 2:
+        return a, None
+    var = _var(vx) / nx + _var(vy) / ny
+    half = Z95 * math.sqrt(var)
+    return a, [max(0.0, a - half), min(1.0, a + half)]
+
+
+def _var(xs: list[float]) -> float:
+    m = sum(xs) / len(xs)
+    return sum((x - m) ** 2 for x in xs) / (len(xs) - 1)
