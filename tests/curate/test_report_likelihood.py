@@ -19,6 +19,7 @@ from n1studio.cli import main
 from n1studio.curate.dataset import build_dataset
 from n1studio.curate.evaluate import run_eval
 from n1studio.curate.report import build_report, report_text
+from n1studio.curate.stats import auroc
 from n1studio.curate.study import Study
 from n1studio.grid.cases import load_case
 
@@ -156,3 +157,17 @@ def test_no_likelihood_no_row_and_no_auroc(tmp_path):
     assert all("delta_ll_median" not in f["metrics"] for m in rep["models"]
                for f in m["families"].values())
     assert LABEL not in report_text(rep) and "AUROC" not in report_text(rep)
+
+
+def test_auroc_edges_match_mann_whitney():
+    # complete separation: 1 with a degenerate interval; all ties: one half; a side empty
+    assert auroc([2, 3, 4], [0, 1]) == (1.0, [1.0, 1.0])
+    value, ci = auroc([1.0, 1.0], [1.0, 1.0, 1.0])
+    assert value == 0.5 and ci == [0.5, 0.5]
+    assert auroc([], [1.0]) == (None, None) and auroc([1.0], [0.0]) == (1.0, None)
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(0.2, 1, 40).round(1), rng.normal(0, 1, 35).round(1)
+    value, ci = auroc(x.tolist(), y.tolist())
+    assert value == pytest.approx(stats.mannwhitneyu(x, y).statistic / (40 * 35))
+    a, se = _delong(x, y)
+    assert ci == pytest.approx([a - 1.959964 * se, a + 1.959964 * se], abs=1e-6)
