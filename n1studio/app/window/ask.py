@@ -86,9 +86,11 @@ class ModelMixin:
     """Prompt, Ask, Stop and the model job's events."""
 
     def answering(self, entry: VariantEntry) -> bool:
-        """Whether the model is answering about `entry` right now."""
+        """Whether the model is answering about `entry` right now. A job that has its
+        outcome (answered, failed, stopped) is not answering, although the slot releases it
+        only after the handlers of that outcome have run (they redraw the banner)."""
         job = self.answer_slot.job
-        return job is not None and job.entry is entry
+        return job is not None and job.entry is entry and job.outcome is None
 
     def refresh_prompt(self, force: bool = False) -> None:
         """Show the active variant's prompt (rendered on a worker: big grids take seconds)."""
