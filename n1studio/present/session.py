@@ -5,7 +5,10 @@ Plain Python (no Qt) so that it can be reasoned about and tested on its own, and
 changes (psygnal), so the window's views redraw what changed and nobody redraws everything
 by hand. The window wraps edits in QUndoCommands (`app/window/undo.py`). A `VariantEntry`
 keeps everything a user produced for one variant (reference, prompt, raw answer, parsed
-answer, verdict, stats, error) so undoing and redoing a variant never loses work.
+answer, verdict, stats, error) so undoing and redoing a variant never loses work. Answers
+checked by hand (Model → Check an answer…) live beside the model's as `CheckedAnswer`s,
+each under its own source ("pasted answer", "file NAME"), never replacing the model's;
+`VariantEntry.showing` says which one the views show (`VariantEntry.shown`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,25 @@ BIG_GRID = 1000  # buses
 # what `Session.update` may set: the results of a variant, never its identity
 _RESULT_FIELDS = frozenset({"reference", "reference_error", "prompt", "raw", "answer",
                             "verdict", "stats", "error", "stopped", "model_file",
-                            "live_tokens"})
+                            "live_tokens", "checked", "showing"})
+
+MODEL_ANSWER = "model answer"  # what the views call the model's own answer
+CHECKED_PREFIX = "checked: "  # the model_file of a checked answer
+
+
+@dataclass(eq=False)
+class CheckedAnswer:
+    """An answer checked by hand, kept under its source, beside the model's answer."""
+
+    source: str  # "pasted answer", "file NAME"
+    raw: str
+    answer: dict | None
+    verdict: dict | None
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def model_file(self) -> str:
+        return CHECKED_PREFIX + self.source
 
 
 @dataclass(eq=False)  # an entry is itself: two with the same results are still two
@@ -46,6 +67,15 @@ class VariantEntry:
     stopped: bool = False  # the last answer was stopped by the user (not an error)
     model_file: str = ""
     live_tokens: int = 0  # tokens streamed so far by the answer being written
+    # answers checked by hand, by source, beside the model's (raw/answer/verdict above)
+    checked: dict[str, CheckedAnswer] = field(default_factory=dict)
+    showing: str = ""  # "" the model's answer, else the source of a checked answer
+
+    @property
+    def shown(self) -> VariantEntry | CheckedAnswer:
+        """What the views show: the checked answer `showing` names, else the entry itself
+        (the model's answer). Both have raw, answer, verdict, stats and model_file."""
+        return self.checked.get(self.showing, self) if self.showing else self
 
     @property
     def label(self) -> str:
@@ -81,9 +111,12 @@ class VariantEntry:
         if self.reference is not None:
             r = self.reference
             parts.append(f"ref {r.objective:,.0f} $/h" if r.success else f"ref {r.status}")
-        if self.verdict is not None:
-            n = len(self.verdict.get("violations", []))
+        shown = self.shown
+        if shown.verdict is not None:
+            n = len(shown.verdict.get("violations", []))
             parts.append(f"{n} violation(s)" if n else "answer feasible")
+        if shown is not self:
+            parts.append(f"showing the {self.showing}")
         if self.error:
             parts.append("model error")
         elif self.stopped and self.verdict is None:
@@ -189,9 +222,24 @@ class Session:
         if any(e is entry for e in self.entries):
             self.events.entry_changed.emit(entry)
 
+    def add_checked(self, entry: VariantEntry, checked: CheckedAnswer) -> None:
+        """Keep a hand-checked answer beside the model's (replacing an earlier one from the
+        same source) and show it."""
+        self.update(entry, checked={**entry.checked, checked.source: checked},
+                    showing=checked.source)
+
+    def show_answer(self, entry: VariantEntry, source: str) -> None:
+        """Show the model's answer (source "" or MODEL_ANSWER) or a checked one."""
+        source = "" if source == MODEL_ANSWER else source
+        if source and source not in entry.checked:
+            raise KeyError(f"{entry.label} has no checked answer from {source!r}")
+        if source != entry.showing:
+            self.update(entry, showing=source)
+
     def draw_state(self, entry: VariantEntry | None = None, with_verdict: bool = True) -> DrawState:
         e = entry or self.current
-        viol = e.verdict.get("violations", []) if (with_verdict and e.verdict) else None
+        verdict = e.shown.verdict
+        viol = verdict.get("violations", []) if (with_verdict and verdict) else None
         known = e.ready or not self.big  # big grids: topology computed on a worker first
         cut = e.variant.islands.cut_buses if known else ()
         # the outages and the units tripped with them (grid/topology.py)

@@ -1,5 +1,6 @@
 """Model → Check an answer…: the recalled N answer, pasted into the dialog on pglib case14
-with line:6 out, is judged and drawn like a model's answer."""
+with line:6 out, is judged and drawn like a model's answer, beside the model's own answer
+(never replacing it): the verdict panel's "Showing" choice switches between the two."""
 
 from __future__ import annotations
 
@@ -49,8 +50,11 @@ def test_pasted_n_answer_is_judged_and_drawn(window, qtbot, open_case):
     assert e.label == f"N-1 {OUT}"
     check_via_dialog(window, qtbot, text)
 
-    verdict = e.verdict
-    assert verdict is not None and e.model_file == "checked: pasted answer"
+    # kept under its own source, shown; the model's slot stays empty (nothing was asked)
+    assert list(e.checked) == ["pasted answer"] and e.showing == "pasted answer"
+    assert e.verdict is None and e.raw == "" and e.model_file == ""
+    verdict = e.shown.verdict
+    assert verdict is not None and e.shown.model_file == "checked: pasted answer"
     # the same verdict the command line gives
     want = pipeline.judge(e.variant, text)
     got_pairs = sorted((v["constraint"], v["element"]) for v in verdict["violations"])
@@ -77,7 +81,7 @@ def test_pasted_n_answer_is_judged_and_drawn(window, qtbot, open_case):
     assert len(window.view.markers.data) == len(set(got_pairs))
     # the answer is shown like a model's: its text, and its voltages beside the reference's
     assert window.model_panel.answer.toPlainText() == text
-    assert e.answer is not None and e.reference is not None
+    assert e.shown.answer is not None and e.reference is not None
 
 
 def test_reference_answer_from_file_is_feasible(window, qtbot, open_case, tmp_path):
@@ -99,8 +103,9 @@ def test_reference_answer_from_file_is_feasible(window, qtbot, open_case, tmp_pa
     with qtbot.waitSignal(window.answerReady, timeout=120_000):
         QtCore.QTimer.singleShot(0, drive)
         window.act_check.trigger()
-    assert e.verdict["feasible"] and e.verdict["violations"] == []
-    assert e.model_file == "checked: file own.json"
+    checked = e.checked["file own.json"]
+    assert checked.verdict["feasible"] and checked.verdict["violations"] == []
+    assert e.shown is checked and checked.model_file == "checked: file own.json"
     assert window.verdict.banner.text().startswith("✔ The file own.json is feasible")
     assert window.view.highlighted == set()
     assert window.verdict.table.rowCount() == 0
@@ -125,3 +130,71 @@ def test_a_checked_answer_saved_to_a_study_is_its_own_source(window, qtbot, open
     assert run["model"] == "pasted answer" and run["model_sha256"] == "source:pasted answer"
     assert run["split"] == "N-1" and run["raw"] == text
     assert run["verdict"]["answer_source"] == "pasted answer"
+    # shown again from the study: beside the (empty) model answer, under its source
+    e = window.session.current
+    window.session.update(e, checked={}, showing="")
+    window.curation.show_run(run)
+    assert e.verdict is None and e.checked["pasted answer"].raw == text
+    assert window.verdict.banner.text().startswith("✘ The pasted answer is infeasible")
+
+
+def test_checked_answer_lives_beside_the_model_answer(window, qtbot, open_case):
+    """Ask control:reference (feasible), then check the pasted N answer (infeasible): the
+    entry keeps the control's answer and verdict, the panel shows the pasted one naming its
+    source; "Showing: model answer" brings back the control's verdict and a clean drawing;
+    undoing and redoing the variant keeps both; compare draws what is shown."""
+    import json
+
+    from n1studio.present.session import MODEL_ANSWER
+
+    open_case(window, CASE)
+    text = n_answer_text(window)
+    window.take_out(OUT)
+    qtbot.waitUntil(lambda: not window.ref_slot.busy, timeout=120_000)
+    e = window.session.current
+    window.model_panel.add_model("control:reference")
+    with qtbot.waitSignal(window.answerReady, timeout=120_000):
+        qtbot.mouseClick(window.model_panel.ask, QtCore.Qt.MouseButton.LeftButton)
+    model_verdict, model_raw = e.verdict, e.raw
+    assert model_verdict["feasible"] and e.model_file == "control:reference"
+    box = window.verdict.source_box
+    assert window.verdict.source_row.isHidden()  # only the model's answer: no choice
+
+    check_via_dialog(window, qtbot, text)
+    # the control's answer is still the entry's own
+    assert e.verdict is model_verdict and e.raw == model_raw
+    assert e.model_file == "control:reference" and "answer_source" not in e.verdict
+    pasted = e.checked["pasted answer"]
+    assert pasted.raw == text and pasted.verdict["violations"]
+    # shown right after the check, naming its source
+    assert e.showing == "pasted answer"
+    assert window.verdict.banner.text().startswith("✘ The pasted answer is infeasible")
+    assert not window.verdict.source_row.isHidden()
+    assert [box.itemText(k) for k in range(box.count())] == [MODEL_ANSWER, "pasted answer"]
+    assert box.currentText() == "pasted answer"
+    bad = {v["element"] for v in pasted.verdict["violations"]}
+    assert window.view.highlighted == bad and window.model_panel.answer.toPlainText() == text
+    assert "showing the pasted answer" in e.summary()
+
+    # back to the model's answer: its verdict, its (clean) drawing, its text
+    box.activated.emit(box.findText(MODEL_ANSWER))
+    assert e.showing == "" and e.shown is e
+    assert window.verdict.banner.text().startswith("✔ The answer is feasible")
+    assert window.verdict.table.rowCount() == 0
+    assert window.view.highlighted == set() and window.view.state.markers == []
+    assert json.loads(window.model_panel.answer.toPlainText()) == e.answer
+    # and to the pasted one again
+    box.activated.emit(box.findText("pasted answer"))
+    assert window.view.highlighted == bad
+    assert window.verdict.table.rowCount() == len(pasted.verdict["violations"])
+
+    # undo takes the variant away, redo brings it back with both answers, pasted shown
+    window.act_undo.trigger()
+    assert window.session.current.outages == ()
+    window.act_redo.trigger()
+    assert window.session.current is e and e.verdict is model_verdict
+    assert e.checked["pasted answer"] is pasted
+    assert window.verdict.banner.text().startswith("✘ The pasted answer is infeasible")
+    assert window.view.highlighted == bad
+    # compare draws what the verdict panel shows
+    assert window.session.draw_state(e).markers == window.view.state.markers

@@ -29,7 +29,7 @@ from n1studio.curate.study import Study, grid_hash
 from n1studio.errors import N1Error
 from n1studio.grid.perturb import Perturbation
 from n1studio.llm.runtime import ModelSettings
-from n1studio.present.session import Session, VariantEntry
+from n1studio.present.session import CheckedAnswer, Session, VariantEntry
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,8 @@ class Curation(QtCore.QObject):
             self.message.emit(NEED_STUDY, 6000)
             return None
         e = s.current
-        if e.verdict is None:
+        a = e.shown  # the answer shown: the model's, or one checked by hand (its source)
+        if a.verdict is None:
             self.message.emit("Ask the model first: there is no run to save", 6000)
             return None
         try:
@@ -209,12 +210,12 @@ class Curation(QtCore.QObject):
                                 float(r.objective) if r.success else None,
                                 r.answer if r.success else None)
             # an answer checked by hand is its own source, next to the model's runs
-            source = (e.verdict or {}).get("answer_source")
+            source = (a.verdict or {}).get("answer_source")
             mid = (st.add_source(source) if source else
-                   st.add_model(e.model_file or ModelSettings().resolved().model_path))
+                   st.add_model(a.model_file or ModelSettings().resolved().model_path))
             now = time.time()
-            rid = st.add_run(vid, mid, self.model_values(), e.prompt, e.raw, e.answer,
-                             e.verdict, e.stats, now - float(e.stats.get("wall_s") or 0), now)
+            rid = st.add_run(vid, mid, self.model_values(), e.prompt, a.raw, a.answer,
+                             a.verdict, a.stats, now - float(a.stats.get("wall_s") or 0), now)
         except (N1Error, OSError, TypeError, ValueError) as exc:
             self.message.emit(f"Could not save the run: {exc}", 10000)
             return None
@@ -240,6 +241,12 @@ class Curation(QtCore.QObject):
         s = self.session
         k = s.find(outages) if s is not None else -1
         if k < 0:
+            return
+        source = (run.get("verdict") or {}).get("answer_source")
+        if source:  # an answer checked by hand: beside the model's, under its source
+            s.add_checked(s.entries[k], CheckedAnswer(
+                source, run.get("raw") or "", run.get("answer"), run.get("verdict"),
+                run.get("stats") or {}))
             return
         s.update(s.entries[k], prompt=run.get("prompt") or "", raw=run.get("raw") or "",
                  answer=run.get("answer"), verdict=run.get("verdict"),

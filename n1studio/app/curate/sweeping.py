@@ -135,7 +135,7 @@ class SweepDock(QtCore.QObject):
         found for that outage (post-outage power flow: cut-off buses, violations)."""
         s = self.session
         r = self.finding(entry)
-        if r is None or entry.verdict is not None:
+        if r is None or entry.shown.verdict is not None:
             return s.draw_state(entry)
         outs = tuple(entry.outages) + tuple(r.get("tripped") or ())  # units tripped with it
         return state_for(s.drawing, s.net, outs, r.get("islanded_buses") or (),

@@ -1,6 +1,9 @@
 """Model → Check an answer…: the verdict of an answer that came from anywhere (another chat
 model, a student, a file), drawn on the active variant like a model's answer.
 
+The checked answer lives beside the model's (`present.session.CheckedAnswer`, under its
+source: "pasted answer", "file NAME"), never replacing it; the verdict panel shows it right
+after the check and its "Showing" choice brings the model's answer back.
 The dialog takes the answer's text (typed, pasted from the clipboard, or read from a file);
 a `Job` judges it with `pipeline.judge(variant, text, repair=True)` against the variant's
 references (solved once per variant, as for Ask), so the verdict panel lists its
@@ -15,14 +18,17 @@ from pathlib import Path
 
 from PySide6 import QtGui, QtWidgets
 
+from n1studio import pipeline
 from n1studio.app.runtime.workers import Job
+from n1studio.check.parse import load_document
 from n1studio.curate.study import source_label
 from n1studio.jobs import JobState
+from n1studio.present.session import CHECKED_PREFIX, CheckedAnswer
 
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
-SOURCE_PREFIX = "checked: "  # VariantEntry.model_file of a checked answer
+SOURCE_PREFIX = CHECKED_PREFIX  # the model_file of a checked answer
 
 
 class CheckDialog(QtWidgets.QDialog):
@@ -114,9 +120,6 @@ class CheckDialog(QtWidgets.QDialog):
 def judge_text(variant, text: str, state: JobState | None = None):
     """Job: (answer in the grid's names or None, verdict, references) of `text` on
     `variant`, with the distance to feasibility."""
-    from n1studio import pipeline
-    from n1studio.check.parse import load_document
-
     refs = pipeline.references(variant, state=state)
     if state is not None:
         state.status("checking the answer…", stage="check")
@@ -164,11 +167,10 @@ def _checked(window, entry, text: str, source: str, res) -> None:
     # the answer is its own source ("pasted answer", "file NAME"), never the model's: the
     # verdict says so (the banner names it) and a study keeps it as that source
     label = source_label(None if source in ("pasted", "typed") else source)
-    results = {"raw": text, "answer": answer, "verdict": {**verdict, "answer_source": label},
-               "error": "", "stopped": False, "stats": {"source": label},
-               "model_file": SOURCE_PREFIX + label}
-    if entry.reference is None and refs.own is not None:
-        results["reference"] = refs.own
+    checked = CheckedAnswer(label, text, answer, {**verdict, "answer_source": label},
+                            {"source": label})
+    if s is not None and entry.reference is None and refs.own is not None:
+        s.update(entry, reference=refs.own)
     base = s.base_entry if s is not None else None
     if base is not None and base is not entry and base.reference is None and refs.n is not None:
         s.update(base, reference=refs.n)
@@ -176,8 +178,8 @@ def _checked(window, entry, text: str, source: str, res) -> None:
     window.statusBar().showMessage(
         f"{entry.label}: the checked answer has {n} violation(s)" if n
         else f"{entry.label}: the checked answer is feasible", 10000)
-    if s is not None:
-        s.update(entry, **results)  # the window's views redraw what shows it
+    if s is not None:  # beside the model's answer, shown; the views redraw what shows it
+        s.add_checked(entry, checked)
     window.answerReady.emit(entry)
 
 

@@ -60,8 +60,8 @@ class VariantsPanel(QtWidgets.QWidget):
                 it.setData(0, QtCore.Qt.ItemDataRole.UserRole, k)
                 it.setToolTip(0, e.label)
                 it.setToolTip(1, e.summary())
-                if e.verdict is not None:
-                    bad = bool(e.verdict.get("violations"))
+                if e.shown.verdict is not None:
+                    bad = bool(e.shown.verdict.get("violations"))
                     it.setForeground(1, QtGui.QBrush(QtGui.QColor("#e0245e" if bad else "#1e8e5a")))
                 if k == session.active:
                     f = it.font(0)

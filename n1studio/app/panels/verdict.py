@@ -1,10 +1,12 @@
-"""The verdict panel: banner, satisfaction per constraint kind, cost gap, violations."""
+"""The verdict panel: banner, satisfaction per constraint kind, cost gap, violations, and
+which answer it shows (the model's or one checked by hand, by its source)."""
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
 from n1studio.app.panels.tables import fit_columns, row_table, tip_cells
+from n1studio.present.session import MODEL_ANSWER
 from n1studio.schema import CONSTRAINT_KINDS
 
 KIND_TEXT = {"power_balance": "Power balance", "voltage": "Voltage", "gen_p": "Generator P",
@@ -19,6 +21,8 @@ class VerdictPanel(QtWidgets.QWidget):
     elementActivated = QtCore.Signal(str)
     # the moves to draw (verdict["moves"]) while "Show moves" is on, else None
     movesRequested = QtCore.Signal(object)
+    # the answer to show: "" the model's, else the source of a checked answer
+    sourceChosen = QtCore.Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -33,6 +37,17 @@ class VerdictPanel(QtWidgets.QWidget):
         self.recall.setWordWrap(True)
         self.recall.setProperty("level", "warn")
         self.recall.hide()
+        self.source_box = QtWidgets.QComboBox()
+        self.source_box.setObjectName("answerSource")
+        self.source_box.setToolTip("The answer the panel and the drawing show: the model's "
+                                   "own, or one checked by hand (Model → Check an answer…)")
+        self.source_box.activated.connect(self._source_activated)
+        self.source_row = QtWidgets.QWidget()
+        source_lay = QtWidgets.QHBoxLayout(self.source_row)
+        source_lay.setContentsMargins(0, 0, 0, 0)
+        source_lay.addWidget(QtWidgets.QLabel("Showing:"))
+        source_lay.addWidget(self.source_box, 1)
+        self.source_row.hide()
         grid = QtWidgets.QGridLayout()
         self.bars: dict[str, QtWidgets.QProgressBar] = {}
         for r, k in enumerate(CONSTRAINT_KINDS):
@@ -77,6 +92,7 @@ class VerdictPanel(QtWidgets.QWidget):
         self.table.cellClicked.connect(self._clicked)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.source_row)
         lay.addWidget(self.banner)
         lay.addWidget(self.recall)
         lay.addLayout(grid)
@@ -84,6 +100,20 @@ class VerdictPanel(QtWidgets.QWidget):
         lay.addLayout(dist_row)
         lay.addWidget(self.moves_key)
         lay.addWidget(self.table, 1)
+
+    def set_sources(self, checked, showing: str = "") -> None:
+        """The answers to choose from: the model's and the checked ones (their sources);
+        `showing` is the one shown ("" the model's). Hidden while there is only the model's."""
+        sources = [MODEL_ANSWER, *checked]
+        with QtCore.QSignalBlocker(self.source_box):
+            self.source_box.clear()
+            for src in sources:
+                self.source_box.addItem(src, "" if src == MODEL_ANSWER else src)
+            self.source_box.setCurrentIndex(max(self.source_box.findData(showing), 0))
+        self.source_row.setVisible(len(sources) > 1)
+
+    def _source_activated(self, k: int) -> None:
+        self.sourceChosen.emit(str(self.source_box.itemData(k) or ""))
 
     def _set_level(self, w: QtWidgets.QLabel, level: str) -> None:
         w.setProperty("level", level)
@@ -117,7 +147,8 @@ class VerdictPanel(QtWidgets.QWidget):
         viol = verdict.get("violations") or []
         feasible = bool(verdict.get("feasible"))
         overall = verdict.get("overall_satisfaction")
-        ov = f" — {overall:.0%} of constraints satisfied" if isinstance(overall, (int, float)) else ""
+        ov = (f" — {overall:.0%} of constraints satisfied"
+              if isinstance(overall, (int, float)) else "")
         # an answer checked by hand names its source ("pasted answer", "file NAME"), never
         # "the model"
         source = verdict.get("answer_source")

@@ -118,7 +118,9 @@ class ModelMixin:
         if s is None or self.answer_slot.busy:
             return
         e = s.current
-        s.update(e, error="", raw="", verdict=None, answer=None, stopped=False, live_tokens=0)
+        # the model's answer streams in and shows (answers checked by hand stay beside it)
+        s.update(e, error="", raw="", verdict=None, answer=None, stopped=False, live_tokens=0,
+                 showing="")
         mp = self.model_panel
         prompt = mp.prompt.toPlainText() if mp.prompt_edited else None
         job = Job(ask_job, e.variant, mp.values(), prompt, name="model")
@@ -186,7 +188,8 @@ class ModelMixin:
         results = {"answer": asked.answer, "raw": asked.raw,
                    "prompt": asked.prompt or entry.prompt, "verdict": asked.verdict,
                    "stats": asked.stats or {},
-                   "model_file": str(asked.settings.get("model_path") or asked.model or "")}
+                   "model_file": str(asked.settings.get("model_path") or asked.model or ""),
+                   "showing": ""}  # the model's new answer shows (checked ones stay)
         refs = asked.references
         if refs is not None:
             if entry.reference is None and refs.own is not None:
@@ -205,13 +208,13 @@ class ModelMixin:
         self._model_finished()
         raw = asked.raw if asked is not None and getattr(asked, "raw", None) else entry.raw
         self.statusBar().showMessage(f"{entry.label}: {STOPPED}", 10000)
-        session.update(entry, raw=raw, stopped=True)
+        session.update(entry, raw=raw, stopped=True, showing="")
         self.answerReady.emit(entry)
 
     def _model_failed(self, session: Session, entry: VariantEntry, msg: str) -> None:
         self._model_finished()
         self.statusBar().showMessage(f"Model error: {msg}", 15000)
-        session.update(entry, error=msg)
+        session.update(entry, error=msg, showing="")
         self.answerReady.emit(entry)
 
     def _model_finished(self) -> None:

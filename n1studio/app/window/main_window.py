@@ -119,6 +119,7 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.model_panel.promptRefreshRequested.connect(lambda: self.refresh_prompt(force=True))
         self.verdict = VerdictPanel()
         self.verdict.elementActivated.connect(lambda n: self.show_element(n, centre=True))
+        self.verdict.sourceChosen.connect(self.show_answer_source)
         self.plots = PlotsPanel(theme=self.theme)
         self.curation = Curation(self, self.slots, self.model_panel.values,
                                  self.model_panel.recent_models)
@@ -225,14 +226,18 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
             self.prepare(e)
         self.view.set_state(self.curation.draw_state(e))
         self.refresh_banner()
-        self.verdict.show_verdict(e.verdict, e.error)
-        if e.verdict is None and not e.error:
+        # the model's answer or a checked one (its source), beside each other on the entry
+        shown = e.shown
+        error = e.error if shown is e else ""
+        self.verdict.set_sources(e.checked, e.showing)
+        self.verdict.show_verdict(shown.verdict, error)
+        if shown.verdict is None and not error:
             finding = self.curation.finding(e)
             self.verdict.clear(sweep_row_text(e, finding) if finding is not None
                                and not self.answering(e) and not e.stopped
                                else texts.verdict_hint(self.answering(e), e.stopped))
-        self.model_panel.answer.setPlainText(e.raw)
-        self.model_panel.set_stats(texts.stats_text(e.stats))
+        self.model_panel.answer.setPlainText(shown.raw)
+        self.model_panel.set_stats(texts.stats_text(shown.stats))
         self._refresh_compare()
         if not texts.entry_drawable(s, e):
             return
@@ -241,6 +246,11 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
         self.show_element(self.view.selected)
         if len(s.net.bus) <= AUTO_REFERENCE_MAX_BUS:
             self.start_reference(e)
+
+    def show_answer_source(self, source: str) -> None:
+        """Show the active variant's model answer ("") or the one checked from `source`."""
+        if self.session is not None and (not source or source in self.session.current.checked):
+            self.session.show_answer(self.session.current, source)
 
     def activate(self, k: int) -> None:
         s = self.session
@@ -412,7 +422,9 @@ class MainWindow(ActionsMixin, PreferencesMixin, JobsMixin, ModelMixin, QtWidget
             return
         e = s.current
         m = e.variant.model
-        self.plots.show_profiles(m, reference_profile(e.reference), answer_profile(m, e.answer))
+        # the answer shown: the model's or one checked by hand
+        self.plots.show_profiles(m, reference_profile(e.reference),
+                                 answer_profile(m, e.shown.answer))
 
     # ---- export ---------------------------------------------------------------------------
     def export_dialog(self, fmt: str) -> None:

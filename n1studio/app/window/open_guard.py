@@ -11,7 +11,7 @@ def what_would_be_lost(session) -> tuple[int, int]:
     if session is None:
         return 0, 0
     variants = len(session.entries) - 1
-    answers = sum(1 for e in session.entries if e.verdict is not None or e.raw)
+    answers = sum(1 for e in session.entries if e.verdict is not None or e.raw or e.checked)
     return variants, answers
 
 
