@@ -27,7 +27,7 @@ def test_show_moves_draws_one_mark_per_moved_element(window, qtbot, open_case):
     assert not panel.show_moves.isEnabled()  # no verdict, nothing to show
     with qtbot.waitSignal(window.answerReady, timeout=120_000):
         check_answer_dialog(window, text, "test")
-    v = window.session.current.verdict
+    v = window.session.current.shown.verdict  # the checked answer, beside the model's
     dist = v["distance_to_feasible"]
     assert dist > 0
     assert f"{dist:.4g}" in panel.distance.text()
