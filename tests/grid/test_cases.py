@@ -10,6 +10,7 @@ import pytest
 from n1studio.errors import CaseError, ElementError
 from n1studio.grid.cases import builtin_cases, load_case
 from n1studio.grid.matpower import read_matpower
+from n1studio.grid.topology import island_report
 from n1studio.grid.variant import Variant, base_model
 from tests.conftest import PGLIB
 
@@ -156,14 +157,17 @@ def test_islanding_detected_and_reported():
     v = Variant(net, [m.branch_names[k]])
     rep = v.islands
     assert rep.n_islands == 2
-    # bus 8 carries a synchronous condenser (gen), so it is an island with a generator but no ref
-    assert rep.islands_without_ref == 1
-    assert rep.cut_buses == []
-    # taking bus 8's generator out as well cuts the bus off
+    # bus 8 carries a synchronous condenser (gen:3) and no load: the topology alone leaves an
+    # island with a generator but no reference...
+    raw = island_report(m.with_outages([m.branch_names[k]]))
+    assert raw.islands_without_ref == 1 and raw.cut_buses == []
+    # ...and the variant trips the condenser with the outage (issue 17): bus 8 is cut off
+    assert rep.tripped == ["gen:3"] and rep.cut_buses == ["bus:8"]
+    # as when bus 8's generator is taken out by hand (then nothing is left to trip)
     gen_at_8 = [g for g, b in zip(m.gen_names, m.gen_bus) if m.bus_names[b] == "bus:8"]
     assert gen_at_8 == ["gen:3"]
     v2 = Variant(net, [m.branch_names[k], *gen_at_8])
-    assert v2.islands.cut_buses == ["bus:8"]
+    assert v2.islands.cut_buses == ["bus:8"] and v2.islands.tripped == []
 
 
 def test_bus_outage_takes_attached_elements_out():
