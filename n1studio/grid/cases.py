@@ -116,8 +116,8 @@ def load_case(spec: str | Path) -> pp.pandapowerNet:
     if path.exists():
         raise CaseError(f"{path.name}: unsupported case format (expected .json or .m)")
     known = ", ".join(PANDAPOWER_CASES[:6])
-    raise CaseError(f"unknown case {text!r}: not a built-in name (e.g. {known}; see `n1studio cases`) "
-                    "nor an existing .json or .m file")
+    raise CaseError(f"unknown case {text!r}: not a built-in name (e.g. {known}; "
+                    "see `n1studio cases`) nor an existing .json or .m file")
 
 
 def case_label(net: pp.pandapowerNet) -> str:

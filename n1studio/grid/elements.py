@@ -41,7 +41,8 @@ def parse_element(name: str) -> Element:
                            "(ASCII digits, no spaces or leading zeros), e.g. line:3")
     table, index = m.group(1), int(m.group(2))
     if table not in TABLES:
-        raise ElementError(f"unknown element table {table!r} in {name!r}: one of {', '.join(TABLES)}")
+        raise ElementError(f"unknown element table {table!r} in {name!r}: "
+                           f"one of {', '.join(TABLES)}")
     return Element(table, index)
 
 

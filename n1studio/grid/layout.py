@@ -16,8 +16,10 @@ import time
 import weakref
 from dataclasses import dataclass
 
+import igraph as ig
 import numpy as np
 import pandapower as pp
+from scipy.spatial import cKDTree
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +99,6 @@ def bus_edges(net: pp.pandapowerNet) -> np.ndarray:
 
 def computed_layout(net: pp.pandapowerNet, seed: int = 1) -> np.ndarray:
     """Fruchterman-Reingold positions (igraph), deterministic for a given seed."""
-    import igraph as ig
-
     idx = net.bus.index.to_numpy(dtype=np.int64)
     n = len(idx)
     if n == 0:
@@ -163,8 +163,6 @@ def _median_edge(net: pp.pandapowerNet, bus_index: np.ndarray, xy: np.ndarray) -
 def _spacing(xy: np.ndarray) -> float:
     if len(xy) < 2:
         return 1.0
-    from scipy.spatial import cKDTree
-
     d = cKDTree(xy).query(xy, k=2)[0][:, 1]
     d = d[d > 0]
     return float(np.median(d)) if len(d) else 1.0

@@ -2,8 +2,9 @@
 
 `GridModel.from_net(net)` turns a pandapower net into per-unit arrays (buses, branches,
 generators), using pandapower's own converter for branch parameters so that transformer
-models, taps and phase shifts are exactly pandapower's (the steps: grid/convert.py). Outages are applied as masks on
-the base model (`with_outages`), so an N-1 variant costs no reconversion.
+models, taps and phase shifts are exactly pandapower's (the steps: grid/convert.py).
+Outages are applied as masks on the base model (`with_outages`), so an N-1 variant costs
+no reconversion.
 
 Conventions: powers in per-unit of `base_mva`, angles in radians, costs in $/h with P in MW
 (cost = c2 P^2 + c1 P + c0, as in pandapower's poly_cost and MATPOWER's gencost).

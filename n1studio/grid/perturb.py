@@ -169,7 +169,7 @@ class Relabelling:
         for table, idx in groups.items():
             idx = sorted(set(idx))
             perm = rng.permutation(len(idx))
-            for a, b in zip(idx, (idx[p] for p in perm)):
+            for a, b in zip(idx, (idx[p] for p in perm), strict=True):
                 self.to_prompt[f"{table}:{a}"] = f"{table}:{b}"
         self.to_canonical = {v: k for k, v in self.to_prompt.items()}
         self.seed = seed

@@ -110,7 +110,8 @@ def test_json_round_trip(tmp_path):
 
 @pytest.mark.parametrize("content,needle", [
     ("this is not a case", "not a MATPOWER case"),
-    ("function mpc = x\nmpc.baseMVA = 100;\nmpc.bus = [1 3 0 0 0 0 1 1 0 1 1 1.1 0.9];\n", "mpc.gen"),
+    ("function mpc = x\nmpc.baseMVA = 100;\nmpc.bus = [1 3 0 0 0 0 1 1 0 1 1 1.1 0.9];\n",
+     "mpc.gen"),
     (("mpc.baseMVA = 100;\nmpc.bus = [1 3 0 0 0 0 1 1 0 1 1 1.1 0.9;];\n"
       "mpc.gen = [7 0 0 1 -1 1 100 1 10 0;];\nmpc.branch = [1 1 0 0.1 0 0 0 0 0 0 1 -360 360;];\n"),
      "unknown bus 7"),
@@ -164,7 +165,8 @@ def test_islanding_detected_and_reported():
     # ...and the variant trips the condenser with the outage (issue 17): bus 8 is cut off
     assert rep.tripped == ["gen:3"] and rep.cut_buses == ["bus:8"]
     # as when bus 8's generator is taken out by hand (then nothing is left to trip)
-    gen_at_8 = [g for g, b in zip(m.gen_names, m.gen_bus) if m.bus_names[b] == "bus:8"]
+    gen_at_8 = [g for g, b in zip(m.gen_names, m.gen_bus, strict=True)
+                if m.bus_names[b] == "bus:8"]
     assert gen_at_8 == ["gen:3"]
     v2 = Variant(net, [m.branch_names[k], *gen_at_8])
     assert v2.islands.cut_buses == ["bus:8"] and v2.islands.tripped == []
@@ -183,7 +185,7 @@ def test_base_case_with_elements_out_of_service_opens():
     # case33bw ships 5 lines out of service (tie switches): the model must name every branch
     net = load_case("case33bw")
     m = base_model(net)
-    off = sorted(n for n, on in zip(m.branch_names, m.branch_on) if not on)
+    off = sorted(n for n, on in zip(m.branch_names, m.branch_on, strict=True) if not on)
     assert off == sorted(f"line:{i}" for i in net.line.index[~net.line.in_service])
     assert len(m.branch_names) == len(net.line) + len(net.trafo)
 
