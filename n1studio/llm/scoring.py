@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from n1studio.llm.runtime import prompt_threads
+
 #: Answer tokens evaluated per batch with logits kept (each row is n_vocab floats).
 CHUNK = 32
 
@@ -93,8 +95,7 @@ def score_texts(engine, prompt: str, texts: list, shared_chars: int,
     """{"scores": [{"n_tokens", "logprob_sum", "mean", "token_logprobs"}], "stats"} for
     each text as a continuation of `prompt` (worker op "score")."""
     # the engine imports this module: its names are taken when a request runs
-    from n1studio.llm.engine import Cancelled, WorkerError
-    from n1studio.llm.runtime import prompt_threads
+    from n1studio.llm.engine import Cancelled, WorkerError  # noqa: PLC0415 - a cycle, above
 
     t0 = time.perf_counter()
     lc = engine._llama_cpp

@@ -31,6 +31,7 @@ from n1studio.llm.engine import (
     loader,
     quiet_llama_logs,
 )
+from n1studio.llm.gguf import inspect_gguf
 from n1studio.llm.scoring import CHUNK, score_texts
 
 __all__ = ["Cancelled", "Engine", "ParentGone", "WorkerError", "serve"]
@@ -56,7 +57,7 @@ def _ctx_size(needed: int, asked: int, current: int, n_train: int) -> int:
 
 def _tokenizer(path: str):
     """A vocabulary-only model: tokenizes prompts before the context size is known."""
-    import llama_cpp
+    import llama_cpp  # noqa: PLC0415 - in the worker process only (ModelClient imports serve)
 
     Llama = loader(llama_cpp)
 
@@ -69,8 +70,6 @@ def _tokenizer(path: str):
 
 def _context_length(path: str) -> int:
     """The model's training context from the GGUF header (a vocab-only load reports 0)."""
-    from n1studio.llm.gguf import inspect_gguf
-
     try:
         return int(inspect_gguf(path).context_length or 4096)
     except Exception as exc:  # noqa: BLE001 -- ModelError or an I/O error: one line
