@@ -265,7 +265,7 @@ def _fmt_drop(d: dict) -> str:
     v, ci = d.get("value"), d.get("ci")
     if v is None:
         return "–"
-    ci_text = f" [{100 * ci[0]:+.0f}, {100 * ci[1]:+.0f}]" if ci else " [no interval]"
+    ci_text = f" [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]" if ci else " [no interval]"
     small = SMALL_MARK if min(d["n_n"], d["n_family"]) < SMALL_SAMPLE else ""
     return f"{100 * v:+.1f}{ci_text} n={d['n_n']}/{d['n_family']}{small}"
 
