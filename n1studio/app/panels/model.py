@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from n1studio.llm.runtime import ModelSettings
+from n1studio.resources import resource
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,19 @@ CONTROL_ITEMS = (("control:reference", "the variant's own reference: the ideal s
                  ("control:noise", "the reference plus seeded noise (0.05 of each range)"),
                  ("control:zeros", "every number 0: the junk a weak model writes"))
 SERVER_PREFIX = "server:"  # item data of a remembered OpenAI-compatible server
+#: Item data of the shipped memoriser: the default model with resources/memoriser's adapter.
+MEMORISER_ITEM = "memoriser:default"
+
+
+def memoriser() -> tuple[str, str] | None:
+    """The shipped memoriser adapter (its file, its card's label), None when not installed."""
+    card = resource("memoriser", "card.json")
+    try:
+        doc = json.loads(card.read_text(encoding="utf-8"))
+        path = card.parent / doc["adapter"]["file"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (str(path), str(doc.get("label") or path.name)) if path.is_file() else None
 
 
 def server_spec(endpoint: str, model: str, chat: bool = False,
@@ -65,6 +79,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.model.setMinimumContentsLength(14)
         self.model.addItem(DEFAULT_LABEL, "")
         self.model.setItemData(0, DEFAULT_TIP, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.model.currentIndexChanged.connect(self._model_chosen)
         browse = QtWidgets.QToolButton()
         browse.setText("…")
         browse.setToolTip("Choose a GGUF file")
@@ -265,8 +280,16 @@ class ModelPanel(QtWidgets.QWidget):
         k = self.model.findData(current) if current else 0
         self.model.setCurrentIndex(max(0, k))
         self.model.blockSignals(False)
+        self._model_chosen(self.model.currentIndex())
 
     def _add_controls(self) -> None:
+        mem = memoriser()
+        if mem is not None:  # a teaching asset: a real model that recalls (README)
+            self.model.addItem(mem[1], MEMORISER_ITEM)
+            self.model.setItemData(self.model.count() - 1,
+                                   f"The default model with the LoRA adapter {mem[0]}: it has "
+                                   "memorised case14's N answer (resources/memoriser/card.md)",
+                                   QtCore.Qt.ItemDataRole.ToolTipRole)
         for name, tip in CONTROL_ITEMS:
             self.model.addItem(f"{name} (control)", name)
             self.model.setItemData(self.model.count() - 1, f"A control: {tip}",
@@ -297,14 +320,15 @@ class ModelPanel(QtWidgets.QWidget):
             self.add_server(*dlg.result_values())
 
     def model_path(self) -> str:
-        return str(self.model.currentData() or "")
+        data = str(self.model.currentData() or "")
+        return "" if data == MEMORISER_ITEM else data  # the memoriser runs on the default
 
     def recent_models(self) -> list[str]:
         """The remembered GGUF files and servers (controls and the default are always there)."""
         out = []
         for k in range(1, self.model.count()):
             d = str(self.model.itemData(k) or "")
-            if d and not d.startswith("control:"):
+            if d and not d.startswith("control:") and d != MEMORISER_ITEM:
                 out.append(d)
         return out
 
@@ -319,6 +343,17 @@ class ModelPanel(QtWidgets.QWidget):
                                                         "GGUF adapters (*.gguf);;All files (*)")
         if path:
             self.set_adapter(path)
+
+    def _model_chosen(self, _k: int) -> None:
+        """Choosing the memoriser puts its adapter on the default model; choosing another
+        model takes the memoriser's adapter off again (an adapter added by hand stays)."""
+        mem = memoriser()
+        if mem is None:
+            return
+        if self.model.currentData() == MEMORISER_ITEM:
+            self.set_adapter(mem[0])
+        elif self.lora_path == mem[0]:
+            self.set_adapter("")
 
     def set_adapter(self, path: str) -> None:
         """Apply the LoRA adapter at `path` to the local model ("" removes it); it is
