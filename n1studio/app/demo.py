@@ -119,7 +119,7 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
     view.resize(*size)
     view.show()
     view.set_drawing(session.drawing, session.draw_state(entry))
-    view.set_banner(_banner(session, entry), "warn")
+    view.set_banner(banner_text(session, entry), "warn")
     app.processEvents()
     png = out / "grid.png"
     view.export_png(str(png))
@@ -138,7 +138,8 @@ def run_demo(out_dir: str | Path = "demo-out", case: str = DEMO_CASE, outage: st
             "verdict": v, "answer": entry.answer, "stats": st}
 
 
-def _banner(session, entry) -> str:
+def banner_text(session, entry) -> str:
+    """The line over the demo's drawing (its length sets the room the grid is fitted in)."""
     v = entry.verdict or {}
     n = len(v.get("violations") or [])
     isl = entry.variant.islands

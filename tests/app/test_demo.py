@@ -33,13 +33,15 @@ def _replica_view(qtbot, session, entry):
     """A grid view laid out as the demo lays out its picture (same size, same call order),
     so that its screen points are the demo picture's pixels."""
     from n1studio.app.canvas.gridview import GridView
+    from n1studio.app.demo import banner_text
 
     view = GridView()
     qtbot.addWidget(view)
     view.resize(1400, 1000)
     view.show()
     view.set_drawing(session.drawing, session.draw_state(entry))
-    view.set_banner("<b>replica</b>", "warn")
+    # the demo's own banner: its height is part of the room the grid is fitted in
+    view.set_banner(banner_text(session, entry), "warn")
     qtbot.wait(10)
     return view
 
@@ -94,7 +96,7 @@ def test_demo_writes_a_drawing_and_a_valid_verdict(tmp_path, qtbot):
 
     # the picture: the buses filled with the violation colour are exactly the violated
     # buses, and every violated element has the violation colour drawn on it
-    entry.verdict = verdict
+    entry.verdict, entry.reference = verdict, ref
     view = _replica_view(qtbot, session, entry)
     bgra = arr.reshape(arr.shape[0], -1, 4)
     violated = {v["element"] for v in verdict["violations"]}
