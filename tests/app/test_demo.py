@@ -32,9 +32,14 @@ def _is_colour(px: np.ndarray, hex_colour: str, tol: int = 8) -> np.ndarray:
 def _replica_view(qtbot, session, entry):
     """A grid view laid out as the demo lays out its picture (same size, same call order),
     so that its screen points are the demo picture's pixels."""
+    from PySide6 import QtWidgets
+
     from n1studio.app.canvas.gridview import GridView
     from n1studio.app.demo import banner_text
 
+    # the demo's process has no application style sheet; a window opened by an earlier test
+    # leaves its theme's (QApplication-wide), which sizes the banner and the legend otherwise
+    QtWidgets.QApplication.instance().setStyleSheet("")
     view = GridView()
     qtbot.addWidget(view)
     view.resize(1400, 1000)
