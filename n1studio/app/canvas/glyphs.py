@@ -7,6 +7,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui
 
+from n1studio.grid.elements import parse_element
+from n1studio.present.drawing import LINE, UNIT_TABLES
+
 # Constraint kind -> (marker symbol, size factor, legend text). Hollow, violation colour.
 MARKERS = {
     "power_balance": ("o", 2.6, "power balance"),
@@ -50,3 +53,38 @@ def glyph_paths() -> dict[str, QtGui.QPainterPath]:
     load.lineTo(0.0, 0.5)
     load.closeSubpath()
     return {"ext_grid": ext, "gen": gen, "sgen": "d", "load": load}
+
+
+def edge_classes(d, st) -> np.ndarray:
+    """Each edge's class (E_*) for a drawing and its state: violated over out of service
+    over cut off over line/transformer."""
+    cut = st.bus_cut[d.edge_a] | st.bus_cut[d.edge_b]
+    cls = np.where(d.edge_kind == LINE, E_LINE, E_TRAFO)
+    cls = np.where(cut, E_CUT, cls)
+    cls = np.where(~st.edge_on, E_OFF, cls)
+    return np.where(st.edge_viol, E_VIOL, cls)
+
+
+def bus_classes(d, st) -> np.ndarray:
+    """Each bus's class (B_*): violated over out of service over cut off over in service."""
+    bcls = np.full(len(d.bus_names), B_ON)
+    bcls[st.bus_cut] = B_CUT
+    bcls[~st.bus_on] = B_OFF
+    bcls[st.bus_viol] = B_VIOL
+    return bcls
+
+
+def marker_points(d, markers, unit_size: float, bus_size: float, scale: float):
+    """The hollow violation markers (one per element and constraint kind): positions,
+    symbols and sizes, a unit's marker sized on the unit glyph, a bus's on the bus."""
+    pos, sym, size = [], [], []
+    for name, kind in markers or ():
+        xy = d.position(name)
+        if xy is None or kind not in MARKERS:
+            continue
+        s, f, _ = MARKERS[kind]
+        base = unit_size if parse_element(name).table in UNIT_TABLES else bus_size
+        pos.append(xy)
+        sym.append(s)
+        size.append(max(base * f, 16 * scale))
+    return np.array(pos, dtype=float).reshape(-1, 2), sym, np.array(size, dtype=float)

@@ -21,10 +21,6 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from n1studio.app.canvas.export import save_png, save_svg
 from n1studio.app.canvas.glyphs import (
-    B_CUT,
-    B_OFF,
-    B_ON,
-    B_VIOL,
     E_CUT,
     E_LINE,
     E_OFF,
@@ -32,6 +28,9 @@ from n1studio.app.canvas.glyphs import (
     E_TRAFO,
     E_VIOL,
     MARKERS,
+    bus_classes,
+    edge_classes,
+    marker_points,
 )
 from n1studio.app.canvas.legend import anchor_legend, build_legend
 from n1studio.app.canvas.picking import Picker, find_element
@@ -45,7 +44,7 @@ from n1studio.app.canvas.room import (
 from n1studio.app.canvas.styles import view_style
 from n1studio.app.canvas.view_labels import BusLabels
 from n1studio.grid.elements import parse_element
-from n1studio.present.drawing import LINE, UNIT_TABLES, Drawing, DrawState, glyph_offset
+from n1studio.present.drawing import UNIT_TABLES, Drawing, DrawState, glyph_offset
 from n1studio.present.theme import Palette, palette
 
 log = logging.getLogger(__name__)
@@ -211,20 +210,12 @@ class GridView(QtWidgets.QWidget):
         if d is None or st is None:
             return
         # edges: one curve per class
-        on = st.edge_on
-        cut = st.bus_cut[d.edge_a] | st.bus_cut[d.edge_b]
-        cls = np.where(d.edge_kind == LINE, E_LINE, E_TRAFO)
-        cls = np.where(cut, E_CUT, cls)
-        cls = np.where(~on, E_OFF, cls)
-        cls = np.where(st.edge_viol, E_VIOL, cls)
+        cls = edge_classes(d, st)
         for k in (E_LINE, E_TRAFO, E_OFF, E_CUT, E_VIOL):
             self._set_edges(self.curves[k], cls == k)
 
         # buses
-        bcls = np.full(len(d.bus_names), B_ON)
-        bcls[st.bus_cut] = B_CUT
-        bcls[~st.bus_on] = B_OFF
-        bcls[st.bus_viol] = B_VIOL
+        bcls = bus_classes(d, st)
         look = self.look
         self.buses.setData(pos=d.bus_xy, brush=look.bus_brushes[bcls], pen=look.bus_pens[bcls],
                            size=look.bus_sizes[bcls], symbol="o", data=d.bus_names,
@@ -250,25 +241,14 @@ class GridView(QtWidgets.QWidget):
         else:
             self.units.setData([])
         # violation markers: a hollow symbol per constraint kind
-        pos, sym, size = [], [], []
-        if st.markers:
-            for name, kind in st.markers:
-                xy = d.position(name)
-                if xy is None or kind not in MARKERS:
-                    continue
-                s, f, _ = MARKERS[kind]
-                unit = parse_element(name).table in UNIT_TABLES
-                base = self.look.unit_size if unit else self.bus_size
-                pos.append(xy)
-                sym.append(s)
-                size.append(max(base * f, 16 * self.scale))
-            self.markers.setData(pos=np.array(pos).reshape(-1, 2), symbol=sym, size=size,
-                                 brush=pg.mkBrush(None),
+        pos, sym, size = marker_points(d, st.markers, self.look.unit_size, self.bus_size,
+                                       self.scale)
+        if len(pos):
+            self.markers.setData(pos=pos, symbol=sym, size=size, brush=pg.mkBrush(None),
                                  pen=pg.mkPen(self._pal.violation, width=2.2 * self.scale))
         else:
             self.markers.setData([])
-        self.marker_pos = np.array(pos, dtype=float).reshape(-1, 2)
-        self.marker_size = np.array(size, dtype=float)
+        self.marker_pos, self.marker_size = pos, size
         self._refresh_selection()
         self.labels.place()
 
