@@ -17,12 +17,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import logging
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from n1studio.errors import ModelError
 from n1studio.llm.gguf import inspect_gguf
+from n1studio.resources import cache_dir
+
+log = logging.getLogger(__name__)
 
 #: The largest |scale| accepted: beyond it an adapter only produces noise.
 MAX_SCALE = 10.0
@@ -114,22 +120,48 @@ def _check_pairs(name: str, shapes: dict, base: dict, base_name: str) -> tuple[i
 
 
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, computed once per (path, size, modification time) in a process."""
+    """SHA-256 of a file (a model, an adapter), computed once per (path, size, modification
+    time): remembered in the process and across runs in the user's cache
+    (`gguf-sha256.json`; hashing a model takes seconds). The one hash of model files: the
+    study's identities and the prompt states on disk both use it."""
     p = Path(path).expanduser().resolve()
     st = p.stat()
     return _sha256(str(p), st.st_size, st.st_mtime_ns)
 
 
+_MEMO_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=32)
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                h.update(block)
-    except OSError as exc:
-        raise ModelError(f"{path} cannot be read: {exc.strerror}") from None
-    return h.hexdigest()
+    key = f"{path}|{size}|{mtime_ns}"
+    memo = cache_dir("gguf-sha256.json")
+    with _MEMO_LOCK:
+        try:
+            known = json.loads(memo.read_text())
+        except (OSError, ValueError):
+            known = {}
+        if not isinstance(known, dict):
+            known = {}
+        if isinstance(known.get(key), str):
+            return known[key]
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    h.update(block)
+        except OSError as exc:
+            raise ModelError(f"{path} cannot be read: {exc.strerror}") from None
+        known = {k: v for k, v in known.items() if Path(k.split("|")[0]).exists()}
+        known[key] = h.hexdigest()
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo.with_suffix(".tmp")
+            tmp.write_text(json.dumps(known, indent=0))
+            tmp.replace(memo)
+        except OSError as exc:  # a read-only home is fine: hashed again next time
+            log.info("cannot remember model hashes in %s: %s", memo, exc)
+        return known[key]
 
 
 def model_label(model_path: str, lora_path: str | None = None, scale: float = 1.0) -> str:

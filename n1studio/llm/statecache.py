@@ -63,7 +63,7 @@ def limit_bytes() -> int:
 def model_key(settings: dict, build: str) -> str:
     """What a state depends on besides its tokens: the model's and adapter's hashes, the
     adapter's scale and the llama.cpp build (its state layout)."""
-    doc = {"format": FORMAT, "build": build, "model": _model_sha256(settings["model_path"]),
+    doc = {"format": FORMAT, "build": build, "model": file_sha256(settings["model_path"]),
            "lora": settings.get("lora_sha256") if settings.get("lora_path") else None,
            "lora_scale": float(settings.get("lora_scale", 1.0)) if settings.get("lora_path")
            else None}
@@ -138,32 +138,3 @@ def prune(folder: Path, limit: int) -> None:
                 total -= size
 
 
-def _model_sha256(path: str) -> str:
-    """The model file's SHA-256, remembered beside the states by (path, size, mtime): hashing
-    a model takes seconds, and a warm start has two."""
-    p = Path(path).resolve()
-    st = p.stat()
-    ident = f"{p}|{st.st_size}|{st.st_mtime_ns}"
-    folder = cache_dir()
-    memo = folder / "model-sha256.json" if folder is not None else None
-    with _lock:
-        known: dict = {}
-        if memo is not None:
-            try:
-                known = json.loads(memo.read_text())
-            except (OSError, ValueError):
-                known = {}
-            if isinstance(known.get(ident), str):
-                return known[ident]
-        digest = file_sha256(p)
-        if memo is not None:
-            known = {k: v for k, v in known.items() if Path(k.split("|")[0]).exists()}
-            known[ident] = digest
-            try:
-                memo.parent.mkdir(parents=True, exist_ok=True)
-                tmp = memo.with_suffix(".tmp")
-                tmp.write_text(json.dumps(known, indent=0))
-                tmp.replace(memo)
-            except OSError as exc:
-                log.info("cannot remember model hashes in %s: %s", memo, exc)
-        return digest

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from n1studio.errors import StudyError
-from n1studio.resources import cache_dir
+from n1studio.errors import ModelError, StudyError
+from n1studio.llm.lora import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -51,43 +50,15 @@ def grid_hash(net) -> str:
 
 # ---- GGUF hashing, once per file version -------------------------------------------------
 
-_HASH_LOCK = threading.Lock()
-
-
-def _hash_cache_file() -> Path:
-    return cache_dir("gguf-sha256.json")
-
-
 def model_sha256(path: str | Path) -> str:
-    """SHA-256 of a model file, cached by (absolute path, size, mtime) across runs."""
+    """SHA-256 of a model file (llm.lora.file_sha256: cached by path, size and mtime)."""
     p = Path(path).expanduser().resolve()
     try:
-        st = p.stat()
-    except OSError as exc:
-        raise StudyError(f"model file {p} cannot be read: {exc.strerror}") from None
-    key = f"{p}|{st.st_size}|{st.st_mtime_ns}"
-    cache_file = _hash_cache_file()
-    with _HASH_LOCK:
-        try:
-            cache = json.loads(cache_file.read_text())
-        except (OSError, ValueError):
-            cache = {}
-        if key in cache:
-            return cache[key]
-        h = hashlib.sha256()
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                h.update(block)
-        digest = h.hexdigest()
-        cache[key] = digest
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cache, indent=0))
-            tmp.replace(cache_file)
-        except OSError as exc:  # a read-only home is fine: we hash again next time
-            log.info("cannot cache model hashes in %s: %s", cache_file, exc)
-        return digest
+        p.stat()
+        return file_sha256(p)
+    except (OSError, ModelError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise StudyError(f"model file {p} cannot be read: {why}") from None
 
 
 def settings_key(settings: dict) -> str:
